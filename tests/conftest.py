@@ -1,0 +1,41 @@
+"""Shared fixtures: a clean environment and default client for every test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import tilecred._api
+
+# Values that must never appear in output, logs or errors.
+CANARY_SECRET = "CANARY-s3cr3t-9f1c2e7a"
+CANARY_TOKEN = "tc-ws_canary-CANARYTOKEN7d41"
+
+
+def _reset_default_client() -> None:
+    client = tilecred._api._default
+    tilecred._api._default = None
+    if client is not None:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No configuration leaks in from the machine, and none leaks out.
+
+    Every TileDB and tilecred variable is removed, the profile directory and
+    the local store point into this test's temporary directory, and the
+    default client is reset before and after.
+    """
+    for variable in list(os.environ):
+        if variable.startswith(("TILEDB_", "TILECRED_")):
+            monkeypatch.delenv(variable)
+    monkeypatch.setenv("TILEDB_PROFILE_DIR", str(tmp_path / "tiledb-profiles"))
+    monkeypatch.setenv("TILECRED_HOME", str(tmp_path / "tilecred-home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    _reset_default_client()
+    yield tmp_path
+    _reset_default_client()

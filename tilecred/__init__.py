@@ -1,0 +1,116 @@
+"""tilecred: named cloud credentials for Python.
+
+Six functions with the names and parameters of TileDB's
+``tiledb.client.credentials``, msgspec models, a lazy :class:`Pager` and one
+error family. Calls go to TileDB's REST API (or ``tilecred serve``) when a host
+is configured, and to an encrypted local store when nothing is.
+"""
+
+import logging as _logging
+
+from ._api import (
+    configure,
+    create_credential,
+    delete_credential,
+    get_client,
+    get_credential,
+    list_credentials,
+    update_credential,
+    verify_credential,
+)
+from ._backend import Page
+from ._client import Client
+from ._config import Settings
+from ._errors import (
+    ConfigurationError,
+    ConflictError,
+    CredentialsError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from ._models import (
+    AccessCredential,
+    AccessCredentialRole,
+    AWSCredential,
+    AWSRole,
+    AzureCredential,
+    AzureEntraIDTaskToken,
+    AzureEntraIDToken,
+    AzureToken,
+    CloudProvider,
+    Credential,
+    CredentialCreateRequest,
+    CredentialGetResponse,
+    CredentialsListResponse,
+    CredentialsVerifyRequest,
+    CredentialType,
+    CredentialUpdateRequest,
+    DatabricksServicePrincipalSecret,
+    GCPInteroperabilityCredential,
+    GCPServiceAccountKey,
+    PaginationMetadata,
+    SnowflakeServiceUserKey,
+    Teamspace,
+    TeamspaceUser,
+    Token,
+    Workspace,
+    WorkspaceUser,
+)
+from ._pager import Pager
+from ._version import __version__
+
+__all__ = [
+    "AWSCredential",
+    "AWSRole",
+    "AccessCredential",
+    "AccessCredentialRole",
+    "AzureCredential",
+    "AzureEntraIDTaskToken",
+    "AzureEntraIDToken",
+    "AzureToken",
+    "Client",
+    "CloudProvider",
+    "ConfigurationError",
+    "ConflictError",
+    "Credential",
+    "CredentialCreateRequest",
+    "CredentialGetResponse",
+    "CredentialType",
+    "CredentialUpdateRequest",
+    "CredentialsError",
+    "CredentialsListResponse",
+    "CredentialsVerifyRequest",
+    "DatabricksServicePrincipalSecret",
+    "GCPInteroperabilityCredential",
+    "GCPServiceAccountKey",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "Page",
+    "Pager",
+    "PaginationMetadata",
+    "Settings",
+    "SnowflakeServiceUserKey",
+    "Teamspace",
+    "TeamspaceUser",
+    "Token",
+    "Workspace",
+    "WorkspaceUser",
+    "__version__",
+    "configure",
+    "create_credential",
+    "delete_credential",
+    "get_client",
+    "get_credential",
+    "list_credentials",
+    "update_credential",
+    "verify_credential",
+]
+
+# Tracebacks and reprs read tilecred.NotFoundError, not tilecred._errors.NotFoundError.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) or callable(_obj):
+        _obj.__module__ = __name__
+del _name, _obj
+
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())

@@ -1,0 +1,333 @@
+"""The six module functions, over a default client built on first use.
+
+Names, parameters and their order are those of TileDB's
+``tiledb.client.credentials``, so code written for it runs unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from ._client import Client, ProviderArg, ProvidersArg, SecretArg
+from ._models import (
+    AccessCredential,
+    AccessCredentialRole,
+    Credential,
+    CredentialType,
+    Token,
+)
+from ._pager import Pager
+
+__all__ = [
+    "configure",
+    "create_credential",
+    "delete_credential",
+    "get_client",
+    "get_credential",
+    "list_credentials",
+    "update_credential",
+    "verify_credential",
+]
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def get_client() -> Client:
+    """The default client the module functions use, built on first use.
+
+    >>> get_client().settings.backend
+    'local'
+    """
+    global _default
+    client = _default
+    if client is None:
+        with _default_lock:
+            if _default is None:
+                _default = Client()
+            client = _default
+    return client
+
+
+def configure(
+    *,
+    host: str | None = None,
+    token: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    workspace: str | None = None,
+    verify_ssl: bool | None = None,
+    ca_file: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    profile: str | None = None,
+    local: bool | None = None,
+    home: str | Path | None = None,
+) -> Client:
+    """Replace the default client; with no arguments, re-read the configuration.
+
+    Arguments are those of :class:`Client`; what is not given comes from
+    TileDB's environment variables, then its profile file, then defaults (the
+    local store). The configuration is read now, so a broken profile fails here.
+
+    Returns:
+        The new default client; its ``settings`` say where calls go and why.
+
+    Raises:
+        ConfigurationError: the configuration cannot be read.
+
+    >>> configure(local=True).settings.backend
+    'local'
+    """
+    global _default
+    client = Client(
+        host=host,
+        token=token,
+        username=username,
+        password=password,
+        workspace=workspace,
+        verify_ssl=verify_ssl,
+        ca_file=ca_file,
+        timeout=timeout,
+        retries=retries,
+        profile=profile,
+        local=local,
+        home=home,
+    )
+    client.settings  # noqa: B018 - read now, so errors surface here
+    with _default_lock:
+        old, _default = _default, client
+    if old is not None:
+        old.close()
+    return client
+
+
+def create_credential(
+    name: str,
+    provider: ProviderArg,
+    *,
+    teamspace: object = None,
+    provider_default: bool | None = None,
+    allowed_in_tasks: bool | None = None,
+    credential: Credential | SecretArg = None,
+    role: AccessCredentialRole | SecretArg = None,
+    token: Token | SecretArg = None,
+) -> None:
+    """Store a new credential under a name.
+
+    Parameters:
+        name: the credential's name, unique in its workspace or teamspace.
+        provider: a :class:`CloudProvider` or its name in any case (``"aws"``).
+        teamspace: ``None`` for workspace level, a teamspace name or ``ts_…``
+            id, or an object with a ``teamspace_id``.
+        provider_default: make this the provider's default credential.
+        allowed_in_tasks: let tasks use this credential.
+        credential: a key-based secret (:class:`Credential`, or a dict).
+        role: a role to assume (:class:`AccessCredentialRole`, or a dict).
+        token: a token-based secret (:class:`Token`, or a dict).
+
+    Exactly one of ``credential``, ``role`` and ``token`` must be given.
+
+    Raises:
+        InvalidArgumentError: an argument is wrong; nothing was sent.
+        ConflictError: the name is already in use.
+        CredentialsError: anything else went wrong.
+
+    >>> create_credential(
+    ...     "prod-s3",
+    ...     "aws",
+    ...     role={"aws": {"role_arn": "arn:aws:iam::123456789012:role/demo"}},
+    ... )
+    >>> get_credential("prod-s3").role
+    AccessCredentialRole(aws=AWSRole(role_arn='arn:aws:iam::123456789012:role/demo'))
+    """
+    get_client().create_credential(
+        name,
+        provider,
+        teamspace=teamspace,
+        provider_default=provider_default,
+        allowed_in_tasks=allowed_in_tasks,
+        credential=credential,
+        role=role,
+        token=token,
+    )
+
+
+def get_credential(name: str, *, teamspace: object = None) -> AccessCredential:
+    """Look a credential up by name. Secret values are never returned.
+
+    Parameters:
+        name: the credential's name.
+        teamspace: as for :func:`create_credential`.
+
+    Returns:
+        The credential, its secret fields ``None``.
+
+    Raises:
+        NotFoundError: there is no credential by that name there.
+        CredentialsError: anything else went wrong.
+
+    >>> create_credential("lake", "AWS", credential={"aws": {
+    ...     "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "s3cr3t-value"}})
+    >>> cred = get_credential("lake")
+    >>> cred.provider, cred.credential.aws.secret_access_key
+    (<CloudProvider.AWS: 'AWS'>, None)
+    """
+    return get_client().get_credential(name, teamspace=teamspace)
+
+
+def list_credentials(
+    teamspace: object = None,
+    page: int = 1,
+    per_page: int | None = None,
+    *,
+    provider: ProvidersArg = None,
+    exclude_provider: ProvidersArg = None,
+    credential_type: CredentialType | str | None = None,
+    verify: bool | None = None,
+) -> Pager[AccessCredential]:
+    """List credentials, lazily, a page at a time.
+
+    Parameters:
+        teamspace: as for :func:`create_credential`.
+        page: the first page to read (1-based).
+        per_page: the page size; the server's default if ``None``.
+        provider: only these providers (one, or a list).
+        exclude_provider: not these providers (one, or a list).
+        credential_type: only ``workspace`` or ``teamspace`` credentials.
+        verify: ask the server to verify each credential as it lists them.
+
+    Returns:
+        A :class:`Pager`: nothing is sent until it is used.
+
+    Raises:
+        InvalidArgumentError: an argument is wrong (raised now).
+        CredentialsError: a page could not be fetched (raised while paging).
+
+    >>> create_credential("blobs", "azure", token={"azure": {
+    ...     "account_name": "lakeacct", "sas_token": "sv=2024&sig=abc"}})
+    >>> [c.name for c in list_credentials(provider="AZURE")]
+    ['blobs']
+    """
+    return get_client().list_credentials(
+        teamspace,
+        page,
+        per_page,
+        provider=provider,
+        exclude_provider=exclude_provider,
+        credential_type=credential_type,
+        verify=verify,
+    )
+
+
+def update_credential(
+    cred_name: str,
+    *,
+    teamspace: object = None,
+    name: str | None = None,
+    provider_default: bool | None = None,
+    provider: ProviderArg | None = None,
+    allowed_in_tasks: bool | None = None,
+    credential: Credential | SecretArg = None,
+    role: AccessCredentialRole | SecretArg = None,
+    token: Token | SecretArg = None,
+) -> None:
+    """Change a credential: rename it, replace its secret, or change its flags.
+
+    Only the arguments given are sent; at most one of ``credential``,
+    ``role`` and ``token``.
+
+    Parameters:
+        cred_name: the credential's current name.
+        teamspace: as for :func:`create_credential`.
+        name: a new name.
+        provider_default: make it (or stop it being) the provider's default.
+        provider: a new provider, with a new secret to match.
+        allowed_in_tasks: let tasks use it, or not.
+        credential: a new key-based secret.
+        role: a new role.
+        token: a new token-based secret.
+
+    Raises:
+        InvalidArgumentError: an argument is wrong, or nothing would change.
+        NotFoundError: there is no credential by that name there.
+        ConflictError: the new name is already in use.
+        CredentialsError: anything else went wrong.
+
+    >>> create_credential("old-name", "AWS", role={"aws": {
+    ...     "role_arn": "arn:aws:iam::123456789012:role/demo"}})
+    >>> update_credential("old-name", name="new-name", allowed_in_tasks=True)
+    >>> get_credential("new-name").allowed_in_tasks
+    True
+    """
+    get_client().update_credential(
+        cred_name,
+        teamspace=teamspace,
+        name=name,
+        provider_default=provider_default,
+        provider=provider,
+        allowed_in_tasks=allowed_in_tasks,
+        credential=credential,
+        role=role,
+        token=token,
+    )
+
+
+def delete_credential(name: str, *, teamspace: object = None) -> None:
+    """Delete a credential.
+
+    Parameters:
+        name: the credential's name.
+        teamspace: as for :func:`create_credential`.
+
+    Raises:
+        NotFoundError: there is no credential by that name there.
+        CredentialsError: anything else went wrong.
+
+    >>> create_credential("scratch", "AWS", role={"aws": {
+    ...     "role_arn": "arn:aws:iam::123456789012:role/demo"}})
+    >>> delete_credential("scratch")
+    >>> get_credential("scratch")
+    Traceback (most recent call last):
+    ...
+    tilecred.NotFoundError: could not get credential 'scratch': 404 Not Found: credential not found
+    """
+    get_client().delete_credential(name, teamspace=teamspace)
+
+
+def verify_credential(
+    name: str,
+    provider: ProviderArg,
+    *,
+    teamspace: object = None,
+    provider_default: bool | None = None,
+    allowed_in_tasks: bool | None = None,
+    credential: Credential | SecretArg = None,
+    role: AccessCredentialRole | SecretArg = None,
+    token: Token | SecretArg = None,
+) -> None:
+    """Check a credential without storing it. Returns quietly when it is good.
+
+    Parameters are those of :func:`create_credential`.
+
+    Raises:
+        InvalidArgumentError: an argument is wrong; nothing was sent.
+        CredentialsError: the credential failed verification; the message
+            names the field at fault.
+
+    >>> verify_credential("check", "AWS", role={"aws": {"role_arn": "not-an-arn"}})
+    Traceback (most recent call last):
+    ...
+    tilecred.CredentialsError: could not verify credential 'check': ...role_arn...
+    """
+    get_client().verify_credential(
+        name,
+        provider,
+        teamspace=teamspace,
+        provider_default=provider_default,
+        allowed_in_tasks=allowed_in_tasks,
+        credential=credential,
+        role=role,
+        token=token,
+    )

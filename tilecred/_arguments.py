@@ -1,0 +1,210 @@
+"""Checks on the caller's arguments, made before any I/O.
+
+Every function here either returns a value ready for the wire or raises
+:class:`InvalidArgumentError`; none of them touches the network or the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+import msgspec
+
+from ._errors import InvalidArgumentError
+from ._models import (
+    MEMBER_PROVIDERS,
+    REQUIRED_SECRETS,
+    AccessCredentialRole,
+    CloudProvider,
+    Credential,
+    CredentialType,
+    Token,
+    _Model,
+)
+
+__all__ = [
+    "check_name",
+    "check_page",
+    "check_provider",
+    "check_providers",
+    "check_secret",
+    "check_teamspace",
+]
+
+_Container = TypeVar("_Container", Credential, AccessCredentialRole, Token)
+
+
+def check_name(value: object, what: str = "name") -> str:
+    """A credential or teamspace name: a non-empty str, no ``/``, no control characters."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{what} must be a str, not {type(value).__name__}")
+    if not value:
+        raise InvalidArgumentError(f"{what} must not be empty")
+    if "/" in value:
+        raise InvalidArgumentError(f"{what} {value!r} must not contain '/'")
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        raise InvalidArgumentError(f"{what} {value!r} must not contain control characters")
+    return value
+
+
+def check_teamspace(value: object) -> str | None:
+    """``None``, a teamspace id or name, or an object with ``teamspace_id``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        ident = getattr(value, "teamspace_id", None)
+        if ident is None:
+            raise InvalidArgumentError(
+                "teamspace must be a str or have a teamspace_id attribute, "
+                f"not {type(value).__name__}"
+            )
+        value = ident
+    return check_name(value, "teamspace")
+
+
+def check_provider(value: object, what: str = "provider") -> CloudProvider:
+    """A :class:`CloudProvider` or its name in any case."""
+    if isinstance(value, CloudProvider):
+        return value
+    if isinstance(value, str):
+        try:
+            return CloudProvider(value.upper())
+        except ValueError:
+            pass
+    choices = ", ".join(p.value for p in CloudProvider)
+    raise InvalidArgumentError(f"{what} must be one of {choices}, not {value!r}")
+
+
+def check_providers(value: object, what: str) -> list[CloudProvider] | None:
+    """One provider or an iterable of them, for list filters."""
+    if value is None:
+        return None
+    if isinstance(value, str | CloudProvider):
+        return [check_provider(value, what)]
+    if isinstance(value, Iterable):
+        providers = [check_provider(item, what) for item in value]
+        return providers or None
+    raise InvalidArgumentError(f"{what} must be a provider or a list of them, not {value!r}")
+
+
+def check_credential_type(value: object) -> CredentialType | None:
+    """A :class:`CredentialType` or its name, for list filters."""
+    if value is None or isinstance(value, CredentialType):
+        return value
+    if isinstance(value, str):
+        try:
+            return CredentialType(value.lower())
+        except ValueError:
+            pass
+    raise InvalidArgumentError(f"credential_type must be workspace or teamspace, not {value!r}")
+
+
+def check_page(page: object, per_page: object) -> tuple[int, int | None]:
+    """A 1-based page number and an optional positive page size."""
+    if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+        raise InvalidArgumentError(f"page must be an int of at least 1, not {page!r}")
+    if per_page is not None and (
+        isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1
+    ):
+        raise InvalidArgumentError(f"per_page must be None or an int of at least 1, not {per_page!r}")
+    return page, per_page
+
+
+def check_bool(value: object, what: str) -> bool | None:
+    """``None`` or a real bool (not ``0``, not ``"yes"``)."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise InvalidArgumentError(f"{what} must be a bool, not {type(value).__name__}")
+
+
+def _convert(value: object, container: type[_Container], what: str) -> _Container:
+    if isinstance(value, container):
+        return value
+    # A lone member struct (AWSCredential(...)) is accepted in place of its
+    # container; the member's field name is found from the container's types.
+    if isinstance(value, _Model):
+        for field, hint in _member_types(container):
+            if isinstance(value, hint):
+                return container(**{field: value})
+        raise InvalidArgumentError(
+            f"{what} must be a {container.__name__} or a dict, not {type(value).__name__}"
+        )
+    try:
+        return msgspec.convert(value, container)
+    except msgspec.ValidationError as exc:
+        raise InvalidArgumentError(f"invalid {what}: {exc}") from exc
+
+
+def _member_types(container: type[_Model]) -> list[tuple[str, type]]:
+    members = []
+    for field in msgspec.structs.fields(container):
+        for hint in getattr(field.type, "__args__", ()):
+            if isinstance(hint, type) and hint is not type(None):
+                members.append((field.name, hint))
+    return members
+
+
+def check_secret(
+    provider: CloudProvider | None,
+    credential: object,
+    role: object,
+    token: object,
+    *,
+    required: bool,
+) -> tuple[Credential | None, AccessCredentialRole | None, Token | None]:
+    """Exactly one (``required``) or at most one of credential, role and token.
+
+    The one given must be a container with exactly one member, and that member
+    must belong to ``provider`` (when one is known).
+    """
+    given = [name for name, v in (("credential", credential), ("role", role), ("token", token))
+             if v is not None]
+    if len(given) > 1:
+        raise InvalidArgumentError(
+            f"give only one of credential, role and token, not {' and '.join(given)}"
+        )
+    if required and not given:
+        raise InvalidArgumentError("give one of credential, role or token")
+    converted: dict[str, Any] = {"credential": None, "role": None, "token": None}
+    if given:
+        what = given[0]
+        container_type: type[_Model] = {
+            "credential": Credential,
+            "role": AccessCredentialRole,
+            "token": Token,
+        }[what]
+        raw = {"credential": credential, "role": role, "token": token}[what]
+        value = _convert(raw, container_type, what)  # type: ignore[type-var]
+        _check_members(value, what, provider)
+        converted[what] = value
+    return converted["credential"], converted["role"], converted["token"]
+
+
+def _check_members(container: _Model, what: str, provider: CloudProvider | None) -> None:
+    members = [f for f in container.__struct_fields__ if getattr(container, f) is not None]
+    if len(members) != 1:
+        found = ", ".join(members) if members else "none"
+        raise InvalidArgumentError(f"{what} must hold exactly one member, found {found}")
+    member = members[0]
+    owner = MEMBER_PROVIDERS[type(container)][member]
+    if provider is not None and owner is not provider:
+        raise InvalidArgumentError(
+            f"{what}.{member} is for provider {owner.value}, not {provider.value}"
+        )
+    value = getattr(container, member)
+    for field in REQUIRED_SECRETS.get(type(value), ()):
+        if not getattr(value, field):
+            raise InvalidArgumentError(f"{what}.{member}.{field} is required")
+
+
+def provider_of(
+    credential: Credential | None, role: AccessCredentialRole | None, token: Token | None
+) -> CloudProvider | None:
+    """The provider the one given secret container belongs to."""
+    for container in (credential, role, token):
+        if container is not None:
+            for field in container.__struct_fields__:
+                if getattr(container, field) is not None:
+                    return MEMBER_PROVIDERS[type(container)][field]
+    return None

@@ -1,0 +1,349 @@
+"""The client: checks arguments, picks the backend, reports failures clearly."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._arguments import (
+    check_bool,
+    check_credential_type,
+    check_name,
+    check_page,
+    check_provider,
+    check_providers,
+    check_secret,
+    check_teamspace,
+)
+from ._backend import Backend, ListQuery, Page
+from ._config import Settings, resolve_settings
+from ._errors import CredentialsError, InvalidArgumentError
+from ._models import (
+    AccessCredential,
+    AccessCredentialRole,
+    CloudProvider,
+    Credential,
+    CredentialCreateRequest,
+    CredentialsVerifyRequest,
+    CredentialType,
+    CredentialUpdateRequest,
+    Token,
+    iter_secrets,
+)
+from ._pager import Pager
+
+if TYPE_CHECKING:
+    from ._models import _Model
+
+__all__ = ["Client"]
+
+logger = logging.getLogger("tilecred")
+
+ProviderArg = CloudProvider | str
+ProvidersArg = ProviderArg | Iterable[ProviderArg] | None
+SecretArg = Any  # a Struct or a JSON-like dict; checked at run time
+
+
+class _Failure:
+    """Adds what was being done to a CredentialsError; wraps anything else.
+
+    A class rather than ``contextlib.contextmanager``: it is on every call's
+    path, and this is several times cheaper.
+    """
+
+    __slots__ = ("action", "client", "name", "request", "teamspace")
+
+    def __init__(
+        self,
+        client: Client,
+        action: str,
+        name: str | None,
+        teamspace: str | None,
+        request: _Model | None = None,
+    ) -> None:
+        self.client = client
+        self.action = action
+        self.name = name
+        self.teamspace = teamspace
+        self.request = request
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or not isinstance(exc, Exception):
+            return
+        secrets = [*iter_secrets(self.request), *self.client._secrets()]
+        if isinstance(exc, CredentialsError):
+            exc.add_context(
+                action=self.action, name=self.name, teamspace=self.teamspace, secrets=secrets
+            )
+            return
+        # Nothing but CredentialsError leaves tilecred; the cause stays chained.
+        error = CredentialsError(f"unexpected {type(exc).__name__}: {exc}")
+        error.add_context(
+            action=self.action, name=self.name, teamspace=self.teamspace, secrets=secrets
+        )
+        raise error from exc
+
+
+class Client:
+    """One configuration and one connection pool (or local store).
+
+    The module functions use a default client; make your own to talk to two
+    services at once. Every argument is optional: what is not given comes from
+    TileDB's environment variables, then TileDB's profile file, then defaults.
+    With no host, token or user anywhere, calls go to the local store.
+
+    Parameters:
+        host: the REST server, e.g. ``https://api.tiledb.com``.
+        token: an API token, sent as ``X-TILEDB-REST-API-KEY``.
+        username: for Basic auth, with ``password``.
+        password: for Basic auth.
+        workspace: the workspace name or ``ws_…`` id.
+        verify_ssl: verify TLS certificates (default ``True``).
+        ca_file: a CA bundle to verify against.
+        timeout: seconds a whole call may take, retries included (default 30).
+        retries: how many times a failed attempt may be repeated (default 3).
+        profile: the TileDB profile to read (default: ``default``).
+        local: use the local store even if a host is configured.
+        home: the local store's directory (implies ``local``).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str | None = None,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        workspace: str | None = None,
+        verify_ssl: bool | None = None,
+        ca_file: str | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+        profile: str | None = None,
+        local: bool | None = None,
+        home: str | Path | None = None,
+    ) -> None:
+        self._explicit: dict[str, Any] = {
+            "host": host,
+            "token": token,
+            "username": username,
+            "password": password,
+            "workspace": workspace,
+            "verify_ssl": verify_ssl,
+            "ca_file": ca_file,
+            "timeout": timeout,
+            "retries": retries,
+            "profile": profile,
+            "local": local,
+            "home": home,
+        }
+        self._settings: Settings | None = None
+        self._backend: Backend | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        if self._settings is None:
+            return "Client(<not yet configured>)"
+        where = self._settings.host or self._settings.home
+        return f"Client(backend={self._settings.backend!r}, at={str(where)!r})"
+
+    @property
+    def settings(self) -> Settings:
+        """The resolved configuration: where calls go and why.
+
+        Raises:
+            ConfigurationError: the configuration cannot be read.
+        """
+        if self._settings is None:
+            with self._lock:
+                if self._settings is None:
+                    self._settings = resolve_settings(self._explicit)
+        return self._settings
+
+    def _get_backend(self) -> Backend:
+        backend = self._backend
+        if backend is not None:
+            return backend
+        settings = self.settings
+        with self._lock:
+            if self._backend is None:
+                if settings.backend == "http":
+                    from ._remote import HttpBackend
+
+                    self._backend = HttpBackend(settings)
+                else:
+                    from ._local import LocalBackend
+
+                    self._backend = LocalBackend(settings)
+                logger.debug("tilecred calls go to %s", settings.describe())
+            return self._backend
+
+    def _secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self._explicit["token"], self._explicit["password"]) if s) + (
+            () if self._settings is None else
+            tuple(s for s in (self._settings.token, self._settings.password) if s)
+        )  # fmt: skip
+
+    def close(self) -> None:
+        """Release the connection pool or store handle."""
+        with self._lock:
+            backend, self._backend = self._backend, None
+        if backend is not None:
+            backend.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the six operations -----------------------------------------------------
+
+    def create_credential(
+        self,
+        name: str,
+        provider: ProviderArg,
+        *,
+        teamspace: object = None,
+        provider_default: bool | None = None,
+        allowed_in_tasks: bool | None = None,
+        credential: Credential | SecretArg = None,
+        role: AccessCredentialRole | SecretArg = None,
+        token: Token | SecretArg = None,
+    ) -> None:
+        """Store a new credential; see :func:`tilecred.create_credential`."""
+        name = check_name(name)
+        ts = check_teamspace(teamspace)
+        cloud = check_provider(provider)
+        cred, rol, tok = check_secret(cloud, credential, role, token, required=True)
+        request = CredentialCreateRequest(
+            name=name,
+            provider=cloud,
+            provider_default=check_bool(provider_default, "provider_default"),
+            allowed_in_tasks=check_bool(allowed_in_tasks, "allowed_in_tasks"),
+            credential=cred,
+            role=rol,
+            token=tok,
+        )
+        with _Failure(self, "create credential", name, ts, request):
+            self._get_backend().create(request, ts)
+
+    def get_credential(self, name: str, *, teamspace: object = None) -> AccessCredential:
+        """Look a credential up by name; see :func:`tilecred.get_credential`."""
+        name = check_name(name)
+        ts = check_teamspace(teamspace)
+        with _Failure(self, "get credential", name, ts):
+            return self._get_backend().get(name, ts)
+
+    def list_credentials(
+        self,
+        teamspace: object = None,
+        page: int = 1,
+        per_page: int | None = None,
+        *,
+        provider: ProvidersArg = None,
+        exclude_provider: ProvidersArg = None,
+        credential_type: CredentialType | str | None = None,
+        verify: bool | None = None,
+    ) -> Pager[AccessCredential]:
+        """List credentials lazily; see :func:`tilecred.list_credentials`."""
+        ts = check_teamspace(teamspace)
+        first, size = check_page(page, per_page)
+        include = check_providers(provider, "provider")
+        exclude = check_providers(exclude_provider, "exclude_provider")
+        query = ListQuery(
+            teamspace=ts,
+            provider=None if include is None else tuple(include),
+            exclude_provider=None if exclude is None else tuple(exclude),
+            credential_type=check_credential_type(credential_type),
+            verify=check_bool(verify, "verify"),
+        )
+
+        def fetch(number: int, size: int | None) -> Page[AccessCredential]:
+            with _Failure(self, "list credentials", None, ts):
+                return self._get_backend().list_page(query, number, size)
+
+        return Pager(fetch, first, size)
+
+    def update_credential(
+        self,
+        cred_name: str,
+        *,
+        teamspace: object = None,
+        name: str | None = None,
+        provider_default: bool | None = None,
+        provider: ProviderArg | None = None,
+        allowed_in_tasks: bool | None = None,
+        credential: Credential | SecretArg = None,
+        role: AccessCredentialRole | SecretArg = None,
+        token: Token | SecretArg = None,
+    ) -> None:
+        """Change a credential; see :func:`tilecred.update_credential`."""
+        cred_name = check_name(cred_name, "cred_name")
+        ts = check_teamspace(teamspace)
+        new_name = None if name is None else check_name(name)
+        cloud = None if provider is None else check_provider(provider)
+        cred, rol, tok = check_secret(cloud, credential, role, token, required=False)
+        request = CredentialUpdateRequest(
+            name=new_name,
+            provider_default=check_bool(provider_default, "provider_default"),
+            provider=cloud,
+            allowed_in_tasks=check_bool(allowed_in_tasks, "allowed_in_tasks"),
+            credential=cred,
+            role=rol,
+            token=tok,
+        )
+        if all(getattr(request, field) is None for field in request.__struct_fields__):
+            raise InvalidArgumentError(
+                f"nothing to update for credential {cred_name!r}: give at least one change"
+            )
+        with _Failure(self, "update credential", cred_name, ts, request):
+            self._get_backend().update(cred_name, request, ts)
+
+    def delete_credential(self, name: str, *, teamspace: object = None) -> None:
+        """Delete a credential; see :func:`tilecred.delete_credential`."""
+        name = check_name(name)
+        ts = check_teamspace(teamspace)
+        with _Failure(self, "delete credential", name, ts):
+            self._get_backend().delete(name, ts)
+
+    def verify_credential(
+        self,
+        name: str,
+        provider: ProviderArg,
+        *,
+        teamspace: object = None,
+        provider_default: bool | None = None,
+        allowed_in_tasks: bool | None = None,
+        credential: Credential | SecretArg = None,
+        role: AccessCredentialRole | SecretArg = None,
+        token: Token | SecretArg = None,
+    ) -> None:
+        """Check a credential before storing it; see :func:`tilecred.verify_credential`."""
+        name = check_name(name)
+        ts = check_teamspace(teamspace)
+        cloud = check_provider(provider)
+        cred, rol, tok = check_secret(cloud, credential, role, token, required=True)
+        request = CredentialsVerifyRequest(
+            name=name,
+            provider=cloud,
+            provider_default=check_bool(provider_default, "provider_default"),
+            allowed_in_tasks=check_bool(allowed_in_tasks, "allowed_in_tasks"),
+            credential=cred,
+            role=rol,
+            token=tok,
+        )
+        with _Failure(self, "verify credential", name, ts, request):
+            self._get_backend().verify(request, ts)

@@ -1,0 +1,252 @@
+"""Where calls go, and where each setting came from.
+
+Settings are merged key by key: explicit arguments, then TileDB's environment
+variables, then a TileDB profile file, then defaults. With no host, token or
+user anywhere, calls go to the local store (the embedded default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from ._errors import ConfigurationError
+
+__all__ = ["DEFAULT_HOST", "Settings", "mask_token", "resolve_settings", "workspace_from_token"]
+
+DEFAULT_HOST = "https://api.tiledb.com"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+
+# setting -> (environment variable, profile key)
+_SOURCES: dict[str, tuple[str, str | None]] = {
+    "token": ("TILEDB_REST_TOKEN", "rest.token"),
+    "host": ("TILEDB_REST_SERVER_ADDRESS", "rest.server_address"),
+    "workspace": ("TILEDB_REST_WORKSPACE", "rest.workspace"),
+    "username": ("TILEDB_REST_USERNAME", "rest.username"),
+    "password": ("TILEDB_REST_PASSWORD", "rest.password"),
+    "verify_ssl": ("TILEDB_REST_VERIFY_SSL", "rest.verify_ssl"),
+    "ca_file": ("TILEDB_SSL_CA_FILE", "ssl.ca_file"),
+    "home": ("TILECRED_HOME", None),
+}
+_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """One client's resolved configuration.
+
+    ``sources`` says, for each setting that has a value, where it came from:
+    ``"argument"``, ``"environment TILEDB_REST_TOKEN"``,
+    ``"profile default in /home/me/.tiledb/profiles.json"`` or ``"default"``.
+    The token and password never appear in ``repr``.
+    """
+
+    backend: Literal["http", "local"]
+    host: str | None = None
+    token: str | None = dataclasses.field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    workspace: str | None = None
+    verify_ssl: bool = True
+    ca_file: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    home: Path | None = None
+    profile: str = "default"
+    profile_path: Path | None = None
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def masked_token(self) -> str | None:
+        """The token with its secret part hidden, for display."""
+        return mask_token(self.token)
+
+    def describe(self) -> dict[str, Any]:
+        """What a person needs to see: where calls go and why, nothing secret."""
+        shown: dict[str, Any] = {"backend": self.backend}
+        if self.backend == "http":
+            shown.update(
+                host=self.host,
+                workspace=self.workspace,
+                token=self.masked_token,
+                username=self.username,
+                verify_ssl=self.verify_ssl,
+                ca_file=self.ca_file,
+            )
+        else:
+            shown.update(home=str(self.home), workspace=self.workspace)
+        shown = {key: value for key, value in shown.items() if value is not None}
+        shown["sources"] = {key: self.sources[key] for key in shown if key in self.sources}
+        return shown
+
+
+def mask_token(token: str | None) -> str | None:
+    """Hide a token's secret; keep a workspace-bound token's prefix and workspace."""
+    if token is None:
+        return None
+    parts = token.split("-")
+    if len(parts) == 3 and parts[1].startswith("ws_"):
+        return f"{parts[0]}-{parts[1]}-***"
+    return "***"
+
+
+def workspace_from_token(token: str | None) -> str | None:
+    """The workspace id of a workspace-bound token (``prefix-ws_id-secret``)."""
+    if not token:
+        return None
+    parts = token.split("-")
+    if len(parts) == 3 and parts[1].startswith("ws_") and all(parts):
+        return parts[1]
+    return None
+
+
+def default_home() -> Path:
+    """The user data directory for tilecred on this platform."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "tilecred"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "tilecred"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tilecred"
+
+
+def read_profile(path: Path, name: str, *, required: bool) -> dict[str, str]:
+    """One profile from a TileDB profiles file; ``{}`` when there is none."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if required:
+            raise ConfigurationError(f"profile {name!r} not found: {path} does not exist") from None
+        return {}
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read profile file {path}: {exc.strerror}") from exc
+    try:
+        profiles = msgspec.json.decode(raw, type=dict[str, Any])
+    except msgspec.DecodeError as exc:
+        raise ConfigurationError(f"cannot read profile file {path}: {exc}") from exc
+    profile = profiles.get(name)
+    if profile is None:
+        if required:
+            raise ConfigurationError(f"profile {name!r} not found in {path}")
+        return {}
+    if not isinstance(profile, dict) or not all(isinstance(v, str) for v in profile.values()):
+        raise ConfigurationError(f"profile {name!r} in {path} must map keys to strings")
+    return profile
+
+
+def normalize_host(host: str) -> str:
+    """Add ``https://`` when there is no scheme; drop trailing slashes."""
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = "https://" + host
+    return host
+
+
+def resolve_settings(
+    explicit: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Merge explicit arguments, environment, profile and defaults, key by key."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    profile_name = explicit.get("profile")
+    if profile_name is None and env.get("TILEDB_PROFILE_NAME"):
+        profile_name = env["TILEDB_PROFILE_NAME"]
+    profile_dir = Path(env.get("TILEDB_PROFILE_DIR") or Path.home() / ".tiledb")
+    profile_path = profile_dir / "profiles.json"
+    profile = read_profile(
+        profile_path, profile_name or "default", required=profile_name is not None
+    )
+    profile_label = f"profile {profile_name or 'default'} in {profile_path}"
+
+    for key, (variable, profile_key) in _SOURCES.items():
+        if explicit.get(key) is not None:
+            values[key], sources[key] = explicit[key], "argument"
+        elif variable in env:
+            values[key], sources[key] = env[variable], f"environment {variable}"
+        elif profile_key is not None and profile_key in profile:
+            values[key], sources[key] = profile[profile_key], profile_label
+
+    local = bool(explicit.get("local")) or explicit.get("home") is not None
+    remote = any(values.get(key) for key in ("host", "token", "username"))
+    if local or not remote:
+        return _local_settings(values, sources, explicit, profile_name)
+    return _http_settings(values, sources, explicit, profile_name, profile_path)
+
+
+def _local_settings(
+    values: dict[str, Any],
+    sources: dict[str, str],
+    explicit: Mapping[str, Any],
+    profile_name: str | None,
+) -> Settings:
+    home = values.get("home")
+    if not home:
+        home, sources["home"] = default_home(), "default"
+    workspace = values.get("workspace") or "default"
+    if not values.get("workspace"):
+        sources["workspace"] = "default"
+    return Settings(
+        backend="local",
+        home=Path(home).expanduser(),
+        workspace=workspace,
+        profile=profile_name or "default",
+        sources=sources,
+    )
+
+
+def _http_settings(
+    values: dict[str, Any],
+    sources: dict[str, str],
+    explicit: Mapping[str, Any],
+    profile_name: str | None,
+    profile_path: Path,
+) -> Settings:
+    host = values.get("host")
+    if not host:
+        host, sources["host"] = DEFAULT_HOST, "default (a token without a host)"
+    token = values.get("token") or None
+
+    # The workspace: an explicit argument, then a workspace-bound token, then
+    # the environment or profile.
+    workspace = values.get("workspace") or None
+    if sources.get("workspace") != "argument":
+        bound = workspace_from_token(token)
+        if bound is not None:
+            workspace, sources["workspace"] = bound, sources["token"] + " (bound token)"
+
+    verify = values.get("verify_ssl", True)
+    if isinstance(verify, str):
+        verify = verify.strip().lower() not in _FALSE_WORDS
+    timeout = explicit.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    retries = explicit.get("retries")
+    if retries is not None and (
+        isinstance(retries, bool) or not isinstance(retries, int) or retries < 0
+    ):
+        raise ConfigurationError(f"retries must be an int of at least 0, not {retries!r}")
+    return Settings(
+        backend="http",
+        host=normalize_host(host),
+        token=token,
+        username=values.get("username") or None,
+        password=values.get("password") or None,
+        workspace=workspace,
+        verify_ssl=bool(verify),
+        ca_file=values.get("ca_file") or None,
+        timeout=DEFAULT_TIMEOUT if timeout is None else float(timeout),
+        retries=DEFAULT_RETRIES if retries is None else int(retries),
+        profile=profile_name or "default",
+        profile_path=profile_path,
+        sources=sources,
+    )

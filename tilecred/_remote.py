@@ -1,0 +1,167 @@
+"""The HTTP backend: the six operations over TileDB's v4 REST API."""
+
+from __future__ import annotations
+
+import threading
+from typing import TypeVar
+from urllib.parse import quote
+
+import msgspec
+
+from ._backend import ListQuery, Page
+from ._config import Settings
+from ._errors import ConfigurationError, CredentialsError, NotFoundError
+from ._http import Query, Transport
+from ._models import (
+    AccessCredential,
+    CredentialCreateRequest,
+    CredentialGetResponse,
+    CredentialsListResponse,
+    CredentialsVerifyRequest,
+    CredentialUpdateRequest,
+    TeamspaceResponse,
+    WorkspaceResponse,
+)
+
+__all__ = ["HttpBackend"]
+
+T = TypeVar("T")
+
+_ENCODER = msgspec.json.Encoder()
+_GET_DECODER = msgspec.json.Decoder(CredentialGetResponse)
+_LIST_DECODER = msgspec.json.Decoder(CredentialsListResponse)
+_TEAMSPACE_DECODER = msgspec.json.Decoder(TeamspaceResponse)
+_WORKSPACE_DECODER = msgspec.json.Decoder(WorkspaceResponse)
+
+
+def segment(value: str) -> str:
+    """A path segment, percent-encoded with nothing left safe."""
+    return quote(value, safe="")
+
+
+def _decode(decoder: msgspec.json.Decoder[T], data: bytes, request_id: str | None) -> T:
+    try:
+        return decoder.decode(data)
+    except msgspec.MsgspecError as exc:
+        raise CredentialsError(
+            f"the server's response could not be read: {exc}", request_id=request_id
+        ) from exc
+
+
+class HttpBackend:
+    """Calls TileDB's service, or ``tilecred serve``, over HTTP."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.transport = Transport(settings)
+        self._workspace = settings.workspace
+        self._workspace_id: str | None = None
+        self._teamspace_ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return self.transport.secrets
+
+    def close(self) -> None:
+        self.transport.close()
+
+    # -- names to ids, each looked up once per client ---------------------------
+
+    def workspace_id(self) -> str:
+        if self._workspace_id is not None:
+            return self._workspace_id
+        workspace = self._workspace
+        if not workspace:
+            raise ConfigurationError(
+                "no workspace configured: pass workspace=, set TILEDB_REST_WORKSPACE, "
+                "or use a workspace-bound token"
+            )
+        if not workspace.startswith("ws_"):
+            try:
+                resp = self.transport.request("GET", f"/v4/workspaces/{segment(workspace)}")
+            except NotFoundError as exc:
+                exc.message = f"workspace {workspace!r} not found"
+                exc.args = (exc.message,)
+                raise
+            workspace = _decode(_WORKSPACE_DECODER, resp.data, resp.request_id).data.workspace_id
+        self._workspace_id = workspace
+        return workspace
+
+    def teamspace_id(self, teamspace: str | None) -> str | None:
+        if teamspace is None or teamspace.startswith("ts_"):
+            return teamspace
+        cached = self._teamspace_ids.get(teamspace)
+        if cached is not None:
+            return cached
+        workspace = self.workspace_id()
+        try:
+            resp = self.transport.request(
+                "GET", f"/v4/teamspaces/{segment(workspace)}/{segment(teamspace)}"
+            )
+        except NotFoundError as exc:
+            exc.message = f"teamspace {teamspace!r} not found in workspace {workspace!r}"
+            exc.args = (exc.message,)
+            raise
+        ident = _decode(_TEAMSPACE_DECODER, resp.data, resp.request_id).data.teamspace_id
+        with self._lock:
+            self._teamspace_ids[teamspace] = ident
+        return ident
+
+    def _scope(self, teamspace: str | None) -> tuple[str, Query]:
+        ident = self.teamspace_id(teamspace)
+        base = f"/v4/credentials/{segment(self.workspace_id())}"
+        return base, (() if ident is None else (("teamspace_id", ident),))
+
+    # -- the six operations -----------------------------------------------------
+
+    def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None:
+        base, query = self._scope(teamspace)
+        self.transport.request("POST", base, query=query, body=_ENCODER.encode(request))
+
+    def get(self, name: str, teamspace: str | None) -> AccessCredential:
+        base, query = self._scope(teamspace)
+        resp = self.transport.request("GET", f"{base}/{segment(name)}", query=query)
+        return _decode(_GET_DECODER, resp.data, resp.request_id).data
+
+    def list_page(
+        self, query: ListQuery, page: int, per_page: int | None
+    ) -> Page[AccessCredential]:
+        base, params = self._scope(query.teamspace)
+        pairs = list(params)
+        for provider in query.provider or ():
+            pairs.append(("provider", provider.value))
+        for provider in query.exclude_provider or ():
+            pairs.append(("excl_provider", provider.value))
+        if query.credential_type is not None:
+            pairs.append(("type", query.credential_type.value))
+        if query.verify is not None:
+            pairs.append(("verify", str(query.verify)))
+        pairs.append(("page", str(page)))
+        if per_page is not None:
+            pairs.append(("per_page", str(per_page)))
+        resp = self.transport.request("GET", base, query=pairs)
+        body = _decode(_LIST_DECODER, resp.data, resp.request_id)
+        meta = body.pagination_metadata
+        if meta is None:
+            return Page(body.data, page, per_page, None, None)
+        return Page(body.data, meta.page, meta.per_page, meta.total_pages, meta.total_items)
+
+    def update(self, name: str, request: CredentialUpdateRequest, teamspace: str | None) -> None:
+        base, query = self._scope(teamspace)
+        self.transport.request(
+            "PATCH", f"{base}/{segment(name)}", query=query, body=_ENCODER.encode(request)
+        )
+
+    def delete(self, name: str, teamspace: str | None) -> None:
+        base, query = self._scope(teamspace)
+        self.transport.request("DELETE", f"{base}/{segment(name)}", query=query)
+
+    def verify(self, request: CredentialsVerifyRequest, teamspace: str | None) -> None:
+        request = msgspec.structs.replace(
+            request,
+            workspace_id=self.workspace_id(),
+            teamspace_id=self.teamspace_id(teamspace),
+        )
+        self.transport.request(
+            "POST", "/v4/actions/credentials/verify", body=_ENCODER.encode(request)
+        )
