@@ -9,7 +9,6 @@ Secret fields are write-only: a response never carries them (a server sends
 ``None``), and they print as ``'***'`` wherever a struct is shown.
 """
 
-from __future__ import annotations
 
 import datetime
 import enum
