@@ -6,8 +6,9 @@ Every function here either returns a value ready for the wire or raises
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 
@@ -24,15 +25,23 @@ from ._models import (
 )
 
 __all__ = [
+    "check_bool",
+    "check_credential_type",
     "check_name",
     "check_page",
     "check_provider",
     "check_providers",
     "check_secret",
     "check_teamspace",
+    "provider_of",
 ]
 
-_Container = TypeVar("_Container", Credential, AccessCredentialRole, Token)
+_Container = TypeVar("_Container", bound=_Model)
+
+# C0 and C1 control characters, and lone surrogates (which cannot be encoded
+# into a URL or a JSON body).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def check_name(value: object, what: str = "name") -> str:
@@ -43,8 +52,10 @@ def check_name(value: object, what: str = "name") -> str:
         raise InvalidArgumentError(f"{what} must not be empty")
     if "/" in value:
         raise InvalidArgumentError(f"{what} {value!r} must not contain '/'")
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+    if _CONTROL.search(value):
         raise InvalidArgumentError(f"{what} {value!r} must not contain control characters")
+    if _SURROGATE.search(value):
+        raise InvalidArgumentError(f"{what} {value!r} must not contain lone surrogates")
     return value
 
 
@@ -53,7 +64,14 @@ def check_teamspace(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        ident = getattr(value, "teamspace_id", None)
+        try:
+            ident = getattr(value, "teamspace_id", None)
+        except Exception as exc:
+            # A property that fails is still the caller's argument failing.
+            raise InvalidArgumentError(
+                f"teamspace: reading teamspace_id of {type(value).__name__} failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         if ident is None:
             raise InvalidArgumentError(
                 "teamspace must be a str or have a teamspace_id attribute, "
@@ -107,7 +125,9 @@ def check_page(page: object, per_page: object) -> tuple[int, int | None]:
     if per_page is not None and (
         isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1
     ):
-        raise InvalidArgumentError(f"per_page must be None or an int of at least 1, not {per_page!r}")
+        raise InvalidArgumentError(
+            f"per_page must be None or an int of at least 1, not {per_page!r}"
+        )
     return page, per_page
 
 
@@ -118,31 +138,37 @@ def check_bool(value: object, what: str) -> bool | None:
     raise InvalidArgumentError(f"{what} must be a bool, not {type(value).__name__}")
 
 
-def _convert(value: object, container: type[_Container], what: str) -> _Container:
-    if isinstance(value, container):
-        return value
-    # A lone member struct (AWSCredential(...)) is accepted in place of its
-    # container; the member's field name is found from the container's types.
-    if isinstance(value, _Model):
-        for field, hint in _member_types(container):
-            if isinstance(value, hint):
-                return container(**{field: value})
-        raise InvalidArgumentError(
-            f"{what} must be a {container.__name__} or a dict, not {type(value).__name__}"
-        )
-    try:
-        return msgspec.convert(value, container)
-    except msgspec.ValidationError as exc:
-        raise InvalidArgumentError(f"invalid {what}: {exc}") from exc
-
-
-def _member_types(container: type[_Model]) -> list[tuple[str, type]]:
-    members = []
+def _member_fields(container: type[_Model]) -> dict[type, str]:
+    """Each member struct type of a secret container, and the field that holds it."""
+    members: dict[type, str] = {}
     for field in msgspec.structs.fields(container):
         for hint in getattr(field.type, "__args__", ()):
             if isinstance(hint, type) and hint is not type(None):
-                members.append((field.name, hint))
+                members[hint] = field.name
     return members
+
+
+# Worked out once: which field of each container holds which member type.
+_MEMBER_FIELDS = {container: _member_fields(container) for container in MEMBER_PROVIDERS}
+
+
+def _convert(value: object, container: type[_Container], what: str) -> _Container:
+    """A container struct from a struct, a lone member struct, or plain data."""
+    if isinstance(value, container):
+        return value
+    if isinstance(value, _Model):
+        # A lone member (AWSCredential(...)) stands for its container.
+        field = _MEMBER_FIELDS[container].get(type(value))
+        if field is None:
+            raise InvalidArgumentError(
+                f"{what} must be of type {container.__name__} or dict, not {type(value).__name__}"
+            )
+        value = {field: value}
+    try:
+        return msgspec.convert(value, container)
+    except msgspec.ValidationError as exc:
+        # msgspec's message names the path ($.aws.role_arn) but never a value.
+        raise InvalidArgumentError(f"invalid {what}: {exc}") from exc
 
 
 def check_secret(
@@ -155,30 +181,28 @@ def check_secret(
 ) -> tuple[Credential | None, AccessCredentialRole | None, Token | None]:
     """Exactly one (``required``) or at most one of credential, role and token.
 
-    The one given must be a container with exactly one member, and that member
-    must belong to ``provider`` (when one is known).
+    The one given must be a container with exactly one member, that member
+    must belong to ``provider`` (when one is known), and it must carry the
+    secret fields a request needs.
     """
-    given = [name for name, v in (("credential", credential), ("role", role), ("token", token))
-             if v is not None]
+    given = [
+        what
+        for what, value in (("credential", credential), ("role", role), ("token", token))
+        if value is not None
+    ]
     if len(given) > 1:
         raise InvalidArgumentError(
             f"give only one of credential, role and token, not {' and '.join(given)}"
         )
     if required and not given:
         raise InvalidArgumentError("give one of credential, role or token")
-    converted: dict[str, Any] = {"credential": None, "role": None, "token": None}
-    if given:
-        what = given[0]
-        container_type: type[_Model] = {
-            "credential": Credential,
-            "role": AccessCredentialRole,
-            "token": Token,
-        }[what]
-        raw = {"credential": credential, "role": role, "token": token}[what]
-        value = _convert(raw, container_type, what)  # type: ignore[type-var]
-        _check_members(value, what, provider)
-        converted[what] = value
-    return converted["credential"], converted["role"], converted["token"]
+    cred = None if credential is None else _convert(credential, Credential, "credential")
+    rol = None if role is None else _convert(role, AccessCredentialRole, "role")
+    tok = None if token is None else _convert(token, Token, "token")
+    for what, container in (("credential", cred), ("role", rol), ("token", tok)):
+        if container is not None:
+            _check_members(container, what, provider)
+    return cred, rol, tok
 
 
 def _check_members(container: _Model, what: str, provider: CloudProvider | None) -> None:

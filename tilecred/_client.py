@@ -190,11 +190,12 @@ class Client:
                 logger.debug("tilecred calls go to %s", settings.describe())
             return self._backend
 
-    def _secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self._explicit["token"], self._explicit["password"]) if s) + (
-            () if self._settings is None else
-            tuple(s for s in (self._settings.token, self._settings.password) if s)
-        )  # fmt: skip
+    def _secrets(self) -> list[str]:
+        """The token and password, wherever they came from, to scrub from errors."""
+        found = [self._explicit["token"], self._explicit["password"]]
+        if self._settings is not None:
+            found += [self._settings.token, self._settings.password]
+        return [secret for secret in found if secret]
 
     def close(self) -> None:
         """Release the connection pool or store handle."""

@@ -8,6 +8,7 @@ user anywhere, calls go to the local store (the embedded default).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -143,22 +144,68 @@ def read_profile(path: Path, name: str, *, required: bool) -> dict[str, str]:
 
 
 def normalize_host(host: str) -> str:
-    """Add ``https://`` when there is no scheme; drop trailing slashes."""
+    """Add ``https://`` when there is no scheme; drop trailing slashes.
+
+    Raises:
+        ConfigurationError: the scheme is not http or https, or there is no host name.
+    """
     host = host.strip().rstrip("/")
     if "://" not in host:
         host = "https://" + host
+    scheme, _, rest = host.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+        raise ConfigurationError(f"host must be an http or https URL, not {host!r}")
     return host
+
+
+def check_timeout(value: object) -> float:
+    """A positive, finite number of seconds."""
+    if value is None:
+        return DEFAULT_TIMEOUT
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigurationError(f"timeout must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def check_retries(value: object) -> int:
+    """A count of repeated attempts, zero or more (the deadline bounds their time)."""
+    if value is None:
+        return DEFAULT_RETRIES
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"retries must be an int of at least 0, not {value!r}")
+    return value
+
+
+def _check_token(token: str | None) -> None:
+    # A header cannot carry other characters; say so now, not as an obscure
+    # encoding error on the first request. The token itself is never shown.
+    if token is not None and not (token.isascii() and token.isprintable() and " " not in token):
+        raise ConfigurationError(
+            "token must be printable ASCII without spaces; check TILEDB_REST_TOKEN or rest.token"
+        )
 
 
 def resolve_settings(
     explicit: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Merge explicit arguments, environment, profile and defaults, key by key."""
+    """Merge explicit arguments, environment, profile and defaults, key by key.
+
+    Raises:
+        ConfigurationError: a value is of the wrong kind, or the profile cannot be read.
+    """
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    _check_explicit(explicit)
 
     profile_name = explicit.get("profile")
+    # An empty TILEDB_PROFILE_NAME or TILEDB_PROFILE_DIR names nothing, so it
+    # means the default, as an unset one does.
     if profile_name is None and env.get("TILEDB_PROFILE_NAME"):
         profile_name = env["TILEDB_PROFILE_NAME"]
     profile_dir = Path(env.get("TILEDB_PROFILE_DIR") or Path.home() / ".tiledb")
@@ -176,18 +223,40 @@ def resolve_settings(
         elif profile_key is not None and profile_key in profile:
             values[key], sources[key] = profile[profile_key], profile_label
 
+    timeout = check_timeout(explicit.get("timeout"))
+    retries = check_retries(explicit.get("retries"))
+    if isinstance(values.get("host"), str) and not values["host"].strip():
+        values["host"] = ""  # blank counts as set, to nothing
     local = bool(explicit.get("local")) or explicit.get("home") is not None
     remote = any(values.get(key) for key in ("host", "token", "username"))
     if local or not remote:
-        return _local_settings(values, sources, explicit, profile_name)
-    return _http_settings(values, sources, explicit, profile_name, profile_path)
+        return _local_settings(values, sources, profile_name, timeout, retries)
+    return _http_settings(values, sources, profile_name, profile_path, timeout, retries)
+
+
+_STRING_ARGUMENTS = ("host", "token", "username", "password", "workspace", "ca_file", "profile")
+
+
+def _check_explicit(explicit: Mapping[str, Any]) -> None:
+    for key in _STRING_ARGUMENTS:
+        value = explicit.get(key)
+        if value is not None and not isinstance(value, str):
+            # Never the value itself: it may be a token or password.
+            raise ConfigurationError(f"{key} must be a str, not {type(value).__name__}")
+    verify = explicit.get("verify_ssl")
+    if verify is not None and not isinstance(verify, bool | str):
+        raise ConfigurationError(f"verify_ssl must be a bool, not {type(verify).__name__}")
+    home = explicit.get("home")
+    if home is not None and not isinstance(home, str | os.PathLike):
+        raise ConfigurationError(f"home must be a str or path, not {type(home).__name__}")
 
 
 def _local_settings(
     values: dict[str, Any],
     sources: dict[str, str],
-    explicit: Mapping[str, Any],
     profile_name: str | None,
+    timeout: float,
+    retries: int,
 ) -> Settings:
     home = values.get("home")
     if not home:
@@ -199,6 +268,8 @@ def _local_settings(
         backend="local",
         home=Path(home).expanduser(),
         workspace=workspace,
+        timeout=timeout,
+        retries=retries,
         profile=profile_name or "default",
         sources=sources,
     )
@@ -207,14 +278,16 @@ def _local_settings(
 def _http_settings(
     values: dict[str, Any],
     sources: dict[str, str],
-    explicit: Mapping[str, Any],
     profile_name: str | None,
     profile_path: Path,
+    timeout: float,
+    retries: int,
 ) -> Settings:
     host = values.get("host")
     if not host:
-        host, sources["host"] = DEFAULT_HOST, "default (a token without a host)"
+        host, sources["host"] = DEFAULT_HOST, "default (no host configured)"
     token = values.get("token") or None
+    _check_token(token)
 
     # The workspace: an explicit argument, then a workspace-bound token, then
     # the environment or profile.
@@ -227,14 +300,13 @@ def _http_settings(
     verify = values.get("verify_ssl", True)
     if isinstance(verify, str):
         verify = verify.strip().lower() not in _FALSE_WORDS
-    timeout = explicit.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
-        raise ConfigurationError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    retries = explicit.get("retries")
-    if retries is not None and (
-        isinstance(retries, bool) or not isinstance(retries, int) or retries < 0
-    ):
-        raise ConfigurationError(f"retries must be an int of at least 0, not {retries!r}")
+    ca_file = values.get("ca_file") or None
+    if ca_file is not None:
+        ca_file = os.path.expanduser(ca_file)
+        if not os.path.isfile(ca_file):
+            raise ConfigurationError(
+                f"ca_file {ca_file!r} (from {sources['ca_file']}) is not a file"
+            )
     return Settings(
         backend="http",
         host=normalize_host(host),
@@ -243,9 +315,9 @@ def _http_settings(
         password=values.get("password") or None,
         workspace=workspace,
         verify_ssl=bool(verify),
-        ca_file=values.get("ca_file") or None,
-        timeout=DEFAULT_TIMEOUT if timeout is None else float(timeout),
-        retries=DEFAULT_RETRIES if retries is None else int(retries),
+        ca_file=ca_file,
+        timeout=timeout,
+        retries=retries,
         profile=profile_name or "default",
         profile_path=profile_path,
         sources=sources,

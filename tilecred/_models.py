@@ -9,7 +9,6 @@ Secret fields are write-only: a response never carries them (a server sends
 ``None``), and they print as ``'***'`` wherever a struct is shown.
 """
 
-
 import datetime
 import enum
 from collections.abc import Iterator
@@ -50,7 +49,7 @@ __all__ = [
 MASK = "***"
 
 
-class CloudProvider(str, enum.Enum):
+class CloudProvider(enum.StrEnum):
     """The cloud a credential is for."""
 
     AWS = "AWS"
@@ -59,18 +58,12 @@ class CloudProvider(str, enum.Enum):
     SNOWFLAKE = "SNOWFLAKE"
     DATABRICKS = "DATABRICKS"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class CredentialType(str, enum.Enum):
+class CredentialType(enum.StrEnum):
     """Whether a credential lives at workspace or teamspace level."""
 
     WORKSPACE = "workspace"
     TEAMSPACE = "teamspace"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class _Model(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -79,21 +72,16 @@ class _Model(msgspec.Struct, kw_only=True, omit_defaults=True):
     # Names of this struct's fields that hold secrets.
     __secret_fields__: ClassVar[frozenset[str]] = frozenset()
 
-    def __post_init__(self) -> None:
-        # A server sends "" in a secret field because TileDB's client insists on
-        # the key; it means "not returned".
-        for field in self.__secret_fields__:
-            if getattr(self, field) == "":
-                setattr(self, field, None)
-
-    def _shown_fields(self) -> Iterator[tuple[str, Any]]:
+    def _shown_fields(self) -> list[tuple[str, Any]]:
+        shown = []
         for field in self.__struct_fields__:
             value = getattr(self, field)
             if value is None:
                 continue
             if field in self.__secret_fields__:
                 value = _Masked()
-            yield field, value
+            shown.append((field, value))
+        return shown
 
     def __repr__(self) -> str:
         body = ", ".join(f"{field}={value!r}" for field, value in self._shown_fields())
@@ -101,13 +89,24 @@ class _Model(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     __str__ = __repr__
 
-    def __rich_repr__(self) -> Iterator[tuple[str, Any]]:
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
         # msgspec's own __rich_repr__ would yield the raw values.
-        yield from self._shown_fields()
+        return self._shown_fields()
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # IPython's pretty printer looks here before __repr__.
         printer.text(repr(self))
+
+
+class _SecretModel(_Model, kw_only=True):
+    """A model with secret fields, where ``""`` from a server means "not returned"."""
+
+    def __post_init__(self) -> None:
+        # A server sends "" in a secret field because TileDB's client insists on
+        # the key. Only structs with secrets pay for this check on decode.
+        for field in self.__secret_fields__:
+            if getattr(self, field) == "":
+                setattr(self, field, None)
 
 
 class _Masked:
@@ -122,7 +121,7 @@ class _Masked:
 # -- secrets: credentials --------------------------------------------------------
 
 
-class AWSCredential(_Model, kw_only=True):
+class AWSCredential(_SecretModel, kw_only=True):
     """An AWS access key pair."""
 
     __secret_fields__ = frozenset({"secret_access_key"})
@@ -133,7 +132,7 @@ class AWSCredential(_Model, kw_only=True):
     use_path_style: bool | None = None
 
 
-class AzureCredential(_Model, kw_only=True):
+class AzureCredential(_SecretModel, kw_only=True):
     """An Azure storage account key."""
 
     __secret_fields__ = frozenset({"account_key"})
@@ -143,7 +142,7 @@ class AzureCredential(_Model, kw_only=True):
     account_key: str | None = None
 
 
-class GCPInteroperabilityCredential(_Model, kw_only=True):
+class GCPInteroperabilityCredential(_SecretModel, kw_only=True):
     """A GCP HMAC (interoperability) key pair."""
 
     __secret_fields__ = frozenset({"secret_access_key"})
@@ -171,6 +170,12 @@ class AWSRole(_Model, kw_only=True):
     endpoint: str | None = None
     use_path_style: bool | None = None
 
+    def __post_init__(self) -> None:
+        # TileDB's client insists on external_id in responses, so a server
+        # sends "" when the role has none.
+        if self.external_id == "":
+            self.external_id = None
+
 
 class AccessCredentialRole(_Model, kw_only=True):
     """A role-based secret: ``aws``."""
@@ -181,7 +186,7 @@ class AccessCredentialRole(_Model, kw_only=True):
 # -- secrets: tokens ------------------------------------------------------------
 
 
-class AzureToken(_Model, kw_only=True):
+class AzureToken(_SecretModel, kw_only=True):
     """An Azure shared access signature."""
 
     __secret_fields__ = frozenset({"sas_token"})
@@ -205,7 +210,7 @@ class AzureEntraIDTaskToken(_Model, kw_only=True):
     blob_endpoint: str | None = None
 
 
-class GCPServiceAccountKey(_Model, kw_only=True):
+class GCPServiceAccountKey(_SecretModel, kw_only=True):
     """A GCP service-account key; ``key_text`` is the JSON key file."""
 
     __secret_fields__ = frozenset({"key_text"})
@@ -215,7 +220,7 @@ class GCPServiceAccountKey(_Model, kw_only=True):
     key_text: str | None = None
 
 
-class SnowflakeServiceUserKey(_Model, kw_only=True):
+class SnowflakeServiceUserKey(_SecretModel, kw_only=True):
     """A Snowflake service user's key pair."""
 
     __secret_fields__ = frozenset({"private_key_raw", "private_key_passphrase"})
@@ -228,7 +233,7 @@ class SnowflakeServiceUserKey(_Model, kw_only=True):
     warehouse: str | None = None
 
 
-class DatabricksServicePrincipalSecret(_Model, kw_only=True):
+class DatabricksServicePrincipalSecret(_SecretModel, kw_only=True):
     """A Databricks service principal's OAuth secret."""
 
     __secret_fields__ = frozenset({"client_secret"})
@@ -431,7 +436,9 @@ class TeamspaceCreateRequest(_Model, kw_only=True):
     """The body of a teamspace create request."""
 
     name: str
-    visibility: str = "private"
+    # No default: omit_defaults would drop a default value from the request,
+    # and the field is required on the wire.
+    visibility: str
     description: str | None = None
 
 
