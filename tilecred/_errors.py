@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
+
+import msgspec
 
 __all__ = [
     "ConfigurationError",
@@ -23,6 +25,7 @@ __all__ = [
     "InvalidArgumentError",
     "NotFoundError",
     "error_for_status",
+    "scrub",
 ]
 
 # A message longer than this is cut: a server's message is one sentence, and
@@ -32,12 +35,50 @@ _WHITESPACE = re.compile(r"\s+")
 # Secrets shorter than this are not scrubbed as substrings: replacing every "a"
 # in a message would make it unreadable and protects nothing.
 _MIN_SCRUB = 4
+# A multi-line secret (a PEM key) is also scrubbed line by line, for lines at
+# least this long: a message may quote part of it, or reflow it.
+_MIN_PIECE = 8
+_ELLIPSIS = "…"
+MASK = "***"
 
 
 def _one_line(text: str) -> str:
     text = _WHITESPACE.sub(" ", text).strip()
     if len(text) > _MAX_MESSAGE:
-        text = text[: _MAX_MESSAGE - 1] + "…"
+        text = text[: _MAX_MESSAGE - 1] + _ELLIPSIS
+    return text
+
+
+def _forms(secret: str) -> Iterator[str]:
+    """The ways a secret can appear in a message, longest first."""
+    # As sent; quoted inside a JSON string (a body echoed back); reflowed onto
+    # one line; and, for a multi-line secret, each long enough piece of it.
+    yield secret
+    yield msgspec.json.encode(secret).decode()[1:-1]
+    flat = _WHITESPACE.sub(" ", secret).strip()
+    yield flat
+    if flat != secret:
+        yield from (piece for piece in flat.split(" ") if len(piece) >= _MIN_PIECE)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret in it replaced by ``***``.
+
+    A message cut short with ``…`` may end in the start of a secret; that
+    start is scrubbed too.
+    """
+    for secret in secrets:
+        if len(secret) < _MIN_SCRUB:
+            continue
+        for form in _forms(secret):
+            if form in text:
+                text = text.replace(form, MASK)
+        if text.endswith(_ELLIPSIS):
+            head = text[: -len(_ELLIPSIS)]
+            for size in range(min(len(secret) - 1, len(head)), _MIN_SCRUB - 1, -1):
+                if head.endswith(secret[:size]):
+                    text = head[:-size] + MASK + _ELLIPSIS
+                    break
     return text
 
 
@@ -111,9 +152,10 @@ class CredentialsError(Exception):
             self.action = action
             self.name = name if self.name is None else self.name
             self.teamspace = teamspace if self.teamspace is None else self.teamspace
-        for secret in secrets:
-            if len(secret) >= _MIN_SCRUB and secret in self.message:
-                self.message = self.message.replace(secret, "***")
+        secrets = tuple(secrets)
+        self.message = scrub(self.message, secrets)
+        if self.request_id is not None:
+            self.request_id = scrub(self.request_id, secrets)
         self.args = (self.message,)
 
 

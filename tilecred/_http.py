@@ -6,13 +6,14 @@ request: ``import tilecred`` stays cheap.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import logging
+import math
 import random
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import msgspec
@@ -21,25 +22,27 @@ from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
     InsecureRequestWarning,
-    NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     SSLError,
 )
 
 from ._config import Settings
-from ._errors import CredentialsError, error_for_status
-from ._models import ErrorBody
+from ._errors import CredentialsError, error_for_status, scrub
+from ._models import ErrorBody, iter_secrets
 from ._version import __version__
 
-__all__ = ["Response", "Transport"]
+__all__ = ["Query", "Response", "Transport"]
 
 logger = logging.getLogger("tilecred")
 
+# Methods that may be sent again after their bytes reached the server.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-AUTH_HEADERS = ("X-TILEDB-REST-API-KEY", "Authorization")
+# Lower-case: header names are compared case-insensitively.
+AUTH_HEADERS = frozenset({"x-tiledb-rest-api-key", "authorization"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0
 BACKOFF_BASE = 0.25
@@ -48,6 +51,7 @@ BACKOFF_CAP = 8.0
 _ERROR_DECODER = msgspec.json.Decoder(ErrorBody)
 
 Query = Sequence[tuple[str, str]]
+Origin = tuple[str, str, int | None]
 
 
 class Response:
@@ -65,29 +69,35 @@ class Transport:
     """Sends requests to one host with one connection pool.
 
     Thread-safe: urllib3's pools are, and nothing here changes after
-    construction.
+    construction. Headers, the pool for the configured host and the error
+    decoder are built once, not per call.
+
+    Parameters:
+        settings: an HTTP configuration (``settings.host`` set).
     """
 
     def __init__(self, settings: Settings) -> None:
-        assert settings.host is not None
-        self._base = settings.host
-        split = urlsplit(self._base)
-        self._origin = (split.scheme, split.hostname, split.port)
+        if settings.host is None:
+            raise CredentialsError("no host configured for the HTTP backend")
+        split = urlsplit(settings.host)
+        self._root = f"{split.scheme}://{split.netloc}"
+        self._base_path = split.path
+        self._origin = _origin_of(settings.host)
         self._timeout = settings.timeout
         self._retries = settings.retries
-        headers = {
-            "User-Agent": f"tilecred/{__version__}",
-            "Accept": "application/json",
-        }
+        headers = {"User-Agent": f"tilecred/{__version__}", "Accept": "application/json"}
+        basic = None
         if settings.token:
             headers["X-TILEDB-REST-API-KEY"] = settings.token
         elif settings.username is not None:
-            headers.update(
-                urllib3.make_headers(basic_auth=f"{settings.username}:{settings.password or ''}")
-            )
+            pair = f"{settings.username}:{settings.password or ''}".encode()
+            basic = base64.b64encode(pair).decode("ascii")
+            headers["Authorization"] = f"Basic {basic}"
         self._headers = headers
         self._json_headers = {**headers, "Content-Type": "application/json"}
-        self.secrets = tuple(s for s in (settings.token, settings.password) if s)
+        # Everything that would let someone act as this client; scrubbed from
+        # every error message, whatever the server echoes back.
+        self.secrets = tuple(s for s in (settings.token, settings.password, basic) if s)
         if not settings.verify_ssl:
             # The user turned verification off on purpose; one warning per
             # request would drown their output.
@@ -99,10 +109,10 @@ class Transport:
             ca_certs=settings.ca_file,
         )
         # The pool for our own host, looked up once instead of on every call.
-        self._host_pool = self._pool.connection_from_url(self._base)
-        self._base_path = split.path
+        self._host_pool = self._pool.connection_from_url(settings.host)
 
     def close(self) -> None:
+        """Close every pooled connection."""
         self._pool.clear()
 
     def request(
@@ -112,17 +122,31 @@ class Transport:
         *,
         query: Query | None = None,
         body: bytes | None = None,
+        sent: object = None,
     ) -> Response:
         """Send one request, with retries and redirects, within the deadline.
 
-        A status of 400 or more raises the matching :class:`CredentialsError`.
+        Parameters:
+            method: the HTTP method.
+            path: the path below the host, starting with ``/``, already encoded.
+            query: parameters, repeated names allowed; sent in this order.
+            body: the JSON body, if any.
+            sent: the model ``body`` was encoded from; its secrets are
+                scrubbed from any error message.
+
+        Returns:
+            The response of a 2xx status.
+
+        Raises:
+            CredentialsError: a failing status (or its subclass for 404 and
+                409), a connection failure, or the deadline passed.
         """
         target = self._base_path + path
         if query:
             target += "?" + urlencode(query)
         headers = self._json_headers if body is not None else self._headers
         deadline = time.monotonic() + self._timeout
-        return self._send(method, target, body, headers, deadline)
+        return self._send(method, target, body, headers, deadline, sent)
 
     def _send(
         self,
@@ -131,15 +155,16 @@ class Transport:
         body: bytes | None,
         headers: dict[str, str],
         deadline: float,
+        sent: object,
     ) -> Response:
-        url: str | None = None  # an absolute URL once redirected elsewhere
+        url: str | None = None  # an absolute URL once redirected
         attempt = 0
         redirects = 0
         while True:
             started = time.monotonic()
             remaining = deadline - started
             if remaining <= 0:
-                raise CredentialsError(f"no answer from {self._base} within {self._timeout:g}s")
+                raise CredentialsError(f"no answer from {self._root} within {self._timeout:g}s")
             timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining)
             try:
                 if url is None:
@@ -152,17 +177,22 @@ class Transport:
                         method, url, body=body, headers=headers, retries=False,
                         redirect=False, timeout=timeout,
                     )  # fmt: skip
-            except (ConnectTimeoutError, NewConnectionError) as exc:
-                # Nothing was sent: safe to try again whatever the method.
+            except ConnectTimeoutError as exc:
+                # No connection, so nothing was sent: any method may try again.
+                self._log_failure(method, url or target, started, exc)
                 if attempt < self._retries and self._pause(attempt, None, deadline):
                     attempt += 1
                     continue
-                raise CredentialsError(f"cannot connect to {self._base}: {_why(exc)}") from exc
+                tries = "" if attempt == 0 else f" ({attempt + 1} attempts)"
+                raise CredentialsError(
+                    f"cannot connect to {self._root}: {_why(exc)}{tries}"
+                ) from exc
             except SSLError as exc:
-                raise CredentialsError(f"TLS failure talking to {self._base}: {_why(exc)}") from exc
+                raise CredentialsError(f"TLS failure talking to {self._root}: {_why(exc)}") from exc
             except (ReadTimeoutError, ProtocolError) as exc:
                 # The request may have reached the server: only methods that
                 # are safe to repeat are sent again.
+                self._log_failure(method, url or target, started, exc)
                 if (
                     method in IDEMPOTENT
                     and attempt < self._retries
@@ -170,19 +200,21 @@ class Transport:
                 ):
                     attempt += 1
                     continue
-                maybe = "" if method in IDEMPOTENT else "; it may have been carried out"
-                raise CredentialsError(
-                    f"{method} to {self._base} failed: {_why(exc)}{maybe}"
-                ) from exc
+                if isinstance(exc, ReadTimeoutError):
+                    what = f"no answer from {self._root} within {self._timeout:g}s"
+                else:
+                    what = f"connection to {self._root} dropped: {_why(exc)}"
+                maybe = "" if method in IDEMPOTENT else f"; the {method} may have been carried out"
+                raise CredentialsError(what + maybe) from exc
             except HTTPError as exc:
-                raise CredentialsError(f"{method} to {self._base} failed: {_why(exc)}") from exc
+                raise CredentialsError(f"{method} to {self._root} failed: {_why(exc)}") from exc
 
             status = resp.status
             request_id = resp.headers.get("X-Request-Id")
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %d in %.1f ms (request id %s)",
-                    method, target.split("?", 1)[0], status,
+                    method, _path_of(url or target), status,
                     (time.monotonic() - started) * 1000, request_id,
                 )  # fmt: skip
 
@@ -194,29 +226,27 @@ class Transport:
             ):
                 attempt += 1
                 continue
-            if status in REDIRECT_STATUSES and "Location" in resp.headers:
+            location = resp.headers.get("Location") if status in REDIRECT_STATUSES else None
+            if location:
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
-                    raise CredentialsError(f"too many redirects from {self._base}")
-                current = url or (self._base + target[len(self._base_path) :])
-                url = urljoin(current, resp.headers["Location"])
-                if status == 303 or (status in (301, 302) and method == "POST"):
-                    method, body = "GET", None
-                if not self._same_origin(url):
+                    raise CredentialsError(f"more than {MAX_REDIRECTS} redirects from {self._root}")
+                url = urljoin(url or self._root + target, location)
+                if status == 303 and method != "HEAD":
+                    # "See other": fetch the answer; the body is not sent again.
+                    method, body, headers = "GET", None, _without(headers, {"content-type"})
+                if _origin_of(url) != self._origin:
                     if body is not None:
                         # The body may hold secrets: they go to our host only.
                         raise CredentialsError(
                             f"refusing to send a request body to another origin: {_origin(url)}"
                         )
-                    headers = {k: v for k, v in headers.items() if k not in AUTH_HEADERS}
+                    headers = _without(headers, AUTH_HEADERS)
                 continue
             if status >= 400:
-                raise _status_error(status, resp.data, request_id)
+                secrets = (*self.secrets, *iter_secrets(sent))
+                raise _status_error(status, resp.data, request_id, secrets)
             return Response(status, resp.data, request_id)
-
-    def _same_origin(self, url: str) -> bool:
-        split = urlsplit(url)
-        return (split.scheme, split.hostname, split.port) == self._origin
 
     def _pause(self, attempt: int, retry_after: str | None, deadline: float) -> bool:
         """Sleep before the next attempt; ``False`` if that would pass the deadline."""
@@ -226,32 +256,67 @@ class Transport:
             # Half fixed, half random: spread out, but never hammer at once.
             wait = ceiling / 2 + random.uniform(0, ceiling / 2)
         if time.monotonic() + wait >= deadline:
+            logger.debug("not retrying: waiting %.2f s would pass the deadline", wait)
             return False
+        logger.debug("retrying in %.2f s (attempt %d of %d)", wait, attempt + 2, self._retries + 1)
         time.sleep(wait)
         return True
 
+    def _log_failure(self, method: str, where: str, started: float, exc: Exception) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s failed in %.1f ms: %s",
+                method, _path_of(where), (time.monotonic() - started) * 1000, _why(exc),
+            )  # fmt: skip
+
 
 def _retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        return max(0.0, when.timestamp() - time.time())
+    if math.isnan(seconds) or seconds < 0:
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return seconds
 
 
 def _why(exc: BaseException) -> str:
     """A short reason from a urllib3 error, without its nested reprs."""
-    reason: Any = getattr(exc, "reason", None) or exc
-    text = str(reason)
-    # urllib3 prefixes messages with the connection object's repr.
-    if ": " in text and text.startswith("<"):
-        text = text.split(": ", 1)[1]
+    # urllib3 raises connection errors from the socket's OSError; its
+    # strerror ("Connection refused") says it best.
+    cause = exc.__cause__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    if isinstance(exc, ConnectTimeoutError):
+        return "connection timed out"
+    if isinstance(exc, ProtocolError) and len(exc.args) > 1:
+        inner = exc.args[1]
+        return str(inner) or type(inner).__name__
+    text = str(getattr(exc, "reason", None) or exc)
+    # urllib3 prefixes messages with the connection's repr: "HTTPConnection(...): why".
+    if "): " in text and text.startswith(("<", "HTTP")):
+        text = text.split("): ", 1)[1]
     return text or type(exc).__name__
+
+
+def _origin_of(url: str) -> Origin:
+    split = urlsplit(url)
+    scheme = split.scheme.lower()
+    try:
+        port = split.port
+    except ValueError:
+        port = None
+    return (scheme, (split.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme))
 
 
 def _origin(url: str) -> str:
@@ -259,17 +324,27 @@ def _origin(url: str) -> str:
     return f"{split.scheme}://{split.netloc}"
 
 
-def _status_error(status: int, data: bytes, request_id: str | None) -> CredentialsError:
+def _path_of(target: str) -> str:
+    """The path of a target or URL, without its query: what a log line may show."""
+    return urlsplit(target).path
+
+
+def _without(headers: dict[str, str], names: frozenset[str] | set[str]) -> dict[str, str]:
+    return {key: value for key, value in headers.items() if key.lower() not in names}
+
+
+def _status_error(
+    status: int, data: bytes, request_id: str | None, secrets: Sequence[str]
+) -> CredentialsError:
     """The error for a response with a failing status, from whatever body it has."""
     code: int | str | None = None
     message: str | None = None
     try:
-        body = _ERROR_DECODER.decode(data) if data else None
+        body = _ERROR_DECODER.decode(data) if data.strip() else None
     except msgspec.MsgspecError:
         body = None
-        stripped = data.lstrip()[:15].lower()
-        if stripped.startswith((b"<!doctype", b"<html")):
-            message = "the server sent an HTML page instead of JSON"
+        if data.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
+            message = "the server sent an HTML page instead of a JSON error"
         else:
             message = "the server sent a body that is not a JSON error"
     if body is not None:
@@ -277,8 +352,11 @@ def _status_error(status: int, data: bytes, request_id: str | None) -> Credentia
         message = body.message
         request_id = body.request_id or request_id
         if body.validation_error and body.validation_error.fields:
-            first = body.validation_error.fields[0]
-            message = f"{message or 'invalid request'} ({first.field}: {first.message})"
+            fields = "; ".join(f"{f.field}: {f.message}" for f in body.validation_error.fields)
+            message = f"{message or 'invalid request'} ({fields})"
     if not message:
         message = "no error message in the response"
+    # Scrubbed before the error is built: it cuts long messages short, and a
+    # secret cut in half could no longer be found.
+    message = scrub(message, secrets)
     return error_for_status(status, message, code=code, request_id=request_id)

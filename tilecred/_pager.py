@@ -14,6 +14,8 @@ T = TypeVar("T")
 
 FetchPage = Callable[[int, "int | None"], Page[T]]
 
+_MISSING = object()
+
 
 class Pager(Generic[T]):
     """The items of a listing, fetched a page at a time, only when used.
@@ -21,10 +23,12 @@ class Pager(Generic[T]):
     Nothing is sent until the pager is used. ``for item in pager`` walks from
     the first requested page to the last, holding one page in memory; each
     new iteration starts again. ``pager[i]``, ``pager[-1]`` and
-    ``pager[a:b]`` fetch only the pages that hold those items. ``len(pager)``,
+    ``pager[a:b]`` fetch only the pages that hold those items (a negative
+    index first needs the total, from the first page). ``len(pager)``,
     :attr:`total_items` and :attr:`total_pages` come from the server's
     pagination metadata. Iteration stops at the last page or at an empty page,
-    so a misbehaving server cannot make it loop forever.
+    and a page that repeats the one before ends it too, so a misbehaving
+    server cannot make it loop forever.
 
     Raises:
         CredentialsError: when a page cannot be fetched.
@@ -36,40 +40,76 @@ class Pager(Generic[T]):
         self._per_page = per_page
         # The first page, kept once fetched for its metadata (len, totals).
         self._first: Page[T] | None = None
+        # True while the kept first page has not been walked by an iteration:
+        # ``list(pager)`` asks len() first, and the walk that follows reuses
+        # that page instead of asking for it twice.
+        self._first_unused = False
 
     def __repr__(self) -> str:
         return f"Pager(page={self._start}, per_page={self._per_page})"
 
+    # -- fetching ----------------------------------------------------------------
+
+    def _get(self, number: int) -> Page[T]:
+        """Page ``number``; empty if the server answered with another page."""
+        page = self._fetch(number, self._per_page)
+        if page.total_pages is not None and page.page != number:
+            # A server that ignores ``page`` (or clamps it) must not make an
+            # index past the end return an item from an earlier page.
+            return Page([], number, page.per_page, page.total_pages, page.total_items)
+        return page
+
+    def _first_page(self) -> Page[T]:
+        if self._first is None:
+            self._first = self._get(self._start)
+            self._first_unused = True
+        return self._first
+
     def pages(self) -> Iterator[Page[T]]:
-        """Yield one :class:`Page` at a time, from the first requested page."""
+        """Yield one :class:`Page` at a time, from the first requested page.
+
+        Raises:
+            CredentialsError: when a page cannot be fetched.
+        """
         number = self._start
+        previous_head: object = _MISSING
         while True:
-            page = self._fetch(number, self._per_page)
+            if number == self._start and self._first_unused and self._first is not None:
+                page = self._first
+            else:
+                page = self._get(number)
+                if number == self._start:
+                    self._first = page
             if number == self._start:
-                self._first = page
-            if not page.items:
+                self._first_unused = False
+            if not page.items or page.items[0] == previous_head:
+                # An empty page ends the listing; so does a page that starts
+                # like the one before (a server that ignores ``page``).
                 return
             yield page
             if page.total_pages is not None:
-                if page.page != number or number >= page.total_pages:
+                if number >= page.total_pages:
                     return
             elif page.per_page is None or len(page.items) < page.per_page:
-                # Without metadata a short page is the last one.
+                # Without metadata a short page is the last one, and with no
+                # page size the first page is all there is.
                 return
+            previous_head = page.items[0]
             number += 1
 
     def __iter__(self) -> Iterator[T]:
         for page in self.pages():
             yield from page.items
 
-    def _first_page(self) -> Page[T]:
-        if self._first is None:
-            self._first = self._fetch(self._start, self._per_page)
-        return self._first
+    # -- metadata -----------------------------------------------------------------
 
     @property
     def total_items(self) -> int:
-        """How many items the whole listing has, from page 1."""
+        """How many items the whole listing has, from the first page's metadata.
+
+        Raises:
+            CredentialsError: the page cannot be fetched or has no metadata.
+        """
         total = self._first_page().total_items
         if total is None:
             raise CredentialsError("the server sent no pagination metadata (total_items)")
@@ -77,24 +117,43 @@ class Pager(Generic[T]):
 
     @property
     def total_pages(self) -> int:
-        """How many pages the whole listing has."""
+        """How many pages the whole listing has.
+
+        Raises:
+            CredentialsError: the page cannot be fetched or has no metadata.
+        """
         total = self._first_page().total_pages
         if total is None:
             raise CredentialsError("the server sent no pagination metadata (total_pages)")
         return total
 
-    def _page_size(self) -> int:
+    def _page_size(self) -> int | None:
+        """Items per page: the server's if it said, else what was asked for.
+
+        ``None`` means there is only one page (no size asked, none reported).
+        """
+        first = self._first
+        if first is not None and first.total_pages is not None and first.per_page:
+            return first.per_page
         if self._per_page is not None:
             return self._per_page
-        size = self._first_page().per_page
-        if size is None:
-            raise CredentialsError("the server sent no pagination metadata (per_page)")
-        return size
+        first = self._first_page()
+        return first.per_page if first.total_pages is not None and first.per_page else None
 
     def __len__(self) -> int:
-        """How many items there are from the requested page on."""
-        skipped = (self._start - 1) * self._page_size()
-        return max(0, self.total_items - skipped)
+        """How many items there are from the requested page on.
+
+        Without pagination metadata the pages are walked and counted.
+        """
+        first = self._first_page()
+        size = self._page_size()
+        if first.total_items is not None and size is not None:
+            return max(0, first.total_items - (self._start - 1) * size)
+        if size is None or len(first.items) < size:
+            return len(first.items)  # the only page, as iteration sees it
+        return sum(len(page.items) for page in self.pages())
+
+    # -- indexing -----------------------------------------------------------------
 
     @overload
     def __getitem__(self, index: int) -> T: ...
@@ -108,19 +167,16 @@ class Pager(Generic[T]):
         if not isinstance(index, int):
             raise TypeError(f"Pager indices must be int or slice, not {type(index).__name__}")
         position = index + len(self) if index < 0 else index
-        if position < 0:
-            raise IndexError("Pager index out of range")
-        item = self._item(position, {})
+        item = self._item(position, {}) if position >= 0 else _MISSING
         if item is _MISSING:
-            raise IndexError("Pager index out of range")
+            raise IndexError(f"Pager index {index} out of range")
         return item  # type: ignore[return-value]
 
     def _slice(self, index: slice) -> list[T]:
         start, stop, step = index.start, index.stop, index.step
-        if step is not None and step == 0:
+        if step == 0:
             raise ValueError("slice step cannot be zero")
-        negative = any(v is not None and v < 0 for v in (start, stop, step))
-        if negative or stop is None:
+        if any(v is not None and v < 0 for v in (start, stop, step)) or stop is None:
             positions = range(*index.indices(len(self)))
         else:
             # Non-negative bounds need no total: fetch only the pages in range.
@@ -130,26 +186,27 @@ class Pager(Generic[T]):
         for position in positions:
             item = self._item(position, fetched)
             if item is _MISSING:
-                if (step or 1) > 0:
-                    break
+                if positions.step > 0:
+                    break  # past the end: every later position is too
                 continue
             items.append(item)  # type: ignore[arg-type]
         return items
 
     def _item(self, position: int, fetched: dict[int, Page[T]]) -> T | object:
+        """The item at ``position`` from the requested page on, or ``_MISSING``."""
         size = self._page_size()
-        number = self._start + position // size
+        number = self._start if size is None else self._start + position // size
+        offset = position if size is None else position % size
         page = fetched.get(number)
         if page is None:
-            if number == self._start:
-                page = self._first_page()
-            else:
-                page = self._fetch(number, self._per_page)
+            page = self._first_page() if number == self._start else self._get(number)
             fetched[number] = page
-        offset = position % size
+        if page.total_pages is not None and page.per_page and page.per_page != size:
+            # The server uses another page size than asked for (a cap):
+            # recompute from its size, once it is known from the first page.
+            self._first_page()
+            if self._page_size() != size:
+                return self._item(position, fetched)
         if offset >= len(page.items):
             return _MISSING
         return page.items[offset]
-
-
-_MISSING = object()

@@ -55,6 +55,8 @@ class HttpBackend:
         self.transport = Transport(settings)
         self._workspace = settings.workspace
         self._workspace_id: str | None = None
+        # "/v4/credentials/{workspace}", built once the workspace id is known.
+        self._credentials_path: str | None = None
         self._teamspace_ids: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -108,15 +110,21 @@ class HttpBackend:
         return ident
 
     def _scope(self, teamspace: str | None) -> tuple[str, Query]:
-        ident = self.teamspace_id(teamspace)
-        base = f"/v4/credentials/{segment(self.workspace_id())}"
-        return base, (() if ident is None else (("teamspace_id", ident),))
+        """The credentials path of the workspace, and the teamspace query."""
+        base = self._credentials_path
+        if base is None:
+            base = self._credentials_path = f"/v4/credentials/{segment(self.workspace_id())}"
+        if teamspace is None:
+            return base, ()
+        return base, (("teamspace_id", self.teamspace_id(teamspace) or teamspace),)
 
     # -- the six operations -----------------------------------------------------
 
     def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None:
         base, query = self._scope(teamspace)
-        self.transport.request("POST", base, query=query, body=_ENCODER.encode(request))
+        self.transport.request(
+            "POST", base, query=query, body=_ENCODER.encode(request), sent=request
+        )
 
     def get(self, name: str, teamspace: str | None) -> AccessCredential:
         base, query = self._scope(teamspace)
@@ -149,7 +157,11 @@ class HttpBackend:
     def update(self, name: str, request: CredentialUpdateRequest, teamspace: str | None) -> None:
         base, query = self._scope(teamspace)
         self.transport.request(
-            "PATCH", f"{base}/{segment(name)}", query=query, body=_ENCODER.encode(request)
+            "PATCH",
+            f"{base}/{segment(name)}",
+            query=query,
+            body=_ENCODER.encode(request),
+            sent=request,
         )
 
     def delete(self, name: str, teamspace: str | None) -> None:
@@ -163,5 +175,5 @@ class HttpBackend:
             teamspace_id=self.teamspace_id(teamspace),
         )
         self.transport.request(
-            "POST", "/v4/actions/credentials/verify", body=_ENCODER.encode(request)
+            "POST", "/v4/actions/credentials/verify", body=_ENCODER.encode(request), sent=request
         )
