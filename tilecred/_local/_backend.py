@@ -1,0 +1,93 @@
+"""The local backend: the six operations on the store, for the client."""
+
+from __future__ import annotations
+
+import threading
+
+from .._backend import ListQuery, Page
+from .._config import Settings, default_home
+from .._errors import NotFoundError
+from .._models import (
+    AccessCredential,
+    CredentialCreateRequest,
+    CredentialsVerifyRequest,
+    CredentialUpdateRequest,
+)
+from ._store import DEFAULT_PER_PAGE, Store
+from ._verify import verify_request
+
+__all__ = ["LocalBackend"]
+
+
+class LocalBackend:
+    """Calls the store in ``settings.home`` for ``settings.workspace``.
+
+    The workspace is created on first use. Teamspaces come into being on the
+    first credential written into them; reading from one that does not exist
+    finds nothing. Names resolved to ids are cached: the store never deletes
+    a workspace or a teamspace.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.store = Store(settings.home or default_home())
+        self._workspace = settings.workspace or "default"
+        self._workspace_id: str | None = None
+        self._teamspace_ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def workspace_id(self) -> str:
+        if self._workspace_id is None:
+            self._workspace_id = self.store.ensure_workspace(self._workspace).id
+        return self._workspace_id
+
+    def teamspace_id(self, teamspace: str) -> str | None:
+        """The teamspace's id, or ``None`` when it does not exist (yet)."""
+        ident = self._teamspace_ids.get(teamspace)
+        if ident is None:
+            found = self.store.find_teamspace(self.workspace_id(), teamspace)
+            if found is None:
+                return None
+            ident = found.id
+            with self._lock:
+                self._teamspace_ids[teamspace] = ident
+        return ident
+
+    def _existing_scope(self, teamspace: str | None) -> str | None:
+        if teamspace is None:
+            return None
+        ident = self.teamspace_id(teamspace)
+        if ident is None:
+            raise NotFoundError("credential not found", status=404)
+        return ident
+
+    # -- the six operations -----------------------------------------------------
+
+    def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None:
+        scope = None if teamspace is None else self.teamspace_id(teamspace) or teamspace
+        self.store.create_credential(self.workspace_id(), scope, request, create_teamspace=True)
+
+    def get(self, name: str, teamspace: str | None) -> AccessCredential:
+        return self.store.get_credential(self.workspace_id(), self._existing_scope(teamspace), name)
+
+    def list_page(
+        self, query: ListQuery, page: int, per_page: int | None
+    ) -> Page[AccessCredential]:
+        scope = None
+        if query.teamspace is not None:
+            scope = self.teamspace_id(query.teamspace)
+            if scope is None:
+                return Page([], page, per_page or DEFAULT_PER_PAGE, 0, 0)
+        return self.store.list_credentials(self.workspace_id(), scope, query, page, per_page)
+
+    def update(self, name: str, request: CredentialUpdateRequest, teamspace: str | None) -> None:
+        scope = self._existing_scope(teamspace)
+        self.store.update_credential(self.workspace_id(), scope, name, request)
+
+    def delete(self, name: str, teamspace: str | None) -> None:
+        self.store.delete_credential(self.workspace_id(), self._existing_scope(teamspace), name)
+
+    def verify(self, request: CredentialsVerifyRequest, teamspace: str | None) -> None:
+        verify_request(request)

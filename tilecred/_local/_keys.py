@@ -1,0 +1,210 @@
+"""The master key: where it comes from, and sealing secrets with it.
+
+Secrets are sealed with AES-256-GCM. Each sealed value is a version byte, a
+fresh 96-bit nonce and the ciphertext with its tag; the associated data names
+the row the value belongs to, so a sealed value copied into another row does
+not open. The store keeps a *key check* (a known text sealed with the key) so
+a wrong or lost key is refused when the store is opened, before any write.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .._errors import ConfigurationError
+
+__all__ = [
+    "KEY_ENV",
+    "Cipher",
+    "KeySource",
+    "create_key_file",
+    "discard_pending_key_file",
+    "encode_key",
+    "key_from_environment",
+    "new_key",
+    "read_key_file",
+    "replace_key_file",
+    "write_pending_key_file",
+]
+
+KEY_ENV = "TILECRED_MASTER_KEY"
+KEY_BYTES = 32
+_NONCE_BYTES = 12
+# The first byte of every sealed value: which format sealed it, so that a
+# later format can be told apart from this one.
+_FORMAT = b"\x01"
+_CHECK_TEXT = b"tilecred key check"
+_CHECK_AAD = b"tilecred/key-check"
+
+
+@dataclasses.dataclass(frozen=True)
+class KeySource:
+    """A key and where it came from (for messages; the key never prints)."""
+
+    key: bytes = dataclasses.field(repr=False)
+    description: str
+    path: Path | None = None
+
+
+class Cipher:
+    """AES-256-GCM with a fresh nonce per seal."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Encrypt and authenticate ``plaintext`` bound to ``aad``."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return _FORMAT + nonce + self._aead.encrypt(nonce, plaintext, aad)
+
+    def open(self, sealed: bytes, aad: bytes) -> bytes | None:
+        """The plaintext, or ``None`` when the key or ``aad`` does not fit."""
+        if sealed[:1] != _FORMAT:
+            return None
+        nonce, body = sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
+        try:
+            return self._aead.decrypt(nonce, body, aad)
+        except InvalidTag:
+            return None
+
+    def key_check(self) -> bytes:
+        """A known text sealed with this key, kept in the store."""
+        return self.seal(_CHECK_TEXT, _CHECK_AAD)
+
+    def opens(self, check: bytes) -> bool:
+        """Whether ``check`` was made with this key."""
+        return self.open(check, _CHECK_AAD) == _CHECK_TEXT
+
+
+def new_key() -> bytes:
+    """A fresh random 32-byte key."""
+    return os.urandom(KEY_BYTES)
+
+
+def encode_key(key: bytes) -> str:
+    """A key as TILECRED_MASTER_KEY and the key file hold it: base64 text."""
+    return base64.b64encode(key).decode("ascii")
+
+
+def decode_key(text: str, source: str) -> bytes:
+    """Decode base64 key text; the message names the source, never the value."""
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise ConfigurationError(f"{source} must hold the base64 encoding of 32 bytes")
+    return key
+
+
+def check_key(key: object) -> bytes:
+    """An explicit key: exactly 32 bytes."""
+    if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+        raise ConfigurationError("the store key must be 32 bytes")
+    return key
+
+
+def key_from_environment(environ: Mapping[str, str]) -> KeySource | None:
+    """The key in TILECRED_MASTER_KEY, if set."""
+    text = environ.get(KEY_ENV)
+    if text is None:
+        return None
+    return KeySource(decode_key(text, KEY_ENV), KEY_ENV)
+
+
+def read_key_file(path: Path) -> KeySource | None:
+    """The key in a key file, or ``None`` when there is no such file."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the key file {path}: {exc}") from exc
+    return KeySource(decode_key(text, f"the key file {path}"), f"the key file {path}", path)
+
+
+def _write_private(path: Path, key: bytes) -> None:
+    # 0600 from the first byte: the file is never readable by others, even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (encode_key(key) + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_directory(path: Path) -> None:
+    # A rename is durable only once its directory is; not every platform can.
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def create_key_file(path: Path) -> KeySource:
+    """Create the key file with a new key; if another process won, use its key."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    try:
+        _write_private(temporary, new_key())
+        try:
+            # link() fails if the key file exists: two processes creating a store
+            # at once end up with one key, never two.
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot create the key file {path}: {exc}") from exc
+    _sync_directory(path.parent)
+    source = read_key_file(path)
+    if source is None:
+        raise ConfigurationError(f"the key file {path} vanished while it was being created")
+    return source
+
+
+def pending_path(path: Path) -> Path:
+    """Where a rotation keeps the new key until the store is re-encrypted."""
+    return path.with_name(path.name + ".new")
+
+
+def write_pending_key_file(path: Path, key: bytes) -> None:
+    """Keep the new key beside the old one before the store changes."""
+    pending = pending_path(path)
+    with contextlib.suppress(FileNotFoundError):
+        pending.unlink()
+    try:
+        _write_private(pending, key)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write the key file {pending}: {exc}") from exc
+    _sync_directory(path.parent)
+
+
+def discard_pending_key_file(path: Path) -> None:
+    """Remove a pending key that the store never took."""
+    with contextlib.suppress(OSError):
+        pending_path(path).unlink()
+
+
+def replace_key_file(path: Path) -> None:
+    """Make the pending key the key (the store already uses it)."""
+    try:
+        os.replace(pending_path(path), path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot replace the key file {path}: {exc}") from exc
+    _sync_directory(path.parent)

@@ -1,0 +1,116 @@
+"""How a credential's secret container becomes table columns, and back.
+
+A request carries one container (``credential``, ``role`` or ``token``) with
+one member (``aws``, ``azure``, …). The row keeps the container's kind, the
+member's name, the member's public fields as JSON, and its secret fields as
+JSON to be sealed. Empty secrets are dropped, never stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import msgspec
+
+from .._errors import CredentialsError
+from .._models import (
+    MEMBER_PROVIDERS,
+    AccessCredentialRole,
+    CloudProvider,
+    Credential,
+    CredentialCreateRequest,
+    CredentialsVerifyRequest,
+    CredentialUpdateRequest,
+    Token,
+    _Model,
+)
+
+__all__ = ["CONTAINERS", "Secret", "join_secret", "the_secret"]
+
+CONTAINERS: dict[str, type[Credential] | type[AccessCredentialRole] | type[Token]] = {
+    "credential": Credential,
+    "role": AccessCredentialRole,
+    "token": Token,
+}
+# 422: the request is well formed but its content cannot be used.
+UNPROCESSABLE = 422
+
+_ENCODER = msgspec.json.Encoder()
+_FIELDS_DECODER = msgspec.json.Decoder(dict[str, Any])
+
+AnyRequest = CredentialCreateRequest | CredentialUpdateRequest | CredentialsVerifyRequest
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Secret:
+    """The one member of a request's one secret container."""
+
+    kind: str
+    member: str
+    value: _Model
+
+    @property
+    def path(self) -> str:
+        """Where it sits in a request, for messages: ``role.aws``."""
+        return f"{self.kind}.{self.member}"
+
+    @property
+    def provider(self) -> CloudProvider:
+        """The provider this member belongs to."""
+        return MEMBER_PROVIDERS[CONTAINERS[self.kind]][self.member]
+
+    def check_provider(self, provider: CloudProvider) -> None:
+        """Raise unless this member belongs to ``provider``."""
+        if self.provider is not provider:
+            raise CredentialsError(
+                f"{self.path} is for provider {self.provider.value}, not {provider.value}",
+                status=UNPROCESSABLE,
+            )
+
+    def split(self) -> tuple[bytes, bytes | None]:
+        """The public fields as JSON, and the non-empty secret fields as JSON."""
+        public: dict[str, Any] = msgspec.to_builtins(self.value)
+        hidden: dict[str, str] = {}
+        for field in type(self.value).__secret_fields__:
+            value = public.pop(field, None)
+            if value:
+                hidden[field] = value
+        return _ENCODER.encode(public), (_ENCODER.encode(hidden) if hidden else None)
+
+    def container(self) -> _Model:
+        """The member in its container again: ``AccessCredentialRole(aws=…)``."""
+        member: dict[str, Any] = {self.member: self.value}
+        return CONTAINERS[self.kind](**member)
+
+
+def the_secret(request: AnyRequest, *, required: bool) -> Secret | None:
+    """The one secret member a request carries; ``None`` if none and not required."""
+    given = [kind for kind in CONTAINERS if getattr(request, kind) is not None]
+    if len(given) > 1:
+        raise CredentialsError(
+            f"give only one of credential, role and token, not {' and '.join(given)}",
+            status=UNPROCESSABLE,
+        )
+    if not given:
+        if required:
+            raise CredentialsError("give one of credential, role or token", status=UNPROCESSABLE)
+        return None
+    kind = given[0]
+    container = getattr(request, kind)
+    members = [f for f in container.__struct_fields__ if getattr(container, f) is not None]
+    if len(members) != 1:
+        found = ", ".join(members) if members else "none"
+        raise CredentialsError(
+            f"{kind} must hold exactly one member, found {found}", status=UNPROCESSABLE
+        )
+    return Secret(kind, members[0], getattr(container, members[0]))
+
+
+def join_secret(kind: str, member: str, public: bytes, hidden: bytes | None) -> Secret:
+    """Rebuild a member from its stored public fields and (opened) secret fields."""
+    fields = _FIELDS_DECODER.decode(public)
+    if hidden is not None:
+        fields.update(_FIELDS_DECODER.decode(hidden))
+    container = msgspec.convert({member: fields}, CONTAINERS[kind])
+    return Secret(kind, member, getattr(container, member))

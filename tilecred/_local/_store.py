@@ -1,0 +1,809 @@
+"""The local store: one SQLite file, secrets sealed with AES-256-GCM.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction, so writers from several
+threads and processes queue on SQLite's lock (WAL journal, busy timeout)
+instead of failing. Connections are pooled: each call borrows one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import math
+import os
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .._backend import ListQuery, Page
+from .._errors import ConfigurationError, ConflictError, CredentialsError, NotFoundError
+from .._models import (
+    AccessCredential,
+    CloudProvider,
+    CredentialCreateRequest,
+    CredentialsVerifyRequest,
+    CredentialType,
+    CredentialUpdateRequest,
+)
+from . import _keys
+from ._records import TeamspaceRecord, WorkspaceRecord, from_micros, to_micros
+from ._rows import UNPROCESSABLE, join_secret, the_secret
+from ._schema import SCHEMA_VERSION, migrate, user_version
+
+__all__ = ["DATABASE_NAME", "DEFAULT_PER_PAGE", "KEY_FILE_NAME", "Store"]
+
+logger = logging.getLogger("tilecred")
+
+DATABASE_NAME = "tilecred.db"
+KEY_FILE_NAME = "key"
+DEFAULT_PER_PAGE = 100
+# How long a writer waits for another to finish before giving up.
+_BUSY_MILLISECONDS = 30_000
+_MAX_IDLE_CONNECTIONS = 8
+_VISIBILITIES = ("private", "public")
+_COLUMNS = (
+    "id, teamspace_id, name, provider, provider_default, allowed_in_tasks,"
+    " kind, member, public, secret, created_at, updated_at"
+)
+# SQL here is built only from the constant fragments in this module (hence
+# the S608 exemptions); every value is bound as a parameter.
+_AAD_ENCODER = msgspec.json.Encoder()
+
+
+def _now() -> int:
+    return to_micros(datetime.datetime.now(datetime.UTC))
+
+
+def _row_aad(workspace_id: str, teamspace_id: str | None, name: str, ident: str) -> bytes:
+    # The row's identity, unambiguously encoded: a sealed secret opens only in
+    # the row it was written for.
+    return _AAD_ENCODER.encode(["tilecred/credential", workspace_id, teamspace_id, name, ident])
+
+
+def _teamspace(row: tuple[Any, ...]) -> TeamspaceRecord:
+    ident, workspace_id, name, visibility, description, created = row
+    return TeamspaceRecord(ident, workspace_id, name, visibility, description, from_micros(created))
+
+
+def _not_found() -> NotFoundError:
+    return NotFoundError("credential not found", status=404)
+
+
+def _conflict() -> ConflictError:
+    return ConflictError("name already in use", status=409)
+
+
+class Store:
+    """The embedded credential store in one directory.
+
+    Parameters:
+        home: the directory (created with mode 0700 if missing); the database
+            is ``tilecred.db`` in it.
+        key: the 32-byte master key. Default: ``TILECRED_MASTER_KEY`` (base64),
+            else the key file ``key`` beside the database, created on first use.
+
+    Raises:
+        ConfigurationError: the directory or database cannot be used, or the
+            key does not open the store (nothing is written in that case).
+    """
+
+    def __init__(self, home: Path, *, key: bytes | None = None) -> None:
+        self.home = Path(home)
+        self.path = self.home / DATABASE_NAME
+        self.key_path = self.home / KEY_FILE_NAME
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+        self._prepare_files()
+        conn = self._connect()
+        try:
+            self._source, self._check = self._open(conn, key)
+        except BaseException:
+            conn.close()
+            raise
+        self._cipher = _keys.Cipher(self._source.key)
+        self._idle.append(conn)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.home)!r})"
+
+    @property
+    def key_source(self) -> str:
+        """Where the key came from, for display: never the key itself."""
+        return self._source.description
+
+    # -- opening ----------------------------------------------------------------
+
+    def _prepare_files(self) -> None:
+        try:
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Created 0600 before SQLite sees it; SQLite gives its -wal and -shm
+            # files the database file's mode.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot use {self.path} as the local store: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=_BUSY_MILLISECONDS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_MILLISECONDS:d}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            # A returned write survives a crash of this process (WAL) and of the
+            # machine (FULL syncs the WAL on every commit).
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            raise ConfigurationError(f"cannot open the local store {self.path}: {exc}") from exc
+        return conn
+
+    def _open(
+        self, conn: sqlite3.Connection, explicit: bytes | None
+    ) -> tuple[_keys.KeySource, bytes]:
+        """Check the key against the store before anything is written to it."""
+        try:
+            version = user_version(conn)
+            check = self._read_check(conn) if version > 0 else None
+        except sqlite3.DatabaseError as exc:
+            raise ConfigurationError(f"{self.path} is not a tilecred store: {exc}") from exc
+        if version > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"the local store {self.path} has schema version {version}, newer than this "
+                f"tilecred knows ({SCHEMA_VERSION}): upgrade tilecred"
+            )
+        source = self._find_key(explicit, check)
+        if check is None or version < SCHEMA_VERSION:
+            check = self._initialize(conn, source)
+        logger.debug(
+            "local store %s opened (schema %d, key from %s)",
+            self.path,
+            SCHEMA_VERSION,
+            source.description,
+        )
+        return source, check
+
+    @staticmethod
+    def _read_check(conn: sqlite3.Connection) -> bytes | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _find_key(self, explicit: bytes | None, check: bytes | None) -> _keys.KeySource:
+        if explicit is not None:
+            source = _keys.KeySource(_keys.check_key(explicit), "the key given to Store")
+        else:
+            source = _keys.key_from_environment(os.environ) or self._key_from_file(check)
+        if check is not None and not _keys.Cipher(source.key).opens(check):
+            raise ConfigurationError(
+                f"{source.description} does not open the local store {self.path}: "
+                "it was encrypted with another key"
+            )
+        return source
+
+    def _key_from_file(self, check: bytes | None) -> _keys.KeySource:
+        source = _keys.read_key_file(self.key_path)
+        if check is None:
+            return source or _keys.create_key_file(self.key_path)
+        if source is not None and _keys.Cipher(source.key).opens(check):
+            return source
+        # A rotation that stopped after the store took the new key but before
+        # the key file was replaced: finish it.
+        pending = _keys.read_key_file(_keys.pending_path(self.key_path))
+        if pending is not None and _keys.Cipher(pending.key).opens(check):
+            _keys.replace_key_file(self.key_path)
+            return _keys.KeySource(pending.key, f"the key file {self.key_path}", self.key_path)
+        if source is None:
+            raise ConfigurationError(
+                f"the key file {self.key_path} is missing and the local store {self.path} "
+                f"was encrypted with it: restore it from a backup or set {_keys.KEY_ENV}"
+            )
+        return source  # does not open the store: _find_key says so
+
+    def _initialize(self, conn: sqlite3.Connection, source: _keys.KeySource) -> bytes:
+        """Create or migrate the schema and keep the key check, in one transaction."""
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have done this since we looked.
+                old = migrate(conn)
+                check = self._read_check(conn)
+                if check is None:
+                    check = _keys.Cipher(source.key).key_check()
+                    conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?)", (check,))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise ConfigurationError(f"cannot prepare the local store {self.path}: {exc}") from exc
+        if old and old < SCHEMA_VERSION:
+            logger.info(
+                "local store %s migrated from schema %d to %d", self.path, old, SCHEMA_VERSION
+            )
+        if not _keys.Cipher(source.key).opens(check):
+            raise ConfigurationError(
+                f"{source.description} does not open the local store {self.path}: "
+                "it was encrypted with another key"
+            )
+        return check
+
+    # -- connections and transactions --------------------------------------------
+
+    def close(self) -> None:
+        """Close every pooled connection; the store cannot be used afterwards."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _acquire(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise CredentialsError(f"the local store {self.path} is closed")
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < _MAX_IDLE_CONNECTIONS:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """One transaction: IMMEDIATE for writes (queue for the lock up front,
+        so a read never has to be upgraded), deferred for a consistent read."""
+        conn = self._acquire()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.IntegrityError as exc:
+            # The checks below run first; this is the database's own backstop.
+            raise ConflictError(f"name already in use ({exc})", status=409) from exc
+        except sqlite3.Error as exc:
+            raise CredentialsError(f"the local store {self.path} failed: {exc}") from exc
+        finally:
+            self._release(conn)
+
+    def _current_cipher(self, conn: sqlite3.Connection) -> _keys.Cipher:
+        """The cipher for the key the store uses now.
+
+        Another process may have rotated the key since this store was opened;
+        the key check tells. A key file is then read again; a key from the
+        environment or an argument cannot be, and is refused.
+        """
+        check = self._read_check(conn)
+        with self._lock:
+            if check == self._check:
+                return self._cipher
+            if check is None:
+                raise ConfigurationError(f"the local store {self.path} has lost its key check")
+            if self._source.path is not None:
+                source = _keys.read_key_file(self._source.path)
+                for candidate in (source, _keys.read_key_file(_keys.pending_path(self.key_path))):
+                    if candidate is not None and _keys.Cipher(candidate.key).opens(check):
+                        self._source, self._check = candidate, check
+                        self._cipher = _keys.Cipher(candidate.key)
+                        return self._cipher
+            raise ConfigurationError(
+                f"the local store {self.path} was re-keyed by another process and "
+                f"{self._source.description} no longer opens it"
+            )
+
+    # -- workspaces ---------------------------------------------------------------
+
+    def create_workspace(self, name: str) -> WorkspaceRecord:
+        """Create a workspace.
+
+        Raises:
+            ConflictError: the name is in use.
+        """
+        with self._transaction(write=True) as conn:
+            if conn.execute("SELECT 1 FROM workspaces WHERE name = ?", (name,)).fetchone():
+                raise _conflict()
+            return self._insert_workspace(conn, name)
+
+    @staticmethod
+    def _insert_workspace(conn: sqlite3.Connection, name: str) -> WorkspaceRecord:
+        ident, now = "ws_" + secrets.token_hex(8), _now()
+        conn.execute(
+            "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)", (ident, name, now)
+        )
+        return WorkspaceRecord(ident, name, from_micros(now))
+
+    def find_workspace(self, name_or_id: str) -> WorkspaceRecord | None:
+        """The workspace with this id (preferred) or name, if any."""
+        with self._transaction(write=False) as conn:
+            return self._find_workspace(conn, name_or_id)
+
+    @staticmethod
+    def _find_workspace(conn: sqlite3.Connection, name_or_id: str) -> WorkspaceRecord | None:
+        row = conn.execute(
+            "SELECT id, name, created_at FROM workspaces WHERE id = ?1 OR name = ?1"
+            " ORDER BY id = ?1 DESC LIMIT 1",
+            (name_or_id,),
+        ).fetchone()
+        return None if row is None else WorkspaceRecord(row[0], row[1], from_micros(row[2]))
+
+    def ensure_workspace(self, name_or_id: str) -> WorkspaceRecord:
+        """The workspace by id or name; a name not yet used is created.
+
+        Raises:
+            NotFoundError: a ``ws_…`` id that does not exist.
+        """
+        found = self.find_workspace(name_or_id)
+        if found is not None:
+            return found
+        if name_or_id.startswith("ws_"):
+            raise NotFoundError(f"workspace {name_or_id!r} not found", status=404)
+        with self._transaction(write=True) as conn:
+            return self._find_workspace(conn, name_or_id) or self._insert_workspace(
+                conn, name_or_id
+            )
+
+    def list_workspaces(self) -> list[WorkspaceRecord]:
+        """Every workspace, by name."""
+        with self._transaction(write=False) as conn:
+            rows = conn.execute("SELECT id, name, created_at FROM workspaces ORDER BY name")
+            return [WorkspaceRecord(r[0], r[1], from_micros(r[2])) for r in rows]
+
+    # -- teamspaces ---------------------------------------------------------------
+
+    def create_teamspace(
+        self,
+        workspace_id: str,
+        name: str,
+        *,
+        visibility: str = "private",
+        description: str | None = None,
+    ) -> TeamspaceRecord:
+        """Create a teamspace in a workspace.
+
+        Raises:
+            ConflictError: the name is in use in that workspace.
+            NotFoundError: there is no such workspace.
+            CredentialsError: ``visibility`` is not ``private`` or ``public`` (422).
+        """
+        if visibility not in _VISIBILITIES:
+            raise CredentialsError(
+                f"visibility must be private or public, not {visibility!r}", status=UNPROCESSABLE
+            )
+        with self._transaction(write=True) as conn:
+            self._require_workspace(conn, workspace_id)
+            if self._find_teamspace(conn, workspace_id, name, by_id=False) is not None:
+                raise _conflict()
+            return self._insert_teamspace(conn, workspace_id, name, visibility, description)
+
+    @staticmethod
+    def _require_workspace(conn: sqlite3.Connection, workspace_id: str) -> None:
+        if not conn.execute("SELECT 1 FROM workspaces WHERE id = ?", (workspace_id,)).fetchone():
+            raise NotFoundError(f"workspace {workspace_id!r} not found", status=404)
+
+    @staticmethod
+    def _insert_teamspace(
+        conn: sqlite3.Connection,
+        workspace_id: str,
+        name: str,
+        visibility: str = "private",
+        description: str | None = None,
+    ) -> TeamspaceRecord:
+        ident, now = "ts_" + secrets.token_hex(8), _now()
+        conn.execute(
+            "INSERT INTO teamspaces (id, workspace_id, name, visibility, description, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (ident, workspace_id, name, visibility, description, now),
+        )
+        return TeamspaceRecord(ident, workspace_id, name, visibility, description, from_micros(now))
+
+    def find_teamspace(self, workspace_id: str, name_or_id: str) -> TeamspaceRecord | None:
+        """The workspace's teamspace with this id (preferred) or name, if any."""
+        with self._transaction(write=False) as conn:
+            return self._find_teamspace(conn, workspace_id, name_or_id)
+
+    @staticmethod
+    def _find_teamspace(
+        conn: sqlite3.Connection, workspace_id: str, name_or_id: str, *, by_id: bool = True
+    ) -> TeamspaceRecord | None:
+        match = "(id = ?2 OR name = ?2)" if by_id else "name = ?2"
+        row = conn.execute(
+            "SELECT id, workspace_id, name, visibility, description, created_at FROM teamspaces"  # noqa: S608
+            f" WHERE workspace_id = ?1 AND {match} ORDER BY id = ?2 DESC LIMIT 1",
+            (workspace_id, name_or_id),
+        ).fetchone()
+        return None if row is None else _teamspace(row)
+
+    def list_teamspaces(self, workspace_id: str) -> list[TeamspaceRecord]:
+        """The workspace's teamspaces, by name."""
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                "SELECT id, workspace_id, name, visibility, description, created_at"
+                " FROM teamspaces WHERE workspace_id = ? ORDER BY name",
+                (workspace_id,),
+            )
+            return [_teamspace(r) for r in rows]
+
+    # -- credentials --------------------------------------------------------------
+
+    def create_credential(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        request: CredentialCreateRequest,
+        *,
+        create_teamspace: bool = False,
+    ) -> AccessCredential:
+        """Store a new credential, its secrets sealed.
+
+        Parameters:
+            workspace_id: the workspace's id.
+            teamspace_id: ``None`` for workspace level, else the teamspace's id;
+                with ``create_teamspace``, a name or id, and a name not yet in
+                use becomes a new teamspace in the same transaction.
+            request: what to store.
+
+        Raises:
+            ConflictError: the name is in use in that scope.
+            NotFoundError: the workspace or teamspace does not exist.
+            CredentialsError: the request holds no usable secret (422).
+        """
+        secret = the_secret(request, required=True)
+        assert secret is not None  # required=True
+        secret.check_provider(request.provider)
+        public, hidden = secret.split()
+        with self._transaction(write=True) as conn:
+            self._require_workspace(conn, workspace_id)
+            teamspace = self._scope(conn, workspace_id, teamspace_id, create=create_teamspace)
+            if self._credential_row(conn, workspace_id, teamspace, request.name) is not None:
+                raise _conflict()
+            ident, now = "cr_" + uuid.uuid4().hex, _now()
+            sealed = None
+            if hidden is not None:
+                aad = _row_aad(workspace_id, teamspace, request.name, ident)
+                sealed = self._current_cipher(conn).seal(hidden, aad)
+            default = bool(request.provider_default)
+            if default:
+                self._clear_default(conn, workspace_id, teamspace, request.provider, now)
+            conn.execute(
+                f"INSERT INTO credentials (workspace_id, scope, {_COLUMNS})"  # noqa: S608
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    workspace_id,
+                    teamspace or "",
+                    ident,
+                    teamspace,
+                    request.name,
+                    request.provider.value,
+                    default,
+                    bool(request.allowed_in_tasks),
+                    secret.kind,
+                    secret.member,
+                    public,
+                    sealed,
+                    now,
+                    now,
+                ),
+            )
+        return self._credential(
+            (ident, teamspace, request.name, request.provider.value, default,
+             bool(request.allowed_in_tasks), secret.kind, secret.member, public, None, now, now),
+        )  # fmt: skip
+
+    def _scope(
+        self, conn: sqlite3.Connection, workspace_id: str, teamspace: str | None, *, create: bool
+    ) -> str | None:
+        if teamspace is None:
+            return None
+        found = self._find_teamspace(conn, workspace_id, teamspace)
+        if found is not None:
+            return found.id
+        if create and not teamspace.startswith("ts_"):
+            return self._insert_teamspace(conn, workspace_id, teamspace).id
+        raise NotFoundError(f"teamspace {teamspace!r} not found", status=404)
+
+    @staticmethod
+    def _credential_row(
+        conn: sqlite3.Connection, workspace_id: str, teamspace_id: str | None, name: str
+    ) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = conn.execute(
+            f"SELECT {_COLUMNS} FROM credentials WHERE workspace_id = ? AND scope = ? AND name = ?",  # noqa: S608
+            (workspace_id, teamspace_id or "", name),
+        ).fetchone()
+        return row
+
+    @staticmethod
+    def _clear_default(
+        conn: sqlite3.Connection,
+        workspace_id: str,
+        teamspace_id: str | None,
+        provider: CloudProvider,
+        now: int,
+    ) -> None:
+        conn.execute(
+            "UPDATE credentials SET provider_default = 0, updated_at = max(?, updated_at + 1)"
+            " WHERE workspace_id = ? AND scope = ? AND provider = ? AND provider_default = 1",
+            (now, workspace_id, teamspace_id or "", provider.value),
+        )
+
+    @staticmethod
+    def _credential(row: tuple[Any, ...], opened: bytes | None = None) -> AccessCredential:
+        (ident, teamspace_id, name, provider, default, allowed,
+         kind, member, public, _sealed, created, updated) = row  # fmt: skip
+        secret: dict[str, Any] = {kind: join_secret(kind, member, public, opened).container()}
+        return AccessCredential(
+            credential_type=CredentialType.TEAMSPACE if teamspace_id else CredentialType.WORKSPACE,
+            id=ident,
+            name=name,
+            provider=CloudProvider(provider),
+            provider_default=bool(default),
+            created_at=from_micros(created),
+            updated_at=from_micros(updated),
+            allowed_in_tasks=bool(allowed),
+            **secret,
+        )
+
+    def _open_secret(
+        self, conn: sqlite3.Connection, workspace_id: str, row: tuple[Any, ...]
+    ) -> bytes | None:
+        sealed = row[9]
+        if sealed is None:
+            return None
+        aad = _row_aad(workspace_id, row[1], row[2], row[0])
+        opened = self._current_cipher(conn).open(bytes(sealed), aad)
+        if opened is None:
+            raise CredentialsError(
+                f"the secret of credential {row[2]!r} does not open: the store was altered"
+            )
+        return opened
+
+    def get_credential(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        *,
+        with_secrets: bool = False,
+    ) -> AccessCredential:
+        """One credential; its secret fields ``None`` unless ``with_secrets``.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+        """
+        with self._transaction(write=False) as conn:
+            row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if row is None:
+                raise _not_found()
+            opened = self._open_secret(conn, workspace_id, row) if with_secrets else None
+        return self._credential(row, opened)
+
+    def list_credentials(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        query: ListQuery,
+        page: int,
+        per_page: int | None,
+    ) -> Page[AccessCredential]:
+        """One page of a scope's credentials, by name, with the listing's totals.
+
+        ``query.teamspace`` is ignored: the scope is ``teamspace_id``. With
+        ``query.verify`` each credential's ``status`` says whether it passes
+        :func:`verify_request`.
+        """
+        size = DEFAULT_PER_PAGE if per_page is None else per_page
+        where = ["workspace_id = ?", "scope = ?"]
+        params: list[Any] = [workspace_id, teamspace_id or ""]
+        for providers, operator in ((query.provider, "IN"), (query.exclude_provider, "NOT IN")):
+            if providers:
+                where.append(f"provider {operator} ({', '.join('?' * len(providers))})")
+                params.extend(p.value for p in providers)
+        if query.credential_type is CredentialType.WORKSPACE:
+            where.append("teamspace_id IS NULL")
+        elif query.credential_type is CredentialType.TEAMSPACE:
+            where.append("teamspace_id IS NOT NULL")
+        condition = " AND ".join(where)
+        with self._transaction(write=False) as conn:
+            (total,) = conn.execute(
+                f"SELECT count(*) FROM credentials WHERE {condition}",
+                params,  # noqa: S608
+            ).fetchone()
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM credentials WHERE {condition}"  # noqa: S608
+                " ORDER BY name, id LIMIT ? OFFSET ?",
+                [*params, size, (page - 1) * size],
+            ).fetchall()
+            items = [self._credential(row) for row in rows]
+            if query.verify:
+                items = [
+                    msgspec.structs.replace(item, status=self._status(conn, workspace_id, row))
+                    for item, row in zip(items, rows, strict=True)
+                ]
+        return Page(items, page, size, math.ceil(total / size), total)
+
+    def _status(self, conn: sqlite3.Connection, workspace_id: str, row: tuple[Any, ...]) -> str:
+        from ._verify import verify_request
+
+        try:
+            credential = self._credential(row, self._open_secret(conn, workspace_id, row))
+            verify_request(
+                CredentialsVerifyRequest(
+                    name=credential.name,
+                    provider=credential.provider,
+                    credential=credential.credential,
+                    role=credential.role,
+                    token=credential.token,
+                )
+            )
+        except CredentialsError:
+            return "failed"
+        return "verified"
+
+    def update_credential(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        request: CredentialUpdateRequest,
+    ) -> AccessCredential:
+        """Change a credential in one transaction; ``id`` and ``created_at`` stay.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+            ConflictError: the new name is in use in that scope.
+            CredentialsError: the new provider and the secret do not fit (422).
+        """
+        new_secret = the_secret(request, required=False)
+        with self._transaction(write=True) as conn:
+            row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if row is None:
+                raise _not_found()
+            (ident, teamspace, _, old_provider, default, allowed,
+             kind, member, public, sealed, created, updated) = row  # fmt: skip
+            provider = request.provider or CloudProvider(old_provider)
+            if new_secret is not None:
+                new_secret.check_provider(provider)
+            elif provider.value != old_provider:
+                stored = join_secret(kind, member, public, None)
+                if stored.provider is not provider:
+                    raise CredentialsError(
+                        f"provider {provider.value} does not fit the stored {stored.path}: "
+                        "give a new secret with the new provider",
+                        status=UNPROCESSABLE,
+                    )
+            new_name = name if request.name is None else request.name
+            if new_name != name and self._credential_row(conn, workspace_id, teamspace, new_name):
+                raise _conflict()
+            aad = _row_aad(workspace_id, teamspace, new_name, ident)
+            if new_secret is not None:
+                kind, member = new_secret.kind, new_secret.member
+                public, hidden = new_secret.split()
+                sealed = None if hidden is None else self._current_cipher(conn).seal(hidden, aad)
+            elif sealed is not None and new_name != name:
+                # The name is part of the sealed value's identity: seal it anew.
+                opened = self._open_secret(conn, workspace_id, row)
+                assert opened is not None  # sealed is not None
+                sealed = self._current_cipher(conn).seal(opened, aad)
+            if request.provider_default is not None:
+                default = request.provider_default
+            if request.allowed_in_tasks is not None:
+                allowed = request.allowed_in_tasks
+            # updated_at always moves forward, even within one clock tick.
+            now = max(_now(), updated + 1)
+            if default:
+                self._clear_default(conn, workspace_id, teamspace, provider, now)
+            conn.execute(
+                "UPDATE credentials SET name = ?, provider = ?, provider_default = ?,"
+                " allowed_in_tasks = ?, kind = ?, member = ?, public = ?, secret = ?,"
+                " updated_at = ? WHERE id = ?",
+                (new_name, provider.value, bool(default), bool(allowed), kind, member, public,
+                 sealed, now, ident),
+            )  # fmt: skip
+        return self._credential(
+            (ident, teamspace, new_name, provider.value, default, allowed, kind, member, public,
+             None, created, now),
+        )  # fmt: skip
+
+    def delete_credential(self, workspace_id: str, teamspace_id: str | None, name: str) -> None:
+        """Delete a credential.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+        """
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "DELETE FROM credentials WHERE workspace_id = ? AND scope = ? AND name = ?",
+                (workspace_id, teamspace_id or "", name),
+            )
+            if cursor.rowcount == 0:
+                raise _not_found()
+
+    # -- the key ------------------------------------------------------------------
+
+    def rotate_key(self, new_key: bytes | None = None) -> int:
+        """Re-encrypt every secret with a new key, in one transaction.
+
+        With a key file, the new key (random unless given) replaces it; the
+        file is written first as ``key.new`` so that a crash at any point
+        leaves a store some key file opens. With ``TILECRED_MASTER_KEY`` or an
+        explicit key, ``new_key`` is required and the caller keeps it.
+
+        Returns:
+            How many credentials were re-encrypted.
+
+        Raises:
+            ConfigurationError: no new key given for an environment or explicit
+                key, or the key file cannot be written.
+        """
+        if new_key is None:
+            if self._source.path is None:
+                raise ConfigurationError(
+                    f"the key comes from {self._source.description}: give the new key explicitly"
+                )
+            new_key = _keys.new_key()
+        new_key = _keys.check_key(new_key)
+        new_cipher = _keys.Cipher(new_key)
+        if self._source.path is not None:
+            _keys.write_pending_key_file(self.key_path, new_key)
+        try:
+            count, check = self._reseal_all(new_cipher)
+        except BaseException:
+            # Nothing changed in the store: the pending key must not linger.
+            _keys.discard_pending_key_file(self.key_path)
+            raise
+        if self._source.path is not None:
+            _keys.replace_key_file(self.key_path)
+            source = _keys.KeySource(new_key, self._source.description, self._source.path)
+        else:
+            source = _keys.KeySource(new_key, self._source.description)
+        with self._lock:
+            self._source, self._check, self._cipher = source, check, new_cipher
+        logger.info("local store %s re-keyed: %d secrets re-encrypted", self.path, count)
+        return count
+
+    def _reseal_all(self, new_cipher: _keys.Cipher) -> tuple[int, bytes]:
+        count = 0
+        with self._transaction(write=True) as conn:
+            old_cipher = self._current_cipher(conn)
+            rows = conn.execute(
+                "SELECT id, workspace_id, teamspace_id, name, secret FROM credentials"
+                " WHERE secret IS NOT NULL"
+            ).fetchall()
+            for ident, workspace_id, teamspace_id, name, sealed in rows:
+                aad = _row_aad(workspace_id, teamspace_id, name, ident)
+                opened = old_cipher.open(bytes(sealed), aad)
+                if opened is None:
+                    raise CredentialsError(
+                        f"the secret of credential {name!r} does not open: the store was altered"
+                    )
+                conn.execute(
+                    "UPDATE credentials SET secret = ? WHERE id = ?",
+                    (new_cipher.seal(opened, aad), ident),
+                )
+                count += 1
+            check = new_cipher.key_check()
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'key_check'", (check,))
+        return count, check

@@ -1,0 +1,233 @@
+"""Structural verification of a credential, without calling any cloud.
+
+Each check knows one kind of secret: the fields it needs and the shape each
+must have (an AWS key id, an IAM role ARN, an Azure account name, a GCP key
+file that parses, a Snowflake key that loads with its passphrase, …). A
+failure is a :class:`CredentialsError` with status 422 whose message starts
+with the path of the field at fault; it never quotes a secret value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from .._errors import CredentialsError
+from .._models import (
+    AWSCredential,
+    AWSRole,
+    AzureCredential,
+    AzureEntraIDTaskToken,
+    AzureEntraIDToken,
+    AzureToken,
+    CredentialCreateRequest,
+    CredentialsVerifyRequest,
+    DatabricksServicePrincipalSecret,
+    GCPInteroperabilityCredential,
+    GCPServiceAccountKey,
+    SnowflakeServiceUserKey,
+    _Model,
+)
+from ._rows import UNPROCESSABLE, the_secret
+
+__all__ = ["verify_request"]
+
+_AWS_KEY_ID = re.compile(r"(AKIA|ASIA)[A-Z0-9]{16}")
+# Partitions: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, …
+_ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
+_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}")
+_AZURE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
+_GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_GCP_HMAC_ID = re.compile(r"GOOG[A-Z0-9]{10,}")
+# What Google's service-account JSON key must hold for a client to use it.
+_GCP_KEY_FIELDS = ("project_id", "private_key_id", "private_key", "client_email", "token_uri")
+
+
+class _Fault(Exception):
+    """One field failed: its name (relative to the member) and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+        self.field = field
+        self.reason = reason
+
+
+def _required(value: str | None, field: str) -> str:
+    if not value:
+        raise _Fault(field, "required")
+    return value
+
+
+def _https(value: str | None, field: str, *, required: bool = False) -> None:
+    if value is None and not required:
+        return
+    parts = urlsplit(_required(value, field))
+    if parts.scheme != "https" or not parts.hostname:
+        raise _Fault(field, "not an https URL (https://<host>)")
+
+
+def _account_name(value: str | None, field: str) -> None:
+    if not _AZURE_ACCOUNT.fullmatch(_required(value, field)):
+        raise _Fault(
+            field, "not an Azure storage account name (3-24 lower-case letters and digits)"
+        )
+
+
+def _guid(value: str | None, field: str, *, required: bool = True) -> None:
+    if value is None and not required:
+        return
+    if not _GUID.fullmatch(_required(value, field)):
+        raise _Fault(field, "not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+
+
+def _aws_credential(value: AWSCredential) -> None:
+    key_id = _required(value.access_key_id, "access_key_id")
+    # A key for an S3-compatible service (endpoint given) has its own format.
+    if value.endpoint is None and not _AWS_KEY_ID.fullmatch(key_id):
+        raise _Fault(
+            "access_key_id",
+            "not an AWS access key id (AKIA or ASIA and 16 upper-case letters or digits)",
+        )
+    _required(value.secret_access_key, "secret_access_key")
+
+
+def _aws_role(value: AWSRole) -> None:
+    if not _ROLE_ARN.fullmatch(value.role_arn or ""):
+        raise _Fault("role_arn", "not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)")
+    if value.external_id and not _EXTERNAL_ID.fullmatch(value.external_id):
+        raise _Fault("external_id", "not an external id (2-1224 of letters, digits and +=,.@:/-)")
+
+
+def _azure_credential(value: AzureCredential) -> None:
+    _account_name(value.account_name, "account_name")
+    try:
+        base64.b64decode(_required(value.account_key, "account_key"), validate=True)
+    except (binascii.Error, ValueError):
+        raise _Fault("account_key", "not base64, as Azure issues account keys") from None
+    _https(value.blob_endpoint, "blob_endpoint")
+
+
+def _azure_token(value: AzureToken) -> None:
+    _account_name(value.account_name, "account_name")
+    if "sig=" not in _required(value.sas_token, "sas_token"):
+        raise _Fault("sas_token", "not a shared access signature (it has no sig parameter)")
+    _https(value.blob_endpoint, "blob_endpoint")
+
+
+def _azure_entra_id(value: AzureEntraIDToken) -> None:
+    _https(value.blob_endpoint, "blob_endpoint", required=True)
+
+
+def _azure_entra_id_task(value: AzureEntraIDTaskToken) -> None:
+    _guid(value.client_id, "client_id")
+    _guid(value.tenant_id, "tenant_id", required=False)
+    _https(value.blob_endpoint, "blob_endpoint")
+
+
+def _gcp_hmac(value: GCPInteroperabilityCredential) -> None:
+    if not _GCP_HMAC_ID.fullmatch(_required(value.access_key_id, "access_key_id")):
+        raise _Fault(
+            "access_key_id", "not a GCP HMAC access id (GOOG and upper-case letters or digits)"
+        )
+    _required(value.secret_access_key, "secret_access_key")
+
+
+def _gcp_service_account(value: GCPServiceAccountKey) -> None:
+    _required(value.account_id, "account_id")
+    _required(value.key_id, "key_id")
+    text = _required(value.key_text, "key_text")
+    try:
+        key: Any = json.loads(text)
+    except ValueError:
+        # The parser's message can quote the text: say only what is wrong.
+        raise _Fault(
+            "key_text", "not JSON: give the service-account key file Google issues"
+        ) from None
+    if not isinstance(key, dict) or key.get("type") != "service_account":
+        raise _Fault("key_text", 'not a service-account key (its "type" must be "service_account")')
+    missing = [f for f in _GCP_KEY_FIELDS if not isinstance(key.get(f), str) or not key[f]]
+    if missing:
+        raise _Fault("key_text", f"the key file lacks {', '.join(missing)}")
+    if key["private_key_id"] != value.key_id:
+        raise _Fault("key_id", "does not match the key file's private_key_id")
+    _load_private_key(key["private_key"].encode(), None, "key_text")
+
+
+def _load_private_key(pem: bytes, password: bytes | None, field: str) -> object:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        return load_pem_private_key(pem, password)
+    except (ValueError, TypeError):
+        raise _Fault(field, "the private key does not load as PEM") from None
+
+
+def _snowflake(value: SnowflakeServiceUserKey) -> None:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    _required(value.account, "account")
+    _required(value.user, "user")
+    pem = _required(value.private_key_raw, "private_key_raw").encode()
+    if b"-----BEGIN" not in pem or b"PRIVATE KEY-----" not in pem:
+        raise _Fault("private_key_raw", "not a PEM private key (-----BEGIN PRIVATE KEY-----)")
+    encrypted = b"ENCRYPTED" in pem
+    passphrase = value.private_key_passphrase
+    if encrypted and not passphrase:
+        raise _Fault("private_key_passphrase", "required: the private key is encrypted")
+    if passphrase and not encrypted:
+        raise _Fault("private_key_passphrase", "given, but the private key is not encrypted")
+    field = "private_key_passphrase" if encrypted else "private_key_raw"
+    try:
+        key = _load_private_key(pem, passphrase.encode() if passphrase else None, field)
+    except _Fault:
+        if encrypted:
+            raise _Fault(field, "does not decrypt the private key") from None
+        raise
+    if not isinstance(key, RSAPrivateKey):
+        raise _Fault("private_key_raw", "not an RSA key, which Snowflake key-pair login needs")
+
+
+def _databricks(value: DatabricksServicePrincipalSecret) -> None:
+    _https(value.host, "host", required=True)
+    _required(value.client_id, "client_id")
+    _required(value.client_secret, "client_secret")
+
+
+_CHECKS: dict[type[_Model], Callable[[Any], None]] = {
+    AWSCredential: _aws_credential,
+    AWSRole: _aws_role,
+    AzureCredential: _azure_credential,
+    AzureToken: _azure_token,
+    AzureEntraIDToken: _azure_entra_id,
+    AzureEntraIDTaskToken: _azure_entra_id_task,
+    GCPInteroperabilityCredential: _gcp_hmac,
+    GCPServiceAccountKey: _gcp_service_account,
+    SnowflakeServiceUserKey: _snowflake,
+    DatabricksServicePrincipalSecret: _databricks,
+}
+
+
+def verify_request(request: CredentialsVerifyRequest | CredentialCreateRequest) -> None:
+    """Check a credential's structure; return quietly when it is good.
+
+    Parameters:
+        request: a verify or create request, secrets included.
+
+    Raises:
+        CredentialsError: status 422; the message starts with the path of the
+            field at fault (``role.aws.role_arn: not an IAM role ARN …``).
+    """
+    secret = the_secret(request, required=True)
+    assert secret is not None  # required=True
+    secret.check_provider(request.provider)
+    try:
+        _CHECKS[type(secret.value)](secret.value)
+    except _Fault as fault:
+        raise CredentialsError(
+            f"{secret.path}.{fault.field}: {fault.reason}", status=UNPROCESSABLE
+        ) from None
