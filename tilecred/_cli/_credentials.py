@@ -1,0 +1,387 @@
+"""The credential commands: list, get, create, update, delete, verify."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tilecred import CloudProvider, CredentialType
+
+from ._failures import CommandError, UsageError
+from ._inputs import STDIN, stdin_is_terminal
+from ._kinds import DEFAULT_KINDS, KINDS, add_kind_options, secret_from_options, used_kind_options
+from ._output import (
+    CREDENTIAL_COLUMNS,
+    Style,
+    Table,
+    credential_details,
+    credential_row,
+    status_colour,
+    to_json,
+)
+from ._parser import add_command
+from ._session import client_for
+
+__all__ = ["add_credential_commands"]
+
+# The fields --from-json may carry: a request body's fields, minus those
+# tilecred fills in itself (the workspace and teamspace ids of verify).
+_BODY_FIELDS = (
+    "name",
+    "provider",
+    "provider_default",
+    "allowed_in_tasks",
+    "credential",
+    "role",
+    "token",
+)
+
+
+def _provider(text: str) -> CloudProvider:
+    try:
+        return CloudProvider(text.upper())
+    except ValueError:
+        choices = ", ".join(p.value for p in CloudProvider)
+        raise argparse.ArgumentTypeError(
+            f"invalid provider {text!r} (choose from {choices}, in any case)"
+        ) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _scope(args: argparse.Namespace) -> str:
+    return "" if args.teamspace is None else f" in teamspace {args.teamspace!r}"
+
+
+def _add_teamspace(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--teamspace", metavar="T", help="a teamspace name or ts_… id (default: workspace level)"
+    )
+
+
+# -- list and get -------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print credentials a page at a time, as they arrive."""
+    pager = client_for(args).list_credentials(
+        teamspace=args.teamspace,
+        page=args.page,
+        per_page=args.per_page,
+        provider=args.provider,
+        exclude_provider=args.exclude_provider,
+        credential_type=args.type,
+    )
+    out = sys.stdout
+    if args.json:
+        for page in pager.pages():
+            out.writelines(to_json(cred) + "\n" for cred in page.items)
+            out.flush()
+        return 0
+    table = Table(out, CREDENTIAL_COLUMNS, Style(out), status_colour)
+    for page in pager.pages():
+        table.write(credential_row(cred) for cred in page.items)
+    if not table.rows:
+        print(f"no credentials{_scope(args)}", file=sys.stderr)
+    return 0
+
+
+def run_get(args: argparse.Namespace) -> int:
+    """Print one credential, without its secret."""
+    cred = client_for(args).get_credential(args.name, teamspace=args.teamspace)
+    if args.json:
+        print(to_json(cred))
+        return 0
+    style = Style(sys.stdout)
+    pairs = credential_details(cred)
+    width = max(len(label) for label, _ in pairs)
+    for label, value in pairs:
+        print(style.paint(label.ljust(width), "bold") + "  " + value)
+    return 0
+
+
+# -- create, update, verify ---------------------------------------------------------
+
+
+def _read_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The request body --from-json names, checked field by field."""
+    where = "standard input" if args.from_json == STDIN else args.from_json
+    if args.from_json == STDIN:
+        if stdin_is_terminal():
+            raise UsageError("--from-json -: pipe the JSON in, or give a file")
+        raw = sys.stdin.buffer.read()
+    else:
+        try:
+            raw = Path(args.from_json).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {where}: {exc.strerror}") from exc
+    try:
+        body = msgspec.json.decode(raw, type=dict[str, Any])
+    except msgspec.DecodeError as exc:
+        # msgspec's message names the position, never the content.
+        raise UsageError(f"--from-json: {where} is not a JSON object: {exc}") from None
+    unknown = sorted(set(body) - set(_BODY_FIELDS))
+    if unknown:
+        raise UsageError(
+            f"--from-json: unknown field {unknown[0]!r} in {where} "
+            f"(a {args.command} body has {', '.join(_BODY_FIELDS)})"
+        )
+    return body
+
+
+def _request(args: argparse.Namespace) -> dict[str, Any]:
+    """The call's arguments, from --from-json and the options (options win)."""
+    body = _read_body(args) if args.from_json is not None else {}
+    if args.from_json is not None:
+        used = used_kind_options(args)
+        if used:
+            raise UsageError(f"--from-json carries the secret: do not combine it with {used[0]}")
+    given = {
+        "name": args.new_name if args.command == "update" else args.name,
+        "provider": args.provider,
+        "provider_default": args.provider_default,
+        "allowed_in_tasks": args.allowed_in_tasks,
+    }
+    body.update({field: value for field, value in given.items() if value is not None})
+    if args.command != "update":
+        for field, option in (("name", "NAME"), ("provider", "--provider")):
+            if field not in body:
+                raise UsageError(f"{option} is required (or give it in --from-json)")
+    if args.from_json is None:
+        body.update(_secret(args, body.get("provider")))
+    return body
+
+
+def _secret(args: argparse.Namespace, provider: object) -> dict[str, Any]:
+    """The secret container the kind options describe, if any."""
+    if args.kind is not None:
+        kind = KINDS[args.kind]
+        if provider is not None and str(provider).upper() != kind.provider.value:
+            raise UsageError(
+                f"--kind {kind.name} is for provider {kind.provider.value}, not {provider}"
+            )
+    elif args.command == "update":
+        used = used_kind_options(args)
+        if used:
+            raise UsageError(f"{used[0]} changes the secret: give --kind too")
+        return {}
+    else:
+        kind = DEFAULT_KINDS[_provider(str(provider))]
+    return secret_from_options(args, kind)
+
+
+def run_create(args: argparse.Namespace) -> int:
+    """Store a new credential."""
+    client = client_for(args)
+    body = _request(args)
+    name, provider = body.pop("name"), body.pop("provider")
+    client.create_credential(name, provider, teamspace=args.teamspace, **body)
+    print(f"created credential {name!r}{_scope(args)}")
+    return 0
+
+
+def run_update(args: argparse.Namespace) -> int:
+    """Change a credential."""
+    client = client_for(args)
+    body = _request(args)
+    client.update_credential(args.cred_name, teamspace=args.teamspace, **body)
+    renamed = f" (now {body['name']!r})" if "name" in body else ""
+    print(f"updated credential {args.cred_name!r}{_scope(args)}{renamed}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Check a credential with the server without storing it."""
+    client = client_for(args)
+    body = _request(args)
+    name, provider = body.pop("name"), body.pop("provider")
+    client.verify_credential(name, provider, teamspace=args.teamspace, **body)
+    print(f"credential {name!r} verified{_scope(args)}")
+    return 0
+
+
+# -- delete -------------------------------------------------------------------------
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    """Delete a credential, after asking (or with --yes)."""
+    what = f"credential {args.name!r}{_scope(args)}"
+    if not args.yes:
+        if not stdin_is_terminal():
+            raise UsageError(
+                f"not deleting {what}: standard input is not a terminal to confirm at; "
+                "pass --yes to delete without asking"
+            )
+        sys.stderr.write(f"Delete {what}? [y/N] ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            raise CommandError(f"{what} not deleted")
+    client_for(args).delete_credential(args.name, teamspace=args.teamspace)
+    print(f"deleted {what}")
+    return 0
+
+
+# -- the parsers --------------------------------------------------------------------
+
+
+def _add_changes(parser: argparse.ArgumentParser) -> None:
+    """Options shared by create, update and verify."""
+    parser.add_argument(
+        "--provider", type=_provider, help="AWS, AZURE, GCP, SNOWFLAKE or DATABRICKS"
+    )
+    parser.add_argument(
+        "--default",
+        dest="provider_default",
+        action=argparse.BooleanOptionalAction,
+        help="make it (or not) the provider's default credential",
+    )
+    parser.add_argument(
+        "--allow-in-tasks",
+        dest="allowed_in_tasks",
+        action=argparse.BooleanOptionalAction,
+        help="let (or do not let) tasks use it",
+    )
+    parser.add_argument(
+        "--from-json",
+        metavar="FILE",
+        help="take the whole request body from FILE (- for stdin); options given too win",
+    )
+    _add_teamspace(parser)
+    add_kind_options(parser)  # fmt: skip
+
+
+def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register the six credential commands."""
+    p = add_command(
+        subparsers, "list", parents=parents,
+        summary="list credentials, a page at a time",
+        description="List credentials as an aligned table (NAME, PROVIDER, KIND, DEFAULT, "
+        "TASKS, STATUS, UPDATED in UTC), printed a page at a time as pages arrive, "
+        "or as JSON Lines with --json: one credential per line, secrets never included.",
+        examples="""
+            tilecred list
+            tilecred list --teamspace ml --provider aws --provider gcp
+            tilecred list --exclude-provider azure --json | jq -r .name
+        """,
+    )  # fmt: skip
+    _add_teamspace(p)
+    p.add_argument(
+        "--provider",
+        type=_provider,
+        action="append",
+        metavar="P",
+        help="only this provider (repeatable)",
+    )
+    p.add_argument(
+        "--exclude-provider",
+        type=_provider,
+        action="append",
+        metavar="P",
+        help="not this provider (repeatable)",
+    )
+    p.add_argument(
+        "--type",
+        type=CredentialType,
+        choices=list(CredentialType),
+        help="workspace or teamspace credentials only",
+    )
+    p.add_argument("--page", type=_positive, default=1, help="the first page to print (default 1)")
+    p.add_argument(
+        "--per-page", type=_positive, metavar="N", help="page size (default: the server's)"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON Lines, one credential per line")
+    p.set_defaults(handler=run_list)  # fmt: skip
+
+    p = add_command(
+        subparsers, "get", parents=parents,
+        summary="show one credential (never its secret)",
+        examples="""
+            tilecred get prod-s3
+            tilecred get prod-s3 --teamspace ml --json
+        """,
+    )  # fmt: skip
+    p.add_argument("name", metavar="NAME", help="the credential's name")
+    _add_teamspace(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run_get)
+
+    p = add_command(
+        subparsers, "create", parents=parents,
+        summary="store a new credential",
+        usage="%(prog)s NAME --provider P [--kind KIND] [kind and secret options] [options]",
+        examples="""
+            tilecred create prod-s3 --provider aws --access-key-id AKIAEXAMPLE \\
+                --secret-env AWS_SECRET_ACCESS_KEY
+            tilecred create prod-role --provider aws --kind role --default \\
+                --role-arn arn:aws:iam::123456789012:role/demo
+            printf %s "$SAS" | tilecred create blobs --provider azure --kind sas \\
+                --account-name acct --secret-stdin
+            tilecred create gcs --provider gcp --kind service-account --key-file sa.json \\
+                --teamspace ml
+            tilecred create sf --provider snowflake --account acme --user svc \\
+                --key-file rsa_key.p8 --passphrase-prompt
+            tilecred create prod-s3 --from-json body.json
+        """,
+    )  # fmt: skip
+    p.add_argument("name", metavar="NAME", nargs="?", help="the new credential's name")
+    _add_changes(p)
+    p.set_defaults(handler=run_create)
+
+    p = add_command(
+        subparsers, "update", parents=parents,
+        summary="change a credential: rename it, change its flags or replace its secret",
+        usage="%(prog)s CRED_NAME [--name NEW_NAME] [--kind KIND ...] [options]",
+        examples="""
+            tilecred update prod-s3 --name prod-s3-old
+            tilecred update prod-s3 --default --no-allow-in-tasks
+            tilecred update prod-s3 --kind keys --access-key-id AKIANEW \\
+                --secret-stdin < new-secret.txt
+        """,
+    )  # fmt: skip
+    p.add_argument("cred_name", metavar="CRED_NAME", help="the credential to change")
+    p.add_argument("--name", dest="new_name", metavar="NEW_NAME", help="rename it")
+    _add_changes(p)
+    p.set_defaults(handler=run_update)
+
+    p = add_command(
+        subparsers, "delete", parents=parents,
+        summary="delete a credential (asks first on a terminal)",
+        examples="""
+            tilecred delete old-s3
+            tilecred delete old-s3 --teamspace ml --yes
+        """,
+    )  # fmt: skip
+    p.add_argument("name", metavar="NAME", help="the credential's name")
+    _add_teamspace(p)
+    p.add_argument(
+        "-y", "--yes", action="store_true", help="do not ask; needed when not on a terminal"
+    )
+    p.set_defaults(handler=run_delete)
+
+    p = add_command(
+        subparsers, "verify", parents=parents,
+        summary="check a credential with the server without storing it",
+        usage="%(prog)s NAME --provider P [--kind KIND] [kind and secret options] [options]",
+        examples="""
+            tilecred verify prod-s3 --provider aws --access-key-id AKIAEXAMPLE \\
+                --secret-env AWS_SECRET_ACCESS_KEY
+            tilecred verify prod-role --provider aws --kind role \\
+                --role-arn arn:aws:iam::123456789012:role/demo
+        """,
+    )  # fmt: skip
+    p.add_argument("name", metavar="NAME", nargs="?", help="the credential's name")
+    _add_changes(p)
+    p.set_defaults(handler=run_verify)

@@ -1,0 +1,106 @@
+"""``main``: parse, run one command, turn every failure into a line and an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from tilecred import CredentialsError, InvalidArgumentError
+
+from ._failures import CommandError, UsageError
+from ._inputs import check_stdin_readers
+from ._output import Style
+from ._parser import build_parser
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command killed by SIGPIPE
+
+
+def _mistyped_secrets(argv: Sequence[str]) -> list[str]:
+    """Values someone put after ``--token``, which takes none: kept out of messages."""
+    found = []
+    for i, arg in enumerate(argv):
+        if arg.startswith("--token="):
+            found.append(arg.partition("=")[2])
+        elif arg == "--token" and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            found.append(argv[i + 1])
+    return [value for value in found if value]
+
+
+def _usage_error(error: UsageError, args: argparse.Namespace | None, argv: Sequence[str]) -> int:
+    message = error.message
+    for secret in _mistyped_secrets(argv):
+        if secret in message:
+            message = message.replace(secret, "***") + (
+                " (--token takes no value: it reads the token from standard input; "
+                "see --token-env and --token-file)"
+            )
+    usage, prog = error.usage, error.prog
+    parser = getattr(args, "parser", None)
+    if usage is None and isinstance(parser, argparse.ArgumentParser):
+        usage, prog = parser.format_usage(), parser.prog
+    sys.stderr.write((usage or "") + f"{prog or 'tilecred'}: error: {message}\n")
+    return EXIT_USAGE
+
+
+def _failure(message: str) -> None:
+    style = Style(sys.stderr)
+    sys.stderr.write(f"{style.paint('error:', 'red')} {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``tilecred`` with ``argv`` (default: the process's arguments).
+
+    Returns:
+        The exit status: 0 success, 1 failure, 2 usage error (nothing was
+        sent), 130 interrupted, 141 output closed early (``| head``).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args: argparse.Namespace | None = None
+    debug = False
+    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help and --version
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
+        debug = bool(getattr(args, "debug", False))
+        if debug:
+            logging.basicConfig(format="%(name)s: %(message)s")
+            logging.getLogger("tilecred").setLevel(logging.DEBUG)
+        check_stdin_readers(args)
+        status: int = args.handler(args)
+        return status
+    except UsageError as exc:
+        return _usage_error(exc, args, argv)
+    except InvalidArgumentError as exc:
+        # Rejected by the library's checks before anything was sent.
+        _failure(str(exc))
+        return EXIT_USAGE
+    except (CredentialsError, CommandError) as exc:
+        if debug:
+            traceback.print_exc()
+        _failure(str(exc))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader left (`tilecred list | head`); later writes, including
+        # Python's own flush at exit, must not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        _failure(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
+        return EXIT_FAILURE

@@ -1,0 +1,166 @@
+"""The argument parser: global options, one sub-command per verb.
+
+Global options may come before or after the command (``tilecred --host H
+list`` and ``tilecred list --host H``): each command's parser repeats them,
+with defaults suppressed so that one given in either place is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import textwrap
+from typing import Any, NoReturn
+
+from tilecred import __version__
+
+from ._failures import UsageError
+
+__all__ = ["TilecredParser", "add_command", "build_parser"]
+
+_DESCRIPTION = """\
+Manage named cloud credentials: in TileDB's service, in `tilecred serve`, or
+in the local store when nothing is configured.
+
+Secrets are never taken from command-line arguments (they show in `ps` and in
+shell history): they come from standard input, a no-echo prompt, a file, or an
+environment variable you name.
+"""
+
+_EPILOG = """\
+examples:
+  tilecred list
+  tilecred create prod-s3 --provider aws --kind role --role-arn arn:aws:iam::123456789012:role/demo
+  tilecred --host https://api.example.com --token-env MY_TOKEN list --json
+  tilecred config
+
+exit status: 0 success, 1 failure, 2 usage error (nothing was sent)
+"""
+
+
+class TilecredParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are raised, not printed and exited.
+
+    ``main`` prints them, so that it can keep a mistyped secret out of the
+    message and choose the exit status in one place.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, usage=self.format_usage(), prog=self.prog)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+
+def _global_options() -> argparse.ArgumentParser:
+    """The options every command takes, defaults suppressed (see the module docstring)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    where = parent.add_argument_group(
+        "where calls go (overrides TileDB's environment and profile for this call)"
+    )
+    suppress: dict[str, Any] = {"default": argparse.SUPPRESS}
+    where.add_argument(
+        "--host", metavar="URL", help="the REST server, e.g. https://api.tiledb.com", **suppress
+    )
+    # Not a mutually exclusive group: the options may come before and after the
+    # command, so session.token_source checks that only one was given.
+    where.add_argument(
+        "--token",
+        action="store_true",
+        help="read the API token from stdin (a no-echo prompt on a terminal); "
+        "it takes no value: a token in an argument shows in ps and shell history",
+        **suppress,
+    )
+    where.add_argument(
+        "--token-env", metavar="VAR", help="read the API token from variable VAR", **suppress
+    )
+    where.add_argument(
+        "--token-file", metavar="FILE", help="read the API token from FILE", **suppress
+    )
+    where.add_argument(
+        "--workspace", metavar="NAME", help="the workspace name or ws_… id", **suppress
+    )
+    where.add_argument("--profile", metavar="NAME", help="the TileDB profile to read", **suppress)
+    where.add_argument("--local", action="store_true", help="use the local store", **suppress)
+    where.add_argument(
+        "--home", metavar="DIR", help="the local store's directory (implies --local)", **suppress
+    )
+    where.add_argument(
+        "--debug",
+        action="store_true",
+        help="log requests and show tracebacks on stderr",
+        **suppress,
+    )
+    return parent  # fmt: skip
+
+
+def add_command(
+    subparsers: Any,
+    name: str,
+    *,
+    summary: str,
+    examples: str,
+    parents: list[argparse.ArgumentParser],
+    description: str | None = None,
+    usage: str | None = None,
+) -> argparse.ArgumentParser:
+    """Add one command with the global options and an examples epilog.
+
+    Parameters:
+        subparsers: the action returned by ``add_subparsers``.
+        name: the command's name.
+        summary: one line for the command list.
+        examples: shell lines, one per line, for ``--help``.
+        parents: parsers whose options the command takes (the global options).
+        description: a longer description, when the summary is not enough.
+        usage: a short usage line, when argparse's would list every option.
+
+    Returns:
+        The command's parser.
+    """
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=description or summary,
+        epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
+        formatter_class=_Formatter,
+        parents=parents,
+        usage=usage,
+    )
+    # main() prints this command's usage line when a handler finds a mistake.
+    parser.set_defaults(parser=parser)
+    return parser
+
+
+def build_parser() -> TilecredParser:
+    """The ``tilecred`` parser with every command, the server's included when installed."""
+    from ._configuration import add_config_commands
+    from ._credentials import add_credential_commands
+
+    globals_ = _global_options()
+    parser = TilecredParser(
+        prog="tilecred",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
+        parents=[globals_],
+    )
+    parser.add_argument("--version", action="version", version=f"tilecred {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_credential_commands(subparsers, [globals_])
+    add_config_commands(subparsers, [globals_])
+    _add_server_commands(subparsers)
+    return parser
+
+
+def _add_server_commands(subparsers: Any) -> None:
+    """``serve``, ``token …`` and ``teamspace …``, from the server package once it exists."""
+    if importlib.util.find_spec("tilecred._server") is None:
+        return
+    if importlib.util.find_spec("tilecred._server._commands") is None:
+        return
+    module = importlib.import_module("tilecred._server._commands")
+    module.add_commands(subparsers)
