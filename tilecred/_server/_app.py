@@ -1,0 +1,226 @@
+"""The WSGI application: parse, authenticate, route, answer, log one line.
+
+Runs under any WSGI server; ``tilecred serve`` uses waitress. Every response
+carries ``X-Request-Id``; every error is the JSON body
+``{"code", "message", "request_id"}``. The access log has one line per
+request and never a body, a query string or a token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote
+
+import msgspec
+
+from .._errors import CredentialsError
+from ._handlers import Handlers, Verifier, store_error
+from ._openapi import openapi_document
+from ._request import HttpError, Request, Response, status_line
+from ._routes import match
+from ._tokens import TokenRecord, TokenStore
+from ._wire import error_body
+
+if TYPE_CHECKING:
+    from .._local import Store
+
+__all__ = ["MAX_BODY", "ServerApp", "create_app"]
+
+MAX_BODY = 1024 * 1024
+READ_CHUNK = 64 * 1024
+
+access_log = logging.getLogger("tilecred.server.access")
+logger = logging.getLogger("tilecred.server")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+_JSON = ("Content-Type", "application/json")
+
+
+def _segments(environ: dict[str, Any]) -> tuple[str, ...]:
+    # WSGI hands over the percent-decoded path as latin-1 text of the raw bytes.
+    raw = environ.get("PATH_INFO", "") or "/"
+    try:
+        path = raw.encode("latin-1").decode("utf-8")
+    except UnicodeError as exc:
+        raise HttpError(400, "the request path is not valid UTF-8") from exc
+    return tuple(path.split("/")[1:])
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if length_text:
+        try:
+            length = int(length_text)
+        except ValueError:
+            raise HttpError(400, "Content-Length is not a number") from None
+        if length > MAX_BODY:
+            raise HttpError(413, f"request body of {length} bytes is over the 1 MiB limit")
+        return bytes(stream.read(length)) if length > 0 else b""
+    # No length (chunked): read no more than one byte past the limit.
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY:
+        chunk = stream.read(min(READ_CHUNK, MAX_BODY + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > MAX_BODY:
+        raise HttpError(413, "request body is over the 1 MiB limit")
+    return b"".join(chunks)
+
+
+def _token(environ: dict[str, Any]) -> str:
+    token = str(environ.get("HTTP_X_TILEDB_REST_API_KEY", "")).strip()
+    if token:
+        return token
+    authorization = str(environ.get("HTTP_AUTHORIZATION", "")).strip()
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if authorization:
+        raise HttpError(
+            401,
+            f"{scheme or 'this'} authorization is not supported; send an API token "
+            "in X-TILEDB-REST-API-KEY or Authorization: Bearer",
+        )
+    raise HttpError(
+        401, "missing API token: send it in X-TILEDB-REST-API-KEY or Authorization: Bearer"
+    )
+
+
+class ServerApp:
+    """The WSGI callable over one store and one token file.
+
+    Parameters:
+        store: the local store (``tilecred._local.Store``).
+        tokens: the API tokens.
+        verifier: structural verification of a credential.
+    """
+
+    def __init__(self, store: Store, tokens: TokenStore, verifier: Verifier) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.handlers = Handlers(store, verifier, msgspec.json.encode(openapi_document()))
+
+    def close(self) -> None:
+        """Close the store and the token file."""
+        try:
+            self.store.close()
+        finally:
+            self.tokens.close()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        caller: TokenRecord | None = None
+        headers = [("X-Request-Id", request_id)]
+        try:
+            caller, response = self._handle(environ, method, request_id)
+        except HttpError as exc:
+            headers.extend(exc.headers)
+            if exc.status == 401:
+                headers.append(("WWW-Authenticate", "Bearer"))
+            response = Response(
+                exc.status, error_body(exc.status, exc.message, request_id, exc.field)
+            )
+        except Exception:
+            # The traceback goes to the server log only; the caller gets the id.
+            logger.exception("unexpected failure handling request %s", request_id)
+            response = Response(500, error_body(500, "internal server error", request_id))
+        if response.body:
+            headers.append(_JSON)
+        headers.append(("Content-Length", str(len(response.body))))
+        start_response(status_line(response.status), headers)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                '%s "%s %s" %d %d %.1fms id=%s token=%s',
+                environ.get("REMOTE_ADDR", "-"),
+                method,
+                # Re-quoted: a name cannot smuggle a forged log line in.
+                quote(environ.get("PATH_INFO", ""), safe="/:@"),
+                response.status,
+                len(response.body),
+                (time.perf_counter() - started) * 1000,
+                request_id,
+                caller.id if caller is not None else "-",
+            )
+        return [response.body] if response.body else []
+
+    def _handle(
+        self, environ: dict[str, Any], method: str, request_id: str
+    ) -> tuple[TokenRecord | None, Response]:
+        segments = _segments(environ)
+        route, captured = match(method, segments)
+        caller: TokenRecord | None = None
+        if not route.public:
+            caller = self.tokens.authenticate(_token(environ))
+            if caller is None:
+                raise HttpError(401, "unknown or revoked API token")
+            if route.writes and caller.read_only:
+                raise HttpError(403, "this API token is read-only")
+        body = _read_body(environ) if method in ("POST", "PATCH", "PUT") else b""
+        request = Request(
+            method=method,
+            segments=segments,
+            params=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
+            body=body,
+            request_id=request_id,
+        )
+        handler = getattr(self.handlers, route.handler)
+        try:
+            return caller, handler(caller, request, *captured)
+        except CredentialsError as exc:
+            error = store_error(exc)
+            if error.status >= 500:
+                logger.error("store failure in request %s: %s", request_id, exc)
+            raise error from exc
+
+
+def create_app(home: str | Path | None = None, *, key: bytes | None = None) -> ServerApp:
+    """Build the WSGI application over the store in ``home``.
+
+    Works as a factory for any WSGI server, e.g.
+    ``gunicorn 'tilecred._server:create_app()'``.
+
+    Parameters:
+        home: the data directory; default ``TILECRED_HOME`` or the user data dir.
+        key: the store's master key; default ``TILECRED_MASTER_KEY`` or the key file.
+
+    Returns:
+        The application; call ``close()`` when done.
+
+    Raises:
+        CredentialsError: the store or the token file cannot be opened.
+    """
+    from .._local import Store, verify_request
+
+    directory = resolve_home(home)
+    store = Store(directory, key=key)
+    try:
+        tokens = TokenStore(directory)
+    except BaseException:
+        store.close()
+        raise
+    return ServerApp(store, tokens, verify_request)
+
+
+def resolve_home(home: str | Path | None) -> Path:
+    """``home``, else ``TILECRED_HOME``, else the user data directory."""
+    import os
+
+    from .._config import default_home
+
+    if home is not None:
+        return Path(home).expanduser()
+    env = os.environ.get("TILECRED_HOME")
+    return Path(env).expanduser() if env else default_home()

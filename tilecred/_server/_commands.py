@@ -1,0 +1,252 @@
+"""The command line of the server: ``serve``, ``token …`` and ``teamspace …``.
+
+:func:`add_commands` registers them on the CLI's argparse subparsers; each
+handler returns the exit code and raises :class:`CredentialsError` on failure.
+waitress is imported only when ``serve`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+from .._errors import InvalidArgumentError, NotFoundError
+from ._app import ServerApp, create_app, resolve_home
+from ._tokens import TokenRecord
+
+__all__ = ["add_commands"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8181
+DEFAULT_THREADS = 8
+DEFAULT_WORKSPACE = "default"
+
+logger = logging.getLogger("tilecred.server")
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register ``serve``, ``token`` and ``teamspace`` on an argparse subparsers object."""
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument(
+        "--data", metavar="DIR", help="data directory (default: TILECRED_HOME or the user data dir)"
+    )
+
+    serve = subparsers.add_parser(
+        "serve", parents=[data], help="serve TileDB's v4 credentials API over the local store"
+    )
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on ({DEFAULT_HOST})"
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT}; 0: any free)"
+    )
+    serve.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                       help=f"worker threads ({DEFAULT_THREADS})")  # fmt: skip
+    serve.set_defaults(handler=run_serve)
+
+    token = subparsers.add_parser("token", help="manage the server's API tokens")
+    token_commands = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
+    create = token_commands.add_parser("create", parents=[data], help="issue a token (shown once)")
+    create.add_argument("--workspace", default=DEFAULT_WORKSPACE,
+                        help=f"workspace name or id ({DEFAULT_WORKSPACE})")  # fmt: skip
+    create.add_argument("--name", default="token", help="a label for the token")
+    create.add_argument("--read-only", action="store_true", help="the token cannot change anything")
+    create.add_argument("--create-workspace", action="store_true",
+                        help="create the workspace if it does not exist")  # fmt: skip
+    create.set_defaults(handler=run_token_create)
+    listing = token_commands.add_parser(
+        "list", parents=[data], help="list tokens (never their text)"
+    )
+    listing.add_argument("--workspace", help="only this workspace's tokens")
+    listing.set_defaults(handler=run_token_list)
+    revoke = token_commands.add_parser("revoke", parents=[data], help="revoke a token by id")
+    revoke.add_argument("token_id", metavar="TOKEN_ID", help="the id shown by token list (tok_…)")
+    revoke.set_defaults(handler=run_token_revoke)
+
+    teamspace = subparsers.add_parser("teamspace", help="manage teamspaces")
+    ts_commands = teamspace.add_subparsers(
+        dest="teamspace_command", metavar="COMMAND", required=True
+    )
+    ts_create = ts_commands.add_parser("create", parents=[data], help="create a teamspace")
+    ts_create.add_argument("name", metavar="NAME")
+    ts_create.add_argument("--workspace", default=DEFAULT_WORKSPACE,
+                           help=f"workspace name or id ({DEFAULT_WORKSPACE})")  # fmt: skip
+    ts_create.add_argument("--visibility", choices=("private", "public"), default="private")
+    ts_create.add_argument("--description")
+    ts_create.set_defaults(handler=run_teamspace_create)
+    ts_list = ts_commands.add_parser("list", parents=[data], help="list teamspaces")
+    ts_list.add_argument("--workspace", default=DEFAULT_WORKSPACE,
+                         help=f"workspace name or id ({DEFAULT_WORKSPACE})")  # fmt: skip
+    ts_list.set_defaults(handler=run_teamspace_list)
+
+
+@contextlib.contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[ServerApp]:
+    app = create_app(resolve_home(args.data))
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def _workspace_id(app: ServerApp, ident: str) -> str:
+    record = app.store.find_workspace(ident)
+    if record is None:
+        raise NotFoundError(f"workspace {ident!r} not found", status=404)
+    return record.id
+
+
+def _describe(token: TokenRecord, workspace: str) -> str:
+    access = "read-only" if token.read_only else "read-write"
+    state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "live"
+    return (f"{token.id}  {workspace}  {token.name!r}  {access}  "
+            f"created {token.created_at:%Y-%m-%d %H:%M}  {state}")  # fmt: skip
+
+
+# -- serve ----------------------------------------------------------------------
+
+
+def bootstrap(app: ServerApp) -> str | None:
+    """On the first start, an admin token for the default workspace; else ``None``.
+
+    The workspace is created when the store has none by that name.
+    """
+    if not app.tokens.claim_bootstrap():
+        return None
+    workspace = app.store.find_workspace(DEFAULT_WORKSPACE)
+    if workspace is None:
+        workspace = app.store.create_workspace(DEFAULT_WORKSPACE)
+    _record, text = app.tokens.create(workspace.id, "admin")
+    return text
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """``tilecred serve``: run until SIGINT or SIGTERM, then stop cleanly."""
+    from ._serve import make_server
+
+    if args.threads < 1:
+        raise InvalidArgumentError(f"--threads must be at least 1, not {args.threads}")
+    if not 0 <= args.port <= 65535:
+        raise InvalidArgumentError(f"--port must be from 0 to 65535, not {args.port}")
+    _configure_logging()
+    home = resolve_home(args.data)
+    with _opened(args) as app:
+        admin = bootstrap(app)
+        server = make_server(app, args.host, args.port, args.threads)
+        if admin is not None:
+            print(
+                f"First start: created an admin API token for workspace {DEFAULT_WORKSPACE!r}.\n"
+                "It is shown only this once; keep it somewhere safe:\n"
+                f"  {admin}",
+                flush=True,
+            )
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            logger.info("received %s, stopping", signal.Signals(signum).name)
+            server.stop()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            print(f"tilecred serving {home} on {server.url} ({args.threads} threads)", flush=True)
+            server.serve_forever()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    print("tilecred stopped", flush=True)
+    return 0
+
+
+def _configure_logging() -> None:
+    # The access log goes to stderr unless the host application set logging up.
+    server_logger = logging.getLogger("tilecred.server")
+    if not server_logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        for name in ("tilecred.server", "waitress"):
+            named = logging.getLogger(name)
+            named.addHandler(handler)
+            named.setLevel(logging.INFO)
+            named.propagate = False
+
+
+# -- tokens ---------------------------------------------------------------------
+
+
+def run_token_create(args: argparse.Namespace) -> int:
+    """``tilecred token create``: issue a token and print it, once."""
+    with _opened(args) as app:
+        workspace = app.store.find_workspace(args.workspace)
+        if workspace is None:
+            if not args.create_workspace:
+                raise NotFoundError(
+                    f"workspace {args.workspace!r} not found (add --create-workspace to create it)",
+                    status=404,
+                )
+            workspace = app.store.create_workspace(args.workspace)
+            print(f"created workspace {workspace.name!r} ({workspace.id})")
+        record, text = app.tokens.create(workspace.id, args.name, read_only=args.read_only)
+        access = "read-only" if record.read_only else "read-write"
+        print(f"created {access} token {record.id} for workspace {workspace.name!r}; "
+              "it is shown only this once:")  # fmt: skip
+        print(text)
+    return 0
+
+
+def run_token_list(args: argparse.Namespace) -> int:
+    """``tilecred token list``: every token's id, workspace, name and state."""
+    with _opened(args) as app:
+        workspace_id = None if args.workspace is None else _workspace_id(app, args.workspace)
+        tokens = app.tokens.list(workspace_id)
+        names: dict[str, str] = {}
+        for token in tokens:
+            if token.workspace_id not in names:
+                record = app.store.find_workspace(token.workspace_id)
+                names[token.workspace_id] = record.name if record else token.workspace_id
+            print(_describe(token, names[token.workspace_id]))
+        if not tokens:
+            print("no tokens")
+    return 0
+
+
+def run_token_revoke(args: argparse.Namespace) -> int:
+    """``tilecred token revoke TOKEN_ID``: the token stops working at once."""
+    with _opened(args) as app:
+        record = app.tokens.revoke(args.token_id)
+        print(f"revoked token {record.id} ({record.name!r})")
+    return 0
+
+
+# -- teamspaces -----------------------------------------------------------------
+
+
+def run_teamspace_create(args: argparse.Namespace) -> int:
+    """``tilecred teamspace create NAME``."""
+    from .._arguments import check_name
+
+    name = check_name(args.name, "teamspace name")
+    if name.startswith("ts_"):
+        raise InvalidArgumentError(f"teamspace name {name!r} must not start with 'ts_'")
+    with _opened(args) as app:
+        workspace_id = _workspace_id(app, args.workspace)
+        record = app.store.create_teamspace(
+            workspace_id, name, visibility=args.visibility, description=args.description
+        )
+        print(f"created teamspace {record.name!r} ({record.id}) in workspace {args.workspace!r}")
+    return 0
+
+
+def run_teamspace_list(args: argparse.Namespace) -> int:
+    """``tilecred teamspace list``."""
+    with _opened(args) as app:
+        records = app.store.list_teamspaces(_workspace_id(app, args.workspace))
+        for record in records:
+            print(f"{record.id}  {record.name}  {record.visibility}")
+        if not records:
+            print("no teamspaces")
+    return 0

@@ -1,0 +1,188 @@
+"""API tokens: issued once, stored only as hashes, bound to one workspace.
+
+A token reads ``tc-<workspace id>-<secret>``: three ``-``-separated parts with
+the workspace id in the middle, which is how TileDB's client finds the
+workspace. The secret is 256 random bits, so a plain SHA-256 is enough to
+make the stored digest useless to whoever reads the file (a slow password
+hash protects guessable secrets; these are not guessable).
+
+Tokens live in their own SQLite file beside the store's, so the store's
+schema is left alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import os
+import secrets
+import sqlite3
+import threading
+from pathlib import Path
+
+from .._errors import ConfigurationError, InvalidArgumentError, NotFoundError
+
+__all__ = ["TOKEN_FILE", "TokenRecord", "TokenStore"]
+
+TOKEN_FILE = "server-tokens.sqlite3"
+TOKEN_PREFIX = "tc"
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    read_only INTEGER NOT NULL,
+    digest TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_SELECT = "SELECT id, workspace_id, name, read_only, created_at, revoked_at FROM tokens"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """What the server knows about a token: never the token itself."""
+
+    id: str
+    workspace_id: str
+    name: str
+    read_only: bool
+    created_at: datetime.datetime
+    revoked_at: datetime.datetime | None = None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _record(row: tuple[str, str, str, int, str, str | None]) -> TokenRecord:
+    ident, workspace_id, name, read_only, created_at, revoked_at = row
+    return TokenRecord(
+        id=ident,
+        workspace_id=workspace_id,
+        name=name,
+        read_only=bool(read_only),
+        created_at=datetime.datetime.fromisoformat(created_at),
+        revoked_at=None if revoked_at is None else datetime.datetime.fromisoformat(revoked_at),
+    )
+
+
+class TokenStore:
+    """The token file under a data directory; safe to share between threads.
+
+    Parameters:
+        home: the data directory (the store's ``TILECRED_HOME``).
+
+    Raises:
+        ConfigurationError: the file cannot be opened or is from a newer tilecred.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / TOKEN_FILE
+        try:
+            home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it: digests are not secrets, but
+            # nobody else has any business reading who holds which token.
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"token file {self.path} is from a newer tilecred (schema {version})"
+                )
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigurationError(f"cannot open token file {self.path}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
+
+    def create(
+        self, workspace_id: str, name: str, *, read_only: bool = False
+    ) -> tuple[TokenRecord, str]:
+        """Issue a token; the text is returned this once and never stored.
+
+        Returns:
+            The token's record and its text.
+
+        Raises:
+            InvalidArgumentError: the workspace id or name is unusable.
+        """
+        if not workspace_id.startswith("ws_") or "-" in workspace_id:
+            raise InvalidArgumentError(f"workspace id {workspace_id!r} cannot be bound to a token")
+        if not name or any(ord(ch) < 0x20 for ch in name):
+            raise InvalidArgumentError(f"token name {name!r} must be non-empty printable text")
+        # token_hex: no '-' inside the secret, so the token splits into three parts.
+        text = f"{TOKEN_PREFIX}-{workspace_id}-{secrets.token_hex(32)}"
+        record = TokenRecord(
+            id=f"tok_{secrets.token_hex(8)}",
+            workspace_id=workspace_id,
+            name=name,
+            read_only=read_only,
+            created_at=datetime.datetime.now(datetime.UTC).replace(microsecond=0),
+        )
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO tokens (id, workspace_id, name, read_only, digest, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (record.id, workspace_id, name, int(read_only), _digest(text),
+                 record.created_at.isoformat()),
+            )  # fmt: skip
+        return record, text
+
+    def authenticate(self, text: str) -> TokenRecord | None:
+        """The live token with this text, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                _SELECT + " WHERE digest = ? AND revoked_at IS NULL",
+                (_digest(text),),
+            ).fetchone()
+        return None if row is None else _record(row)
+
+    def list(self, workspace_id: str | None = None) -> list[TokenRecord]:
+        """Every token, revoked ones included, oldest first."""
+        sql = _SELECT
+        args: tuple[str, ...] = ()
+        if workspace_id is not None:
+            sql, args = sql + " WHERE workspace_id = ?", (workspace_id,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY created_at, id", args).fetchall()
+        return [_record(row) for row in rows]
+
+    def revoke(self, token_id: str) -> TokenRecord:
+        """Revoke a token by id; it stops working at once.
+
+        Raises:
+            NotFoundError: no live token has this id.
+        """
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (_now(), token_id),
+            )
+            row = self._db.execute(_SELECT + " WHERE id = ?", (token_id,)).fetchone()
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"no live token with id {token_id!r}", status=404)
+        return _record(row)
+
+    def claim_bootstrap(self) -> bool:
+        """``True`` exactly once per token file: the first start's admin token."""
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('bootstrapped', ?)", (_now(),)
+            )
+        return cursor.rowcount == 1

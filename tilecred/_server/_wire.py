@@ -1,0 +1,205 @@
+"""Response bodies exactly as TileDB's v4 API and its Python client expect them.
+
+Secrets never leave the server. TileDB's client, however, rejects a
+credential whose ``secret_access_key`` (AWS, GCP HMAC), ``sas_token`` or
+``key_text`` is missing, and an AWS role without ``external_id``; those keys
+are therefore sent as ``""``, which clients read as "not returned".
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+
+from .._backend import Page
+from .._models import (
+    SECRET_FIELD_NAMES,
+    AccessCredential,
+    Teamspace,
+    TeamspaceUser,
+    Workspace,
+    WorkspaceUser,
+)
+
+if TYPE_CHECKING:
+    from .._local import TeamspaceRecord, WorkspaceRecord
+
+__all__ = [
+    "ErrorResponse",
+    "ValidationErrorDetail",
+    "ValidationFieldDetail",
+    "credential_body",
+    "credentials_page_body",
+    "error_body",
+    "teamspace_body",
+    "teamspace_view",
+    "teamspaces_body",
+    "workspace_body",
+]
+
+# (container, member, field): keys TileDB's client insists on, sent as "".
+_BLANK_KEYS = (
+    ("credential", "aws", "secret_access_key"),
+    ("credential", "gcp", "secret_access_key"),
+    ("token", "azure", "sas_token"),
+    ("token", "gcp", "key_text"),
+    ("role", "aws", "external_id"),
+)
+
+# The server is the one user every workspace has: it creates teamspaces on
+# behalf of whoever holds an admin token, and has no accounts of its own.
+SERVER_USER_ID = "usr_tilecred"
+SERVER_USERNAME = "tilecred"
+
+
+class ValidationFieldDetail(msgspec.Struct, kw_only=True):
+    """One field the server rejected, by JSON path (``$.credential.aws.role_arn``)."""
+
+    field: str
+    message: str
+
+
+class ValidationErrorDetail(msgspec.Struct, kw_only=True):
+    """The fields the server rejected."""
+
+    fields: list[ValidationFieldDetail]
+
+
+class ErrorResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Every error response's body; ``code`` is the HTTP status."""
+
+    code: int
+    message: str
+    request_id: str
+    validation_error: ValidationErrorDetail | None = None
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _aware(value: datetime.datetime) -> datetime.datetime:
+    # A zone-less time from the store is UTC; the wire always carries a zone.
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
+
+
+def _credential_dict(cred: AccessCredential) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(cred)
+    data["created_at"] = _aware(cred.created_at).isoformat().replace("+00:00", "Z")
+    if cred.updated_at is not None:
+        data["updated_at"] = _aware(cred.updated_at).isoformat().replace("+00:00", "Z")
+    for container in ("credential", "role", "token"):
+        members = data.get(container)
+        if not isinstance(members, dict):
+            continue
+        for member in members.values():
+            if isinstance(member, dict):
+                # Whatever the store handed over, no secret value goes out.
+                for key in SECRET_FIELD_NAMES.intersection(member):
+                    del member[key]
+    for container, member, key in _BLANK_KEYS:
+        holder = (data.get(container) or {}).get(member)
+        if isinstance(holder, dict):
+            holder.setdefault(key, "")
+    return data
+
+
+def credential_body(cred: AccessCredential) -> bytes:
+    """``{"data": AccessCredential}``, secrets blanked."""
+    return _ENCODER.encode({"data": _credential_dict(cred)})
+
+
+def credentials_page_body(page: Page[AccessCredential], per_page: int) -> bytes:
+    """``{"data": [AccessCredential], "pagination_metadata": {...}}``, secrets blanked."""
+    total_items = page.total_items if page.total_items is not None else len(page.items)
+    total_pages = page.total_pages if page.total_pages is not None else -(-total_items // per_page)
+    return _ENCODER.encode(
+        {
+            "data": [_credential_dict(cred) for cred in page.items],
+            "pagination_metadata": {
+                "page": page.page,
+                "per_page": page.per_page if page.per_page is not None else per_page,
+                "total_pages": total_pages,
+                "total_items": total_items,
+            },
+        }
+    )
+
+
+_User = TypeVar("_User", TeamspaceUser, WorkspaceUser)
+
+
+def _server_user(kind: type[_User], created_at: datetime.datetime) -> _User:
+    return kind(
+        user_id=SERVER_USER_ID,
+        username=SERVER_USERNAME,
+        display_name=SERVER_USERNAME,
+        email="",
+        role="owner",
+        added_by=SERVER_USERNAME,
+        created_at=created_at,
+    )
+
+
+def teamspace_view(record: TeamspaceRecord) -> Teamspace:
+    """The full Teamspace model TileDB's client requires, ``created_by`` included."""
+    created_at = _aware(record.created_at)
+    return Teamspace(
+        teamspace_id=record.id,
+        name=record.name,
+        space_type="teamspace",
+        created_at=created_at,
+        created_by=_server_user(TeamspaceUser, created_at),
+        visibility=record.visibility,
+        description=record.description,
+    )
+
+
+def teamspace_body(record: TeamspaceRecord) -> bytes:
+    """``{"data": Teamspace}``."""
+    return _ENCODER.encode({"data": teamspace_view(record)})
+
+
+def teamspaces_body(records: Iterable[TeamspaceRecord]) -> bytes:
+    """``{"data": [Teamspace]}`` (teamspace listings are not paginated)."""
+    return _ENCODER.encode({"data": [teamspace_view(record) for record in records]})
+
+
+def workspace_body(
+    record: WorkspaceRecord,
+    *,
+    caller_id: str,
+    caller_name: str,
+    caller_role: str,
+    caller_since: datetime.datetime,
+) -> bytes:
+    """``{"data": Workspace}``; ``self`` describes the caller's token."""
+    created_at = _aware(record.created_at)
+    workspace = Workspace(
+        workspace_id=record.id,
+        name=record.name,
+        created_at=created_at,
+        created_by=_server_user(WorkspaceUser, created_at),
+        self=WorkspaceUser(
+            user_id=caller_id,
+            username=caller_name,
+            display_name=caller_name,
+            email="",
+            role=caller_role,
+            added_by=SERVER_USERNAME,
+            created_at=_aware(caller_since),
+        ),
+    )
+    return _ENCODER.encode({"data": workspace})
+
+
+def error_body(status: int, message: str, request_id: str, field: str | None = None) -> bytes:
+    """The JSON error body; a field path adds ``validation_error``."""
+    detail = None
+    if field is not None:
+        detail = ValidationErrorDetail(fields=[ValidationFieldDetail(field=field, message=message)])
+    return _ENCODER.encode(
+        ErrorResponse(code=status, message=message, request_id=request_id, validation_error=detail)
+    )
