@@ -128,9 +128,11 @@ def read_profile(path: Path, name: str, *, required: bool) -> dict[str, str]:
             raise ConfigurationError(f"profile {name!r} not found: {path} does not exist") from None
         return {}
     except OSError as exc:
-        raise ConfigurationError(f"cannot read profile file {path}: {exc.strerror}") from exc
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigurationError(f"cannot read profile file {path}: {reason}") from exc
     try:
-        profiles = msgspec.json.decode(raw, type=dict[str, Any])
+        # An empty file (made by ``touch``) holds no profiles yet.
+        profiles = msgspec.json.decode(raw, type=dict[str, Any]) if raw.strip() else {}
     except msgspec.DecodeError as exc:
         raise ConfigurationError(f"cannot read profile file {path}: {exc}") from exc
     profile = profiles.get(name)
@@ -149,13 +151,12 @@ def normalize_host(host: str) -> str:
     Raises:
         ConfigurationError: the scheme is not http or https, or there is no host name.
     """
-    host = host.strip().rstrip("/")
-    if "://" not in host:
-        host = "https://" + host
-    scheme, _, rest = host.partition("://")
+    given = host.strip()
+    scheme, _, rest = given.partition("://") if "://" in given else ("https", "", given)
+    rest = rest.rstrip("/")
     if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
-        raise ConfigurationError(f"host must be an http or https URL, not {host!r}")
-    return host
+        raise ConfigurationError(f"host must be an http or https URL, not {given!r}")
+    return f"{scheme}://{rest}"
 
 
 def check_timeout(value: object) -> float:
