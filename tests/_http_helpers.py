@@ -148,12 +148,34 @@ def free_port() -> int:
     return port
 
 
+def _read_request(conn: socket.socket) -> bytes:
+    """Read one request, head and body: closing with bytes unread would reset."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 class RawServer:
     """A TCP server for what an HTTP server would not do.
 
     ``answer`` gets each connection after its request head has been read;
-    it may reply, close, or hold the connection open. Every request head is
-    kept in :attr:`heads`.
+    it may reply, close, or hold the connection open. Every request (head
+    and body as received) is kept in :attr:`heads`, one per connection.
     """
 
     def __init__(self, answer: Callable[[socket.socket], None]) -> None:
@@ -179,13 +201,7 @@ class RawServer:
                 continue
             self._open.append(conn)
             conn.settimeout(5)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                head += chunk
-            self.heads.append(head)
+            self.heads.append(_read_request(conn))
             self._answer(conn)
 
     def close(self) -> None:
