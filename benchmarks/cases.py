@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import tilecred
 
@@ -81,14 +82,22 @@ def _check_get(value: object, who: str) -> None:
         raise AssertionError(f"{who} returned credential {name!r}, not {EXPECTED_NAME!r}")
 
 
-def child_env() -> dict[str, str]:
-    """The environment for child interpreters: bytecode may be cached.
+# Child interpreters start here, so they import the very tilecred this process
+# did (the checkout, or a patched copy being compared with it) ...
+CHILD_CWD = Path(tilecred.__file__).resolve().parent.parent
 
-    An installed package has its ``.pyc`` files; with PYTHONDONTWRITEBYTECODE
+
+def child_env() -> dict[str, str]:
+    """The environment for child interpreters.
+
+    ... and find ``benchmarks`` on the path. Bytecode may be cached: an
+    installed package has its ``.pyc`` files, but with PYTHONDONTWRITEBYTECODE
     an editable checkout would be compiled from source on every import.
     """
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    paths = [str(CHILD_CWD), str(ROOT), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env
 
 
@@ -103,7 +112,7 @@ def import_seconds(contender: str) -> float:
         check=True,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=CHILD_CWD,
         env=child_env(),
     )
     return float(out.stdout)
@@ -164,7 +173,8 @@ def memory_growth(contender: str, url: str, total: int, per_page: int) -> dict[s
         check=True,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=CHILD_CWD,
+        env=child_env(),
     )
     result: dict[str, float] = json.loads(out.stdout)
     return result
