@@ -80,8 +80,9 @@ def test_full_lifecycle_with_teamspace_names(server: Running) -> None:
             f"teamspace 'nope' not found in workspace {server.workspace_id!r}"
         )
         with pytest.raises(tilecred.ConflictError):
-            client.create_credential("az", "AZURE", token={"azure": {"account_name": "a",
-                                                                     "sas_token": "s"}})  # fmt: skip
+            client.create_credential(
+                "az", "AZURE", token={"azure": {"account_name": "a", "sas_token": "s"}}
+            )
 
 
 def test_read_only_token_through_the_client(server: Running) -> None:

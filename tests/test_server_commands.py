@@ -1,0 +1,163 @@
+"""``serve``, ``token …`` and ``teamspace …``: through argparse, and a real process."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tilecred._errors import ConflictError, InvalidArgumentError, NotFoundError
+from tilecred._server._commands import add_commands
+
+TOKEN = re.compile(r"^tc-ws_[0-9a-f]+-[0-9a-f]{64}$")
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="tilecred")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    code: int = args.handler(args)
+    return code
+
+
+def test_importing_the_commands_does_not_import_waitress() -> None:
+    code = "import sys, tilecred._server._commands; print('waitress' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "False\n"
+
+
+def test_token_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(tmp_path / "home")
+    with pytest.raises(NotFoundError) as missing:
+        run("token", "create", "--data", data, "--workspace", "team")
+    assert missing.value.message == (
+        "workspace 'team' not found (add --create-workspace to create it)"
+    )
+    assert run("token", "create", "--data", data, "--workspace", "team", "--create-workspace",
+               "--name", "ci", "--read-only") == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"created workspace 'team' \(ws_[0-9a-f]+\)", lines[0])
+    assert re.fullmatch(
+        r"created read-only token tok_[0-9a-f]+ for workspace 'team'; it is shown only this once:",
+        lines[1],
+    )
+    token = lines[2]
+    assert TOKEN.match(token)
+    token_id = lines[1].split()[3]
+
+    assert run("token", "list", "--data", data) == 0
+    listed = capsys.readouterr().out
+    assert re.fullmatch(rf"{token_id}  team  'ci'  read-only  created \S+ \S+  live\n", listed), (
+        listed
+    )
+    assert token not in listed
+    assert token.rsplit("-", 1)[1] not in listed
+
+    assert run("token", "revoke", "--data", data, token_id) == 0
+    assert capsys.readouterr().out == f"revoked token {token_id} ('ci')\n"
+    run("token", "list", "--data", data, "--workspace", "team")
+    assert re.search(r"  revoked \S+ \S+\n$", capsys.readouterr().out)
+    with pytest.raises(NotFoundError) as again:
+        run("token", "revoke", "--data", data, token_id)
+    assert again.value.message == f"no live token with id {token_id!r}"
+
+
+def test_teamspace_create_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(tmp_path / "home")
+    run("token", "create", "--data", data, "--workspace", "default", "--create-workspace")
+    capsys.readouterr()
+    assert run("teamspace", "create", "--data", data, "ml", "--visibility", "public") == 0
+    out = capsys.readouterr().out
+    assert re.fullmatch(r"created teamspace 'ml' \(ts_[0-9a-f]+\) in workspace 'default'\n", out)
+    ident = out.split("(")[1].split(")")[0]
+    assert run("teamspace", "list", "--data", data) == 0
+    assert capsys.readouterr().out == f"{ident}  ml  public\n"
+    with pytest.raises(ConflictError):
+        run("teamspace", "create", "--data", data, "ml")
+    with pytest.raises(InvalidArgumentError) as bad:
+        run("teamspace", "create", "--data", data, "ts_1")
+    assert bad.value.message == "teamspace name 'ts_1' must not start with 'ts_'"
+    with pytest.raises(NotFoundError) as none:
+        run("teamspace", "list", "--data", data, "--workspace", "elsewhere")
+    assert none.value.message == "workspace 'elsewhere' not found"
+
+
+def test_serve_rejects_bad_numbers_before_opening_anything(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgumentError) as threads:
+        run("serve", "--data", str(tmp_path / "h"), "--threads", "0")
+    assert threads.value.message == "--threads must be at least 1, not 0"
+    with pytest.raises(InvalidArgumentError):
+        run("serve", "--data", str(tmp_path / "h"), "--port", "70000")
+    assert not (tmp_path / "h").exists()
+
+
+def _start(data: Path) -> tuple[subprocess.Popen[str], list[str], int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TILEDB_", "TILECRED_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tilecred._server", "serve", "--data", str(data), "--port", "0",
+         "--threads", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines: list[str] = []
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("tilecred serving"):
+            break
+    found = re.search(r"on http://127\.0\.0\.1:(\d+) ", lines[-1])
+    assert found, lines
+    return proc, lines, int(found.group(1))
+
+
+def _get(port: int, path: str, token: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"X-TILEDB-REST-API-KEY": token})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_the_admin_token_once_and_stops_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    data = tmp_path / "home"
+    proc, lines, port = _start(data)
+    assert lines[0] == "First start: created an admin API token for workspace 'default'."
+    assert lines[1] == "It is shown only this once; keep it somewhere safe:"
+    token = lines[2].strip()
+    assert TOKEN.match(token)
+    status, body = _get(port, "/v4/workspaces/default", token)
+    assert status == 200
+    workspace = msgspec.json.decode(body)["data"]
+    assert token.split("-")[1] == workspace["workspace_id"]
+    proc.send_signal(stop_signal)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert out == "tilecred stopped\n"
+    assert f"received {stop_signal.name}, stopping" in err
+    # One access-log line for the one request, and never the token.
+    access = [line for line in err.splitlines() if "tilecred.server.access" in line]
+    assert len(access) == 1
+    assert '"GET /v4/workspaces/default" 200' in access[0]
+    assert token not in err
+    assert token.rsplit("-", 1)[1] not in err
+
+    # The second start prints no token; the first one still works.
+    proc, lines, port = _start(data)
+    assert len(lines) == 1
+    assert _get(port, "/healthz", "")[0] == 200
+    assert _get(port, f"/v4/credentials/{workspace['workspace_id']}", token)[0] == 200
+    proc.send_signal(signal.SIGTERM)
+    out, _err = proc.communicate(timeout=30)
+    assert (proc.returncode, out) == (0, "tilecred stopped\n")
