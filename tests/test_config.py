@@ -238,6 +238,13 @@ def test_a_host_that_is_no_http_url_is_refused(given: str) -> None:
     assert str(info.value) == f"host must be an http or https URL, not {given!r}"
 
 
+def test_a_host_with_credentials_in_it_is_refused() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        _settings(host=f"https://me:{CANARY_TOKEN}@api.example.com/")
+    assert str(info.value) == ("host must not carry user or password; use username and password")
+    assert _settings(host="https://api.example.com/a@b").host == "https://api.example.com/a@b"
+
+
 def test_blank_host_counts_as_set_to_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TILEDB_REST_SERVER_ADDRESS", "   ")
     assert _settings().backend == "local"

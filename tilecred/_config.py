@@ -156,6 +156,9 @@ def normalize_host(host: str) -> str:
     rest = rest.rstrip("/")
     if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
         raise ConfigurationError(f"host must be an http or https URL, not {given!r}")
+    if "@" in rest.split("/", 1)[0]:
+        # The host is shown and logged; a password inside it would be too.
+        raise ConfigurationError("host must not carry user or password; use username and password")
     return f"{scheme}://{rest}"
 
 
