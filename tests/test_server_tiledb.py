@@ -1,0 +1,102 @@
+"""TileDB's own Python client against ``tilecred serve``, unchanged.
+
+Skipped unless ``tiledb-client`` (3.0b12) is installed. It is large, so it
+is not a test dependency; run it from a separate virtual environment::
+
+    python -m venv /work/venv-tiledb
+    /work/venv-tiledb/bin/pip install tiledb-client==3.0b12 pytest msgspec urllib3 \
+        cryptography waitress
+    PYTHONPATH=. /work/venv-tiledb/bin/python -m pytest tests/test_server_tiledb.py
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CANARY_SECRET
+from tests.test_server_harness import ROLE_ARN, Running
+
+pytest_plugins = ["tests.test_server_harness"]
+
+tiledb_client = pytest.importorskip("tiledb.client")
+
+
+@pytest.fixture
+def tiledb_session(server: Running, tmp_path: Path) -> Any:
+    """TileDB's client logged in to the server with a workspace-bound token."""
+    profiles = tmp_path / "tiledb-profile"
+    profiles.mkdir()
+    tiledb_client.configure(token=server.token, host=server.url, profile_dir=str(profiles))
+    tiledb_client.login(profile_dir=str(profiles))
+    return tiledb_client
+
+
+def test_all_six_credential_functions_and_teamspace_creation(
+    server: Running, tiledb_session: Any
+) -> None:
+    # Imported by name: tiledb-client ships no type information.
+    credentials = importlib.import_module("tiledb.client.credentials")
+    teamspaces = importlib.import_module("tiledb.client.teamspaces")
+    api = importlib.import_module("tiledb.client._common.api_v4")
+    AccessCredentialRole, AWSRole = api.AccessCredentialRole, api.AWSRole
+    AWSCredential, AzureToken, Credential, Token = (
+        api.AWSCredential, api.AzureToken, api.Credential, api.Token
+    )  # fmt: skip
+
+    created = teamspaces.create_teamspace("ml", description="Models", visibility="private")
+    assert created.name == "ml"
+    assert created.teamspace_id.startswith("ts_")
+    assert created.created_by.role == "owner"
+    assert teamspaces.get_teamspace("ml").teamspace_id == created.teamspace_id
+
+    credentials.create_credential(
+        "s3", "AWS", teamspace="ml",
+        credential=Credential(aws=AWSCredential(access_key_id="AKIAIOSFODNN7EXAMPLE",
+                                                secret_access_key=CANARY_SECRET)),
+    )  # fmt: skip
+    credentials.create_credential(
+        "role", "AWS", teamspace=created.teamspace_id,
+        role=AccessCredentialRole(aws=AWSRole(role_arn=ROLE_ARN, external_id="123ABC")),
+    )  # fmt: skip
+    credentials.create_credential(
+        "sas", "AZURE",
+        token=Token(azure=AzureToken(account_name="acct", sas_token=CANARY_SECRET)),
+    )  # fmt: skip
+
+    got = credentials.get_credential("s3", teamspace="ml")
+    assert got.name == "s3"
+    assert got.credential_type == "teamspace"
+    assert got.credential.aws.access_key_id == "AKIAIOSFODNN7EXAMPLE"
+    assert got.credential.aws.secret_access_key == ""
+    role = credentials.get_credential("role", teamspace="ml")
+    assert role.role.aws.role_arn == ROLE_ARN
+    assert role.role.aws.external_id == "123ABC"
+    sas = credentials.get_credential("sas")
+    assert sas.token.azure.sas_token == ""
+
+    pager = credentials.list_credentials(teamspace="ml", per_page=1)
+    assert [c.name for c in pager] == ["role", "s3"]
+    assert pager.pagination_metadata.total_items == 2
+    assert [c.name for c in credentials.list_credentials()] == ["sas"]
+
+    credentials.update_credential("s3", teamspace="ml", name="s3-new")
+    assert credentials.get_credential("s3-new", teamspace="ml").id == got.id
+
+    credentials.verify_credential(
+        "check", "AWS", teamspace="ml",
+        role=AccessCredentialRole(aws=AWSRole(role_arn=ROLE_ARN, external_id="123ABC")),
+    )  # fmt: skip
+    with pytest.raises(credentials.CredentialsError):
+        credentials.verify_credential(
+            "check", "AWS",
+            role=AccessCredentialRole(aws=AWSRole(role_arn="not-an-arn", external_id="123ABC")),
+        )  # fmt: skip
+
+    credentials.delete_credential("s3-new", teamspace="ml")
+    with pytest.raises(credentials.CredentialsError):
+        credentials.get_credential("s3-new", teamspace="ml")
+    assert [c.name for c in credentials.list_credentials(teamspace="ml")] == ["role"]
