@@ -1,0 +1,176 @@
+"""The error family: one-line messages, context, scrubbing, and pickling."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+import tilecred
+from tests._http_helpers import WORKSPACE, make_client
+from tests.conftest import CANARY_SECRET, CANARY_TOKEN
+from tilecred._errors import error_for_status, scrub
+
+CLASSES = [
+    tilecred.CredentialsError,
+    tilecred.ConfigurationError,
+    tilecred.InvalidArgumentError,
+    tilecred.NotFoundError,
+    tilecred.ConflictError,
+]
+
+
+def full_error(cls: type[tilecred.CredentialsError]) -> tilecred.CredentialsError:
+    error = cls("credential not found", status=404, code=4040, request_id="7f3a")
+    error.add_context(action="get credential", name="prod-s3", teamspace="ml")
+    return error
+
+
+def state(error: tilecred.CredentialsError) -> tuple[object, ...]:
+    return (
+        type(error),
+        error.message,
+        error.status,
+        error.code,
+        error.request_id,
+        error.action,
+        error.name,
+        error.teamspace,
+        error.args,
+        str(error),
+        repr(error),
+    )
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_every_error_class_pickles_with_every_attribute(
+    cls: type[tilecred.CredentialsError], protocol: int
+) -> None:
+    error = full_error(cls)
+
+    restored = pickle.loads(pickle.dumps(error, protocol=protocol))
+
+    assert state(restored) == state(error)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_bare_error_pickles_and_copies(cls: type[tilecred.CredentialsError]) -> None:
+    error = cls("just a message")
+
+    for restored in (pickle.loads(pickle.dumps(error)), copy.copy(error), copy.deepcopy(error)):
+        assert state(restored) == state(error)
+        assert str(restored) == "just a message"
+
+
+def test_error_from_the_wire_pickles(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(f"/v4/credentials/{WORKSPACE}/c").respond_with_json(
+        {"code": 404, "message": "credential not found", "request_id": "w-1"}, status=404
+    )
+    with make_client(httpserver) as client, pytest.raises(tilecred.NotFoundError) as caught:
+        client.get_credential("c", teamspace="ts_1")
+
+    restored = pickle.loads(pickle.dumps(caught.value))
+
+    assert state(restored) == state(caught.value)
+    assert str(restored) == (
+        "could not get credential 'c' in teamspace 'ts_1': 404 Not Found: credential not found "
+        "(request id w-1)"
+    )
+
+
+def test_str_is_the_design_line() -> None:
+    assert str(full_error(tilecred.NotFoundError)) == (
+        "could not get credential 'prod-s3' in teamspace 'ml': 404 Not Found: "
+        "credential not found (request id 7f3a)"
+    )
+    assert repr(full_error(tilecred.ConflictError)) == (
+        "ConflictError(\"could not get credential 'prod-s3' in teamspace 'ml': 404 Not Found: "
+        'credential not found (request id 7f3a)")'
+    )
+
+
+def test_str_without_context_or_status() -> None:
+    assert str(tilecred.CredentialsError("plain")) == "plain"
+    assert str(tilecred.CredentialsError("odd", status=599)) == "599 Error: odd"
+    error = tilecred.CredentialsError("failed")
+    error.add_context(action="list credentials")
+    assert str(error) == "could not list credentials: failed"
+
+
+def test_first_context_wins() -> None:
+    error = tilecred.CredentialsError("inner")
+    error.add_context(action="get credential", name="a")
+    error.add_context(action="update credential", name="b", teamspace="t")
+
+    assert (error.action, error.name, error.teamspace) == ("get credential", "a", None)
+
+
+def test_hierarchy() -> None:
+    for cls in CLASSES[1:]:
+        assert issubclass(cls, tilecred.CredentialsError)
+    assert issubclass(tilecred.InvalidArgumentError, ValueError)
+    assert not issubclass(tilecred.NotFoundError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, tilecred.CredentialsError),
+        (401, tilecred.CredentialsError),
+        (404, tilecred.NotFoundError),
+        (409, tilecred.ConflictError),
+        (422, tilecred.CredentialsError),
+        (500, tilecred.CredentialsError),
+    ],
+)
+def test_error_for_status(status: int, cls: type[tilecred.CredentialsError]) -> None:
+    error = error_for_status(status, "m", code=1, request_id="r")
+
+    assert type(error) is cls
+    assert (error.status, error.code, error.request_id) == (status, 1, "r")
+
+
+def test_message_is_one_line_and_bounded() -> None:
+    error = tilecred.CredentialsError("a\nb\r\n\tc  " + "x" * 1000)
+
+    assert error.message.startswith("a b c xxx")
+    assert len(error.message) == 300
+    assert error.message.endswith("…")
+
+
+# -- scrubbing ----------------------------------------------------------------------------
+
+
+def test_add_context_scrubs_message_and_request_id() -> None:
+    error = tilecred.CredentialsError(
+        f"bad {CANARY_SECRET} and {CANARY_TOKEN}", request_id=f"id-{CANARY_SECRET}"
+    )
+    error.add_context(
+        action="create credential", name="c", secrets=iter([CANARY_SECRET, CANARY_TOKEN])
+    )
+
+    assert error.message == "bad *** and ***"
+    assert error.request_id == "id-***"
+    assert error.args == ("bad *** and ***",)
+    for text in (str(error), repr(error)):
+        assert CANARY_SECRET not in text
+        assert CANARY_TOKEN not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "expected"),
+    [
+        ("key=abcdefgh;", "abcdefgh", "key=***;"),
+        ("short abc stays", "abc", "short abc stays"),  # too short to scrub
+        ('body {"k":"line1\\nline2-long"}', "line1\nline2-long", 'body {"k":"***"}'),
+        ("reflowed line1 line2-long end", "line1\nline2-long", "reflowed *** end"),
+        ("piece only: line2-long", "line1\nline2-long", "piece only: ***"),
+        ("cut at the end: secr…", "secret-value", "cut at the end: ***…"),
+        ("cut at the end: se…", "secret-value", "cut at the end: se…"),  # 2 chars say nothing
+    ],
+)
+def test_scrub(text: str, secret: str, expected: str) -> None:
+    assert scrub(text, [secret]) == expected
