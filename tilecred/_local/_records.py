@@ -30,6 +30,11 @@ class TeamspaceRecord:
     description: str | None
     created_at: datetime.datetime
 
+    @property
+    def teamspace_id(self) -> str:
+        """The id, under the name the functions' ``teamspace=`` argument reads."""
+        return self.id
+
 
 def to_micros(moment: datetime.datetime) -> int:
     """Microseconds since the epoch, as the store keeps times (exact, sortable)."""

@@ -132,6 +132,7 @@ class Store:
             raise ConfigurationError(f"cannot use {self.path} as the local store: {exc}") from exc
 
     def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -145,6 +146,12 @@ class Store:
             # machine (FULL syncs the WAL on every commit).
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, sqlite3.OperationalError
+            ):
+                raise ConfigurationError(f"{self.path} is not a tilecred store: {exc}") from exc
             raise ConfigurationError(f"cannot open the local store {self.path}: {exc}") from exc
         return conn
 
@@ -627,10 +634,8 @@ class Store:
             where.append("teamspace_id IS NOT NULL")
         condition = " AND ".join(where)
         with self._transaction(write=False) as conn:
-            (total,) = conn.execute(
-                f"SELECT count(*) FROM credentials WHERE {condition}",
-                params,  # noqa: S608
-            ).fetchone()
+            count = f"SELECT count(*) FROM credentials WHERE {condition}"  # noqa: S608
+            (total,) = conn.execute(count, params).fetchone()
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM credentials WHERE {condition}"  # noqa: S608
                 " ORDER BY name, id LIMIT ? OFFSET ?",

@@ -1,0 +1,258 @@
+"""Secrets at rest: file modes, no plaintext on disk, the key check, rotation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+import tilecred
+from tilecred import ConfigurationError, CredentialsError, create_credential, get_credential
+from tilecred._local import Store, rotate_key
+
+from .conftest import CANARY_SECRET
+
+AWS_KEY = {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": CANARY_SECRET}}
+KEY_A = bytes(range(32))
+KEY_B = bytes(range(32, 64))
+
+
+def _home(isolated: Path) -> Path:
+    return isolated / "tilecred-home"
+
+
+def _secret_of(store: Store, name: str) -> str | None:
+    ws = store.find_workspace("default")
+    assert ws is not None
+    cred = store.get_credential(ws.id, None, name, with_secrets=True)
+    assert cred.credential is not None
+    assert cred.credential.aws is not None
+    return cred.credential.aws.secret_access_key
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fill(isolated: Path) -> None:
+    create_credential("k1", "AWS", credential=AWS_KEY)
+    create_credential("k2", "AWS", credential=AWS_KEY, teamspace="ml")
+    create_credential("k3", "SNOWFLAKE", token={"snowflake": {
+        "account": "a", "user": "u", "private_key_raw": CANARY_SECRET,
+        "private_key_passphrase": CANARY_SECRET + "-pass"}})  # fmt: skip
+    tilecred.update_credential("k1", name="k1-renamed")
+
+
+def test_no_file_holds_a_secret_and_every_file_is_private(isolated: Path) -> None:
+    _fill(isolated)
+    home = _home(isolated)
+    # The client is still open, so the WAL and shared-memory files exist now.
+    files = sorted(p.name for p in home.iterdir())
+    assert files == ["key", "tilecred.db", "tilecred.db-shm", "tilecred.db-wal"]
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    canary = CANARY_SECRET.encode()
+    for path in home.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+        data = path.read_bytes()
+        assert canary not in data, path.name
+        assert canary.decode().encode("utf-16-le") not in data, path.name
+    assert (home / "tilecred.db-wal").stat().st_size > 0
+    tilecred.configure()  # closes the store: the WAL is folded into the database
+    assert canary not in (home / "tilecred.db").read_bytes()
+
+
+def test_a_sealed_secret_does_not_open_in_another_row(isolated: Path) -> None:
+    create_credential("a", "AWS", credential=AWS_KEY)
+    create_credential("b", "AWS", credential=AWS_KEY)
+    tilecred.configure()
+    db = sqlite3.connect(_home(isolated) / "tilecred.db")
+    with db:
+        db.execute(
+            "UPDATE credentials SET secret = (SELECT secret FROM credentials WHERE name = 'a')"
+            " WHERE name = 'b'"
+        )
+    db.close()
+    with Store(_home(isolated)) as store:
+        assert _secret_of(store, "a") == CANARY_SECRET
+        with pytest.raises(CredentialsError) as info:
+            _secret_of(store, "b")
+    assert info.value.message == "the secret of credential 'b' does not open: the store was altered"
+
+
+def test_the_key_file_is_created_once_and_reused(isolated: Path) -> None:
+    create_credential("k", "AWS", credential=AWS_KEY)
+    key_file = _home(isolated) / "key"
+    text = key_file.read_text()
+    assert len(base64.b64decode(text.strip(), validate=True)) == 32
+    tilecred.configure()
+    assert get_credential("k").name == "k"
+    assert key_file.read_text() == text
+
+
+def test_a_wrong_key_is_refused_before_any_write(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TILECRED_MASTER_KEY", base64.b64encode(KEY_A).decode())
+    create_credential("k", "AWS", credential=AWS_KEY)
+    tilecred.configure()  # close, so the database file holds everything
+    db = _home(isolated) / "tilecred.db"
+    before = _digest(db)
+    monkeypatch.setenv("TILECRED_MASTER_KEY", base64.b64encode(KEY_B).decode())
+    tilecred.configure()
+    with pytest.raises(ConfigurationError) as info:
+        create_credential("other", "AWS", credential=AWS_KEY)
+    assert str(info.value) == (
+        f"could not create credential 'other': TILECRED_MASTER_KEY does not open the local "
+        f"store {db}: it was encrypted with another key"
+    )
+    assert _digest(db) == before
+    assert not (_home(isolated) / "key").exists()
+    with pytest.raises(ConfigurationError):
+        Store(_home(isolated), key=KEY_B)
+    assert _digest(db) == before
+
+
+def test_a_missing_key_file_is_refused_and_never_replaced(isolated: Path) -> None:
+    create_credential("k", "AWS", credential=AWS_KEY)
+    tilecred.configure()
+    home = _home(isolated)
+    (home / "key").unlink()
+    before = _digest(home / "tilecred.db")
+    with pytest.raises(ConfigurationError) as info:
+        get_credential("k")
+    assert str(info.value) == (
+        f"could not get credential 'k': the key file {home / 'key'} is missing and the local "
+        f"store {home / 'tilecred.db'} was encrypted with it: restore it from a backup or set "
+        "TILECRED_MASTER_KEY"
+    )
+    assert not (home / "key").exists()
+    assert _digest(home / "tilecred.db") == before
+
+
+def test_a_key_file_with_another_key_is_refused(isolated: Path) -> None:
+    create_credential("k", "AWS", credential=AWS_KEY)
+    tilecred.configure()
+    key_file = _home(isolated) / "key"
+    key_file.write_text(base64.b64encode(KEY_B).decode())
+    with pytest.raises(ConfigurationError) as info:
+        Store(_home(isolated))
+    assert info.value.message == (
+        f"the key file {key_file} does not open the local store "
+        f"{_home(isolated) / 'tilecred.db'}: it was encrypted with another key"
+    )
+
+
+@pytest.mark.parametrize("value", ["not base64!", base64.b64encode(b"short").decode(), ""])
+def test_a_malformed_environment_key_is_refused_without_printing_it(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("TILECRED_MASTER_KEY", value)
+    with pytest.raises(ConfigurationError) as info:
+        get_credential("k")
+    assert str(info.value) == (
+        "could not get credential 'k': "
+        "TILECRED_MASTER_KEY must hold the base64 encoding of 32 bytes"
+    )
+
+
+def test_a_file_that_is_not_a_store_is_refused(isolated: Path) -> None:
+    home = isolated / "junk"
+    home.mkdir()
+    (home / "tilecred.db").write_bytes(b"this is not an SQLite database, not at all" * 20)
+    with pytest.raises(ConfigurationError) as info:
+        Store(home)
+    assert info.value.message == (
+        f"{home / 'tilecred.db'} is not a tilecred store: file is not a database"
+    )
+
+
+def test_a_store_from_a_newer_tilecred_is_refused(isolated: Path) -> None:
+    create_credential("k", "AWS", credential=AWS_KEY)
+    tilecred.configure()
+    db = sqlite3.connect(_home(isolated) / "tilecred.db")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(ConfigurationError) as info:
+        get_credential("k")
+    assert info.value.message == (
+        f"the local store {_home(isolated) / 'tilecred.db'} has schema version 99, newer than "
+        "this tilecred knows (2): upgrade tilecred"
+    )
+
+
+def test_rotation_with_a_key_file_keeps_every_secret(isolated: Path) -> None:
+    _fill(isolated)
+    tilecred.configure()
+    home = _home(isolated)
+    old_text = (home / "key").read_text()
+    assert rotate_key(home) == 3
+    new_text = (home / "key").read_text()
+    assert new_text != old_text
+    assert stat.S_IMODE((home / "key").stat().st_mode) == 0o600
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith("key")) == ["key"]
+    with Store(home) as store:
+        assert _secret_of(store, "k1-renamed") == CANARY_SECRET
+    old_key = base64.b64decode(old_text)
+    with pytest.raises(ConfigurationError):
+        Store(home, key=old_key)
+    assert get_credential("k3").name == "k3"
+
+
+def test_rotation_with_an_explicit_key_needs_the_new_key(isolated: Path) -> None:
+    home = isolated / "explicit"
+    with Store(home, key=KEY_A) as store:
+        ws = store.create_workspace("default")
+        assert ws.name == "default"
+    with pytest.raises(ConfigurationError) as info:
+        rotate_key(home, key=KEY_A)
+    assert (
+        info.value.message
+        == "the key comes from the key given to Store: give the new key explicitly"
+    )
+    assert rotate_key(home, KEY_B, key=KEY_A) == 0
+    assert not (home / "key").exists()
+    Store(home, key=KEY_B).close()
+    with pytest.raises(ConfigurationError):
+        Store(home, key=KEY_A)
+
+
+def test_an_open_store_follows_a_rotation_made_elsewhere(isolated: Path) -> None:
+    create_credential("before", "AWS", credential=AWS_KEY)
+    rotate_key(_home(isolated))  # the default client's store still holds the old key
+    create_credential("after", "AWS", credential=AWS_KEY)
+    with Store(_home(isolated)) as store:
+        assert _secret_of(store, "before") == CANARY_SECRET
+        assert _secret_of(store, "after") == CANARY_SECRET
+
+
+def test_an_interrupted_rotation_is_finished_on_open(isolated: Path) -> None:
+    _fill(isolated)
+    tilecred.configure()
+    home = _home(isolated)
+    old_text = (home / "key").read_text()
+    rotate_key(home)
+    # The state a crash leaves between the store's commit and the key file's
+    # replacement: the new key waits in key.new.
+    (home / "key.new").write_text((home / "key").read_text())
+    (home / "key").write_text(old_text)
+    with Store(home) as store:
+        assert _secret_of(store, "k1-renamed") == CANARY_SECRET
+    assert not (home / "key.new").exists()
+    assert (home / "key").read_text() != old_text
+
+
+def test_the_home_directory_and_files_are_created_private(isolated: Path) -> None:
+    home = isolated / "a" / "b"
+    previous = os.umask(0o022)
+    try:
+        Store(home).close()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home / "tilecred.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((home / "key").stat().st_mode) == 0o600
