@@ -120,6 +120,12 @@ BAD: list[tuple[str, Call, str]] = [
     ("bool as str", lambda a: a.create_credential("c", "AWS", credential={"aws": {
         **KEYS["aws"], "use_path_style": "yes"}}),
      "invalid credential: Expected `bool | null`, got `str` - at `$.aws.use_path_style`"),
+    ("object in dict", lambda a: a.create_credential("c", "AWS", role={"aws": {
+        "role_arn": ARN, "endpoint": object()}}),
+     "invalid role: Encoding objects of type object is unsupported"),
+    ("bytes in dict", lambda a: a.create_credential("c", "AWS", role={"aws": {
+        "role_arn": ARN.encode()}}),
+     "invalid role: Expected `str`, got `bytes` - at `$.aws.role_arn`"),
     # -- required secrets --
     ("aws key without secret", lambda a: a.create_credential(
         "c", "AWS", credential={"aws": {"access_key_id": "A"}}),

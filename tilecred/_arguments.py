@@ -152,29 +152,18 @@ def _member_fields(container: type[_Model]) -> dict[type, str]:
 _MEMBER_FIELDS = {container: _member_fields(container) for container in MEMBER_PROVIDERS}
 
 
-def _plain(value: object) -> object:
-    """Structs (at any depth) as dicts, so that conversion checks every field.
-
-    msgspec does not check field types when a struct is built, and passes a
-    struct through ``convert`` unchecked; only plain data is checked all the
-    way down. Values are kept as they are (no ``to_builtins``), so ``bytes``
-    where a ``str`` belongs is still rejected.
-    """
-    if isinstance(value, _Model):
-        return {
-            field: _plain(inner)
-            for field in value.__struct_fields__
-            if (inner := getattr(value, field)) is not None
-        }
-    if isinstance(value, dict):
-        return {key: _plain(inner) for key, inner in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(inner) for inner in value]
-    return value
+# Kept as they are by ``to_builtins``, so that ``bytes`` where a ``str`` belongs
+# is rejected rather than silently base64-encoded.
+_KEEP = (bytes, bytearray, memoryview)
 
 
 def _convert(value: object, container: type[_Container], what: str) -> _Container:
-    """A checked container struct from a struct, a lone member struct, or plain data."""
+    """A checked container struct from a struct, a lone member struct, or plain data.
+
+    msgspec does not check field types when a struct is built, and passes a
+    struct through ``convert`` unchecked, so every value is first made plain
+    data (structs at any depth become dicts) and then checked all the way down.
+    """
     if isinstance(value, _Model) and not isinstance(value, container):
         # A lone member (AWSCredential(...)) stands for its container.
         field = _MEMBER_FIELDS[container].get(type(value))
@@ -184,9 +173,9 @@ def _convert(value: object, container: type[_Container], what: str) -> _Containe
             )
         value = {field: value}
     try:
-        return msgspec.convert(_plain(value), container)
-    except msgspec.ValidationError as exc:
-        # msgspec's message names the path ($.aws.role_arn) but never a value.
+        return msgspec.convert(msgspec.to_builtins(value, builtin_types=_KEEP), container)
+    except (msgspec.ValidationError, TypeError) as exc:
+        # msgspec's messages name the path ($.aws.role_arn) or the type, never a value.
         raise InvalidArgumentError(f"invalid {what}: {exc}") from exc
 
 
