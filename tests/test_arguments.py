@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,8 @@ from tilecred import (
     CredentialsError,
     CredentialType,
     InvalidArgumentError,
+    Teamspace,
+    TeamspaceUser,
     Token,
 )
 
@@ -267,6 +270,33 @@ def test_provider_any_case_and_dicts_reach_the_wire(api: Any, httpserver: HTTPSe
             "role": {"aws": {"role_arn": ARN, "external_id": "ext"}},
         },
     )
+
+
+def test_a_teamspace_model_or_id_reaches_the_wire(api: Any, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v4/credentials/ws_x/c", method="DELETE").respond_with_data(
+        "", status=204
+    )
+    user = TeamspaceUser(
+        user_id="u_1",
+        username="me",
+        display_name="Me",
+        email="me@example.com",
+        role="owner",
+        added_by="u_1",
+        created_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+    )
+    teamspace = Teamspace(
+        teamspace_id="ts_42",
+        name="ml",
+        space_type="teamspace",
+        created_at=user.created_at,
+        created_by=user,
+        visibility="private",
+    )
+    api.delete_credential("c", teamspace=teamspace)
+    api.delete_credential("c", teamspace="ts_43")
+    sent = [sorted(entry[0].args.items(multi=True)) for entry in httpserver.log]
+    assert sent == [[("teamspace_id", "ts_42")], [("teamspace_id", "ts_43")]]
 
 
 def test_a_lone_member_struct_stands_for_its_container(api: Any, httpserver: HTTPServer) -> None:

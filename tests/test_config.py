@@ -489,6 +489,14 @@ def test_configure_without_arguments_rereads_the_environment(
     assert tilecred.get_client().settings.host == "https://two.example.com"
 
 
+def test_configure_without_arguments_rereads_the_profile(isolated: Path) -> None:
+    _profiles(isolated, {"default": {"rest.server_address": "one.example.com"}})
+    assert tilecred.configure().settings.host == "https://one.example.com"
+    _profiles(isolated, {"default": {"rest.server_address": "two.example.com"}})
+    assert tilecred.get_client().settings.host == "https://one.example.com"
+    assert tilecred.configure().settings.host == "https://two.example.com"
+
+
 def test_configure_with_arguments_replaces_the_default_client() -> None:
     client = tilecred.configure(host="api.example.com", token="t", workspace="ws_1")
     assert tilecred.get_client() is client
