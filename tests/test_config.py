@@ -11,7 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 import tilecred
-from tests.conftest import CANARY_TOKEN
+from tests.conftest import CANARY_SECRET, CANARY_TOKEN
 from tilecred import Client, ConfigurationError, Settings
 from tilecred._config import DEFAULT_HOST, mask_token, workspace_from_token
 
@@ -423,6 +423,15 @@ def test_a_token_a_header_cannot_carry(token: str) -> None:
         _settings(token=token)
     assert str(info.value) == (
         "token must be printable ASCII without spaces; check TILEDB_REST_TOKEN or rest.token"
+    )
+
+
+def test_a_username_with_a_colon_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TILEDB_REST_USERNAME", f"me:{CANARY_SECRET}")
+    with pytest.raises(ConfigurationError) as info:
+        _settings()
+    assert str(info.value) == (
+        "username (from environment TILEDB_REST_USERNAME) must not contain ':'"
     )
 
 

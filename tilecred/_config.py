@@ -292,6 +292,11 @@ def _http_settings(
         host, sources["host"] = DEFAULT_HOST, "default (no host configured)"
     token = values.get("token") or None
     _check_token(token)
+    username = values.get("username") or None
+    if username is not None and ":" in username:
+        # Basic auth joins user and password with ":"; the server would split
+        # at the first one and see another user. Not shown: it may hold a password.
+        raise ConfigurationError(f"username (from {sources['username']}) must not contain ':'")
 
     # The workspace: an explicit argument, then a workspace-bound token, then
     # the environment or profile.
@@ -315,7 +320,7 @@ def _http_settings(
         backend="http",
         host=normalize_host(host),
         token=token,
-        username=values.get("username") or None,
+        username=username,
         password=values.get("password") or None,
         workspace=workspace,
         verify_ssl=bool(verify),
