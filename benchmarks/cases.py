@@ -28,6 +28,7 @@ __all__ = [
     "NAME",
     "TOKEN",
     "Contender",
+    "Timing",
     "contenders",
     "import_seconds",
     "list_seconds",
@@ -42,6 +43,16 @@ NAME = "bench-cred"
 EXPECTED_NAME = "bench-00000000"
 
 IMPORTS = {"tilecred": "import tilecred", "floor": "import urllib3, msgspec"}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One sample: the wall-clock figure and, where it means something, this
+    process's CPU time over the same span (the client's own work, which other
+    load on the machine and the server's share do not inflate)."""
+
+    wall: float
+    cpu: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,7 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def import_seconds(contender: str) -> float:
+def import_seconds(contender: str) -> Timing:
     """Seconds ``import`` takes in a fresh interpreter (startup itself not counted)."""
     code = (
         "import time; t = time.perf_counter(); "
@@ -115,30 +126,31 @@ def import_seconds(contender: str) -> float:
         cwd=CHILD_CWD,
         env=child_env(),
     )
-    return float(out.stdout)
+    return Timing(float(out.stdout))
 
 
-def per_call_seconds(contender: Contender, calls: int) -> float:
+def per_call_seconds(contender: Contender, calls: int) -> Timing:
     """Mean seconds per ``get`` over ``calls`` calls on one keep-alive connection."""
     get = contender.get
     _check_get(get(), contender.name)
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     for _ in range(calls):
         get()
-    return (time.perf_counter() - started) / calls
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return Timing(wall / calls, cpu / calls)
 
 
-def list_seconds(contender: Contender, total: int, per_page: int) -> float:
+def list_seconds(contender: Contender, total: int, per_page: int) -> Timing:
     """Seconds to walk a listing of ``total`` items, ``per_page`` at a time."""
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     seen = contender.count(total, per_page)
-    elapsed = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     if seen != total:
         raise AssertionError(f"{contender.name} listed {seen} items, not {total}")
-    return elapsed
+    return Timing(wall, cpu)
 
 
-def threaded_calls_per_second(contender: Contender, threads: int, calls: int) -> float:
+def threaded_calls_per_second(contender: Contender, threads: int, calls: int) -> Timing:
     """``get`` calls per second from ``threads`` threads sharing one client."""
     get = contender.get
     start = threading.Barrier(threads + 1)
@@ -163,7 +175,7 @@ def threaded_calls_per_second(contender: Contender, threads: int, calls: int) ->
     elapsed = time.perf_counter() - started
     if failures:
         raise failures[0]
-    return threads * calls / elapsed
+    return Timing(threads * calls / elapsed)
 
 
 def memory_growth(contender: str, url: str, total: int, per_page: int) -> dict[str, float]:

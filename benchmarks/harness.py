@@ -26,6 +26,7 @@ import tilecred
 
 from .cases import (
     Contender,
+    Timing,
     contenders,
     import_seconds,
     list_seconds,
@@ -91,12 +92,12 @@ class Measure:
     label: str
     unit: str
     scale: float  # sample (seconds or per second) times this gives ``unit``
-    sample: Callable[[Contender], float]
+    sample: Callable[[Contender], Timing]
     target: str | None = None  # "<= 1.10" or ">= 0.9", on tilecred ÷ floor
 
 
-def _lister(total: int, per_page: int) -> Callable[[Contender], float]:
-    def sample(contender: Contender) -> float:
+def _lister(total: int, per_page: int) -> Callable[[Contender], Timing]:
+    def sample(contender: Contender) -> Timing:
         return list_seconds(contender, total, per_page)
 
     return sample
@@ -110,8 +111,8 @@ def measures(sizes: Sizes) -> list[Measure]:
             "`import` in a fresh interpreter",
             "ms",
             1e3,
-            lambda c: statistics.median(
-                import_seconds(c.name) for _ in range(sizes.import_samples)
+            lambda c: Timing(
+                statistics.median(import_seconds(c.name).wall for _ in range(sizes.import_samples))
             ),
             "<= 0.60",
         ),
@@ -155,11 +156,11 @@ def _met(ratio: float, target: str | None) -> bool | None:
     return ratio <= float(bound) if op == "<=" else ratio >= float(bound)
 
 
-def _summary(measure: Measure, samples: dict[str, list[float]]) -> dict[str, Any]:
-    ours = statistics.median(samples["tilecred"])
-    floor = statistics.median(samples["floor"])
+def _summary(measure: Measure, samples: dict[str, list[Timing]]) -> dict[str, Any]:
+    ours = statistics.median(t.wall for t in samples["tilecred"])
+    floor = statistics.median(t.wall for t in samples["floor"])
     ratio = ours / floor
-    return {
+    summary = {
         "label": measure.label,
         "unit": measure.unit,
         "tilecred": ours * measure.scale,
@@ -167,8 +168,17 @@ def _summary(measure: Measure, samples: dict[str, list[float]]) -> dict[str, Any
         "ratio": ratio,
         "target": measure.target,
         "met": _met(ratio, measure.target),
-        "samples": {name: [v * measure.scale for v in values] for name, values in samples.items()},
+        "samples": {
+            name: [t.wall * measure.scale for t in timings] for name, timings in samples.items()
+        },
     }
+    cpu = {name: [t.cpu for t in timings if t.cpu is not None] for name, timings in samples.items()}
+    if all(cpu.values()):
+        summary["cpu_ratio"] = statistics.median(cpu["tilecred"]) / statistics.median(cpu["floor"])
+        summary["cpu_samples"] = {
+            name: [v * measure.scale for v in values] for name, values in cpu.items()
+        }
+    return summary
 
 
 def _interleaved(
@@ -180,7 +190,7 @@ def _interleaved(
         import_seconds(contender.name)
         per_call_seconds(contender, max(1, sizes.get_calls // 10))
         list_seconds(contender, sizes.lists[0], sizes.per_page)
-    samples: dict[str, dict[str, list[float]]] = {
+    samples: dict[str, dict[str, list[Timing]]] = {
         row.key: {c.name: [] for c in pair} for row in rows
     }
     for number in range(sizes.rounds):

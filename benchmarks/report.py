@@ -32,8 +32,8 @@ def _target(target: str | None) -> str:
 def table(report: dict[str, Any]) -> str:
     """The results as a Markdown table, with what they were measured on."""
     lines = [
-        "| measure | tilecred | floor | tilecred ÷ floor | target | met |",
-        "|---|---:|---:|---:|---|---|",
+        "| measure | tilecred | floor | tilecred ÷ floor | target | met | client CPU ÷ |",
+        "|---|---:|---:|---:|---|---|---:|",
     ]
     for row in report["results"].values():
         ratio = "" if "ratio" not in row else f"{row['ratio']:.2f}"
@@ -41,9 +41,10 @@ def table(report: dict[str, Any]) -> str:
         if "tilecred_detail" in row:
             page = row["tilecred_detail"]["page_kib"] / 1024
             target += f" ({page:.2f} MiB each)"
+        cpu = "" if "cpu_ratio" not in row else f"{row['cpu_ratio']:.2f}"
         lines.append(
             f"| {row['label']} ({row['unit']}) | {_number(row['tilecred'])} "
-            f"| {_number(row['floor'])} | {ratio} | {target} | {_met(row['met'])} |"
+            f"| {_number(row['floor'])} | {ratio} | {target} | {_met(row['met'])} | {cpu} |"
         )
     for key, title, unit in (
         ("local_store", "local store", "ops/s"),
@@ -52,10 +53,10 @@ def table(report: dict[str, Any]) -> str:
         extra = report[key]
         if "figures" in extra:
             for name, value in extra["figures"].items():
-                lines.append(f"| {title}: {name} ({unit}) | {_number(value)} | | | | |")
+                lines.append(f"| {title}: {name} ({unit}) | {_number(value)} | | | | | |")
         else:
             note = extra.get("skipped") or f"failed: {extra.get('error')}"
-            lines.append(f"| {title} | {note} | | | | |")
+            lines.append(f"| {title} | {note} | | | | | |")
     env = report["environment"]
     lines += [
         "",
