@@ -85,6 +85,10 @@ class Transport:
         self._origin = _origin_of(settings.host)
         self._timeout = settings.timeout
         self._retries = settings.retries
+        # The first attempt has the whole deadline: its timeout is built once.
+        self._first_timeout = urllib3.Timeout(
+            connect=min(CONNECT_TIMEOUT, settings.timeout), read=settings.timeout
+        )
         headers = {"User-Agent": f"tilecred/{__version__}", "Accept": "application/json"}
         basic = None
         if settings.token:
@@ -162,10 +166,13 @@ class Transport:
         redirects = 0
         while True:
             started = time.monotonic()
-            remaining = deadline - started
-            if remaining <= 0:
-                raise CredentialsError(f"no answer from {self._root} within {self._timeout:g}s")
-            timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining)
+            if attempt == redirects == 0:
+                timeout = self._first_timeout
+            else:
+                remaining = deadline - started
+                if remaining <= 0:
+                    raise CredentialsError(f"no answer from {self._root} within {self._timeout:g}s")
+                timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining)
             try:
                 if url is None:
                     resp = self._host_pool.urlopen(
