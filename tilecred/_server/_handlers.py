@@ -161,11 +161,17 @@ class Handlers:
         self.store = store
         self.verifier = verifier
         self.openapi_document = openapi
+        self._workspaces: dict[str, WorkspaceRecord] = {}
 
     # -- scopes -----------------------------------------------------------------
 
     def _workspace(self, caller: TokenRecord, ident: str) -> WorkspaceRecord:
-        record = self.store.find_workspace(ident)
+        # Workspaces are never renamed or deleted, so one found by id stays valid.
+        record = self._workspaces.get(ident)
+        if record is None:
+            record = self.store.find_workspace(ident)
+            if record is not None and record.id == ident:
+                self._workspaces[ident] = record
         if record is None or record.id != caller.workspace_id:
             # Another workspace's existence is nobody else's business.
             raise HttpError(404, f"workspace {ident!r} not found")

@@ -40,14 +40,14 @@ __all__ = [
     "workspace_body",
 ]
 
-# (container, member, field): keys TileDB's client insists on, sent as "".
-_BLANK_KEYS = (
-    ("credential", "aws", "secret_access_key"),
-    ("credential", "gcp", "secret_access_key"),
-    ("token", "azure", "sas_token"),
-    ("token", "gcp", "key_text"),
-    ("role", "aws", "external_id"),
-)
+# (container, member) -> the key TileDB's client insists on, sent as "".
+_BLANK_KEYS = {
+    ("credential", "aws"): "secret_access_key",
+    ("credential", "gcp"): "secret_access_key",
+    ("token", "azure"): "sas_token",
+    ("token", "gcp"): "key_text",
+    ("role", "aws"): "external_id",
+}
 
 # The server is the one user every workspace has: it creates teamspaces on
 # behalf of whoever holds an admin token, and has no accounts of its own.
@@ -85,24 +85,29 @@ def _aware(value: datetime.datetime) -> datetime.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
 
 
+def _stamp(value: datetime.datetime) -> str:
+    return _aware(value).isoformat().replace("+00:00", "Z")
+
+
 def _credential_dict(cred: AccessCredential) -> dict[str, Any]:
+    # msgspec writes aware datetimes as RFC 3339 already; only a zone-less
+    # one (not expected from the store) needs its zone added.
     data: dict[str, Any] = msgspec.to_builtins(cred)
-    data["created_at"] = _aware(cred.created_at).isoformat().replace("+00:00", "Z")
-    if cred.updated_at is not None:
-        data["updated_at"] = _aware(cred.updated_at).isoformat().replace("+00:00", "Z")
+    if cred.created_at.tzinfo is None:
+        data["created_at"] = _stamp(cred.created_at)
+    if cred.updated_at is not None and cred.updated_at.tzinfo is None:
+        data["updated_at"] = _stamp(cred.updated_at)
     for container in ("credential", "role", "token"):
         members = data.get(container)
-        if not isinstance(members, dict):
+        if not members:
             continue
-        for member in members.values():
-            if isinstance(member, dict):
-                # Whatever the store handed over, no secret value goes out.
-                for key in SECRET_FIELD_NAMES.intersection(member):
-                    del member[key]
-    for container, member, key in _BLANK_KEYS:
-        holder = (data.get(container) or {}).get(member)
-        if isinstance(holder, dict):
-            holder.setdefault(key, "")
+        for member_name, member in members.items():
+            # Whatever the store handed over, no secret value goes out.
+            for key in SECRET_FIELD_NAMES.intersection(member):
+                del member[key]
+            blank = _BLANK_KEYS.get((container, member_name))
+            if blank is not None:
+                member.setdefault(blank, "")
     return data
 
 
