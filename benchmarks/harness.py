@@ -260,6 +260,7 @@ def environment() -> dict[str, Any]:
 
 def run(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
     """Every measure for these sizes; the result is what goes into the JSON file."""
+    load_before = os.getloadavg()
     prerender = tuple(total for total in sizes.lists if total <= CACHE_LIMIT)
     with FixedServer(prerender=prerender, per_page=sizes.per_page) as server:
         log(f"fixed-answer server at {server.url}")
@@ -269,8 +270,10 @@ def run(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
         results["rss"] = _memory(server.url, sizes)
         tilecred.get_client().close()
     log("local store and server scripts")
+    # Other work on the machine blurs wall-clock figures; say how much there was.
+    load = {"load_average_before": load_before, "load_average_after": os.getloadavg()}
     return {
-        "environment": environment(),
+        "environment": {**environment(), **load},
         "sizes": asdict(sizes),
         "results": results,
         "local_store": _extra("local_store", sizes.local_n, log),

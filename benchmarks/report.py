@@ -63,7 +63,8 @@ def table(report: dict[str, Any]) -> str:
         f"Measured {report['when']} with `{report['command']}`: "
         f"{report['sizes']['rounds']} interleaved rounds, medians; Python {env['python']}, "
         f"urllib3 {env['urllib3']}, msgspec {env['msgspec']}, tilecred {env['tilecred']}, "
-        f"{env['cpus']} CPUs, {env['platform']}.",
+        f"{env['cpus']} CPUs, {env['platform']}; 1-minute load average "
+        f"{env['load_average_before'][0]:.2f} before, {env['load_average_after'][0]:.2f} after.",
     ]
     return "\n".join(lines)
 
