@@ -28,7 +28,9 @@ class Pager(Generic[T]):
     :attr:`total_items` and :attr:`total_pages` come from the server's
     pagination metadata. Iteration stops at the last page or at an empty page,
     and a page that repeats the one before ends it too, so a misbehaving
-    server cannot make it loop forever.
+    server cannot make it loop forever. The first page fetched for ``len()``
+    or an index is reused by the next walk, so ``list(pager)`` asks for each
+    page once.
 
     Raises:
         CredentialsError: when a page cannot be fetched.
