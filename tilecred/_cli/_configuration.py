@@ -44,12 +44,17 @@ def run_config(args: argparse.Namespace) -> int:
         print(json.dumps({**shown, "sources": sources}))
         return 0
     style = Style(sys.stdout)
-    width = max(len(key) for key in shown)
-    for key, value in shown.items():
-        text = str(value).lower() if isinstance(value, bool) else str(value)
+    texts = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in shown.items()}
+    key_width = max(len(key) for key in texts)
+    text_width = max(len(text) for text in texts.values())
+    for key, text in texts.items():
         source = sources.get(key)
-        line = style.paint(key.ljust(width), "bold") + "  " + text
-        print(line + (style.paint(f"  ({source})", "dim") if source else ""))
+        line = style.paint(key.ljust(key_width), "bold") + "  "
+        if source:
+            line += text.ljust(text_width) + "  " + style.paint(f"({source})", "dim")
+        else:
+            line += text
+        print(line)
     return 0
 
 

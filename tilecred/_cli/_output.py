@@ -93,11 +93,13 @@ class Table:
         batch = list(rows)
         if not batch:
             return
-        if self._widths is None:
-            self._widths = [len(h) for h in self._headers]
-            self._line(self._headers, header=True)
+        first = self._widths is None
+        widths = [len(h) for h in self._headers] if self._widths is None else self._widths
         for row in batch:
-            self._widths = [max(w, len(cell)) for w, cell in zip(self._widths, row, strict=True)]
+            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+        self._widths = widths
+        if first:
+            self._line(self._headers, header=True)
         for row in batch:
             self._line(row, header=False)
         self.rows += len(batch)
@@ -105,9 +107,8 @@ class Table:
 
     def _line(self, cells: Sequence[str], *, header: bool) -> None:
         assert self._widths is not None
-        widths = [max(w, len(c)) for w, c in zip(self._widths, cells, strict=True)]
         parts = []
-        for column, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+        for column, (cell, width) in enumerate(zip(cells, self._widths, strict=True)):
             pad = "" if column == len(cells) - 1 else " " * (width - len(cell))
             colour = "bold" if header else self._paint(column, cell)
             parts.append((self._style.paint(cell, colour) if colour else cell) + pad)
