@@ -170,6 +170,8 @@ def test_add_context_scrubs_message_and_request_id() -> None:
         ("piece only: line2-long", "line1\nline2-long", "piece only: ***"),
         ("cut at the end: secr…", "secret-value", "cut at the end: ***…"),
         ("cut at the end: se…", "secret-value", "cut at the end: se…"),  # 2 chars say nothing
+        ("ascii-escaped caf\\u00e9-secret", "café-secret", "ascii-escaped ***"),
+        ("lone surrogate key\ud800 here", "key\ud800", "lone surrogate *** here"),
     ],
 )
 def test_scrub(text: str, secret: str, expected: str) -> None:

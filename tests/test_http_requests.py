@@ -138,6 +138,25 @@ def test_create_accepts_any_2xx_with_any_body(api: Any, httpserver: HTTPServer) 
     assert len(seen(httpserver)) == 1
 
 
+@pytest.mark.parametrize("call", ["create", "update", "verify"])
+def test_body_that_cannot_be_encoded_sends_nothing(
+    api: Any, httpserver: HTTPServer, call: str
+) -> None:
+    token = {"snowflake": {"user": "u", "private_key_raw": CANARY_SECRET + "\ud800"}}
+
+    function = getattr(api, f"{call}_credential")
+    args = ("c",) if call == "update" else ("c", "SNOWFLAKE")
+
+    with pytest.raises(tilecred.InvalidArgumentError) as caught:
+        function(*args, teamspace="ml", token=token)
+
+    assert str(caught.value) == (
+        f"could not {call} credential 'c' in teamspace 'ml': the request cannot be sent as JSON: "
+        "'utf-8' codec can't encode character '\\ud800' in position 22: surrogates not allowed"
+    )
+    assert seen(httpserver) == []
+
+
 # -- get --------------------------------------------------------------------------
 
 

@@ -54,11 +54,24 @@ def _forms(secret: str) -> Iterator[str]:
     # As sent; quoted inside a JSON string (a body echoed back); reflowed onto
     # one line; and, for a multi-line secret, each long enough piece of it.
     yield secret
-    yield msgspec.json.encode(secret).decode()[1:-1]
+    yield from _json_forms(secret)
     flat = _WHITESPACE.sub(" ", secret).strip()
     yield flat
     if flat != secret:
         yield from (piece for piece in flat.split(" ") if len(piece) >= _MIN_PIECE)
+
+
+def _json_forms(secret: str) -> Iterator[str]:
+    """A secret inside a JSON string: as tilecred sends it, and ASCII-escaped."""
+    import json  # only on the way to an error message
+
+    try:
+        as_sent = msgspec.json.encode(secret).decode()[1:-1]
+    except (UnicodeError, msgspec.EncodeError):
+        as_sent = None  # a lone surrogate: it was never sent in this form
+    if as_sent is not None:
+        yield as_sent
+    yield json.dumps(secret)[1:-1]
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

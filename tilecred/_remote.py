@@ -10,7 +10,7 @@ import msgspec
 
 from ._backend import ListQuery, Page
 from ._config import Settings
-from ._errors import ConfigurationError, CredentialsError, NotFoundError
+from ._errors import ConfigurationError, CredentialsError, InvalidArgumentError, NotFoundError
 from ._http import Query, Transport
 from ._models import (
     AccessCredential,
@@ -37,6 +37,13 @@ _WORKSPACE_DECODER = msgspec.json.Decoder(WorkspaceResponse)
 def segment(value: str) -> str:
     """A path segment, percent-encoded with nothing left safe."""
     return quote(value, safe="")
+
+
+def _encode(request: msgspec.Struct) -> bytes:
+    try:
+        return _ENCODER.encode(request)
+    except (UnicodeError, msgspec.EncodeError) as exc:
+        raise InvalidArgumentError(f"the request cannot be sent as JSON: {exc}") from exc
 
 
 def _decode(decoder: msgspec.json.Decoder[T], data: bytes, request_id: str | None) -> T:
@@ -121,10 +128,9 @@ class HttpBackend:
     # -- the six operations -----------------------------------------------------
 
     def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None:
+        body = _encode(request)  # before any lookup: nothing is sent if this fails
         base, query = self._scope(teamspace)
-        self.transport.request(
-            "POST", base, query=query, body=_ENCODER.encode(request), sent=request
-        )
+        self.transport.request("POST", base, query=query, body=body, sent=request)
 
     def get(self, name: str, teamspace: str | None) -> AccessCredential:
         base, query = self._scope(teamspace)
@@ -155,13 +161,10 @@ class HttpBackend:
         return Page(body.data, meta.page, meta.per_page, meta.total_pages, meta.total_items)
 
     def update(self, name: str, request: CredentialUpdateRequest, teamspace: str | None) -> None:
+        body = _encode(request)
         base, query = self._scope(teamspace)
         self.transport.request(
-            "PATCH",
-            f"{base}/{segment(name)}",
-            query=query,
-            body=_ENCODER.encode(request),
-            sent=request,
+            "PATCH", f"{base}/{segment(name)}", query=query, body=body, sent=request
         )
 
     def delete(self, name: str, teamspace: str | None) -> None:
@@ -169,11 +172,12 @@ class HttpBackend:
         self.transport.request("DELETE", f"{base}/{segment(name)}", query=query)
 
     def verify(self, request: CredentialsVerifyRequest, teamspace: str | None) -> None:
+        _encode(request)  # a body that cannot be encoded fails before any lookup
         request = msgspec.structs.replace(
             request,
             workspace_id=self.workspace_id(),
             teamspace_id=self.teamspace_id(teamspace),
         )
         self.transport.request(
-            "POST", "/v4/actions/credentials/verify", body=_ENCODER.encode(request), sent=request
+            "POST", "/v4/actions/credentials/verify", body=_encode(request), sent=request
         )
