@@ -279,12 +279,12 @@ def test_deadline_bounds_retries_with_backoff(httpserver: HTTPServer) -> None:
         httpserver.expect_oneshot_request(GET_PATH).respond_with_data("", status=503)
 
     with (
-        make_client(httpserver, retries=99, timeout=1) as client,
+        make_client(httpserver, retries=99, timeout=2) as client,
         pytest.raises(tilecred.CredentialsError) as caught,
     ):
         client.get_credential("c")
 
-    # Backoff doubles from 0.125-0.25 s: a few attempts fit in one second, not 100.
+    # Backoff doubles from 0.125-0.25 s: a few attempts fit in two seconds, not 100.
     assert 2 <= len(seen(httpserver)) < 10
     assert caught.value.status == 503
 
