@@ -418,3 +418,28 @@ def test_token_file_holds_no_token_text(server: Running) -> None:
         assert server.token.encode() not in content
         assert server.token.rsplit("-", 1)[1].encode() not in content
     assert (server.home / "server-tokens.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_store_failure_is_a_500_with_the_details_in_the_log_only(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.app.store.close()  # every store call now fails
+    reply = server.request("GET", server.credentials_path("x"))
+    assert_error(reply, 500, "the credential store failed; the server log has the details")
+    assert str(server.home) not in reply.raw.decode()
+    request_id = reply.headers["X-Request-Id"]
+    (record,) = [r for r in caplog.records if r.name == "tilecred.server"]
+    assert record.getMessage() == (
+        f"store failure in request {request_id}: the local store "
+        f"{server.home / 'tilecred.db'} is closed"
+    )
+
+
+def test_a_token_revoked_from_the_command_line_stops_working_at_once(server: Running) -> None:
+    from tests.test_server_commands import run
+
+    record, text = server.app.tokens.create(server.workspace_id, "ci")
+    assert server.request("GET", server.credentials_path(), token=text).status == 200
+    assert run("token", "revoke", "--data", str(server.home), record.id) == 0
+    reply = server.request("GET", server.credentials_path(), token=text)
+    assert_error(reply, 401, "unknown or revoked API token")

@@ -142,6 +142,7 @@ def test_serve_prints_the_admin_token_once_and_stops_cleanly(
     workspace = msgspec.json.decode(body)["data"]
     assert token.split("-")[1] == workspace["workspace_id"]
     proc.send_signal(stop_signal)
+    proc.send_signal(stop_signal)  # impatience: a second signal still stops cleanly
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert out == "tilecred stopped\n"
@@ -161,3 +162,18 @@ def test_serve_prints_the_admin_token_once_and_stops_cleanly(
     proc.send_signal(signal.SIGTERM)
     out, _err = proc.communicate(timeout=30)
     assert (proc.returncode, out) == (0, "tilecred stopped\n")
+
+
+def test_the_main_clis_home_option_is_the_data_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "home")
+    run("token", "create", "--data", data, "--create-workspace")
+    run("teamspace", "create", "--data", data, "ml")
+    capsys.readouterr()
+    parser = argparse.ArgumentParser(prog="tilecred")
+    parser.add_argument("--home")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["--home", data, "teamspace", "list"])
+    assert args.handler(args) == 0
+    assert capsys.readouterr().out.split()[1:] == ["ml", "private"]

@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -88,11 +89,16 @@ def add_commands(subparsers: Any) -> None:
 
 @contextlib.contextmanager
 def _opened(args: argparse.Namespace) -> Iterator[ServerApp]:
-    app = create_app(resolve_home(args.data))
+    app = create_app(_home(args))
     try:
         yield app
     finally:
         app.close()
+
+
+def _home(args: argparse.Namespace) -> Path:
+    # The main CLI's --home means the same directory; --data wins when both are given.
+    return resolve_home(args.data or getattr(args, "home", None))
 
 
 def _workspace_id(app: ServerApp, ident: str) -> str:
@@ -128,36 +134,46 @@ def bootstrap(app: ServerApp) -> str | None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """``tilecred serve``: run until SIGINT or SIGTERM, then stop cleanly."""
-    from ._serve import make_server
+    from ._serve import Server, make_server
 
     if args.threads < 1:
         raise InvalidArgumentError(f"--threads must be at least 1, not {args.threads}")
     if not 0 <= args.port <= 65535:
         raise InvalidArgumentError(f"--port must be from 0 to 65535, not {args.port}")
     _configure_logging()
-    home = resolve_home(args.data)
-    with _opened(args) as app:
-        admin = bootstrap(app)
-        server = make_server(app, args.host, args.port, args.threads)
-        if admin is not None:
-            print(
-                f"First start: created an admin API token for workspace {DEFAULT_WORKSPACE!r}.\n"
-                "It is shown only this once; keep it somewhere safe:\n"
-                f"  {admin}",
-                flush=True,
-            )
+    home = _home(args)
+    servers: list[Server] = []
+    stopping: list[str] = []
 
-        def stop(signum: int, frame: FrameType | None) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # Kept installed until the store is closed, so a second signal during
+        # the drain cannot kill the process halfway through.
+        if not stopping:
             logger.info("received %s, stopping", signal.Signals(signum).name)
+        stopping.append(signal.Signals(signum).name)
+        for server in servers:
             server.stop()
 
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _opened(args) as app:
+            admin = bootstrap(app)
+            server = make_server(app, args.host, args.port, args.threads)
+            servers.append(server)
+            if admin is not None:
+                print(
+                    "First start: created an admin API token for workspace "
+                    f"{DEFAULT_WORKSPACE!r}.\nIt is shown only this once; keep it somewhere safe:\n"
+                    f"  {admin}",
+                    flush=True,
+                )
             print(f"tilecred serving {home} on {server.url} ({args.threads} threads)", flush=True)
+            # A signal that came during start-up has already asked it to stop:
+            # it then closes at once, through the same drain.
             server.serve_forever()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("tilecred stopped", flush=True)
     return 0
 
