@@ -484,3 +484,20 @@ def test_redirect_loop_ends(httpserver: HTTPServer) -> None:
         f"could not get credential 'c': more than 5 redirects from {base_url(httpserver)}"
     )
     assert len(seen(httpserver)) == 6
+
+
+def test_failure_after_a_redirect_names_where_it_went(httpserver: HTTPServer) -> None:
+    elsewhere = f"http://127.0.0.1:{free_port()}"
+    httpserver.expect_request(GET_PATH).respond_with_data(
+        "", status=307, headers={"Location": elsewhere + "/gone"}
+    )
+
+    with (
+        make_client(httpserver, retries=0) as client,
+        pytest.raises(tilecred.CredentialsError) as caught,
+    ):
+        client.get_credential("c")
+
+    assert str(caught.value) == (
+        f"could not get credential 'c': cannot connect to {elsewhere}: Connection refused"
+    )

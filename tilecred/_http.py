@@ -192,10 +192,12 @@ class Transport:
                     continue
                 tries = "" if attempt == 0 else f" ({attempt + 1} attempts)"
                 raise CredentialsError(
-                    f"cannot connect to {self._root}: {_why(exc)}{tries}"
+                    f"cannot connect to {self._where(url)}: {_why(exc)}{tries}"
                 ) from exc
             except SSLError as exc:
-                raise CredentialsError(f"TLS failure talking to {self._root}: {_why(exc)}") from exc
+                raise CredentialsError(
+                    f"TLS failure talking to {self._where(url)}: {_why(exc)}"
+                ) from exc
             except (ReadTimeoutError, ProtocolError) as exc:
                 # The request may have reached the server: only methods that
                 # are safe to repeat are sent again.
@@ -208,13 +210,15 @@ class Transport:
                     attempt += 1
                     continue
                 if isinstance(exc, ReadTimeoutError):
-                    what = f"no answer from {self._root} within {self._timeout:g}s"
+                    what = f"no answer from {self._where(url)} within {self._timeout:g}s"
                 else:
-                    what = f"connection to {self._root} dropped: {_why(exc)}"
+                    what = f"connection to {self._where(url)} dropped: {_why(exc)}"
                 maybe = "" if method in IDEMPOTENT else f"; the {method} may have been carried out"
                 raise CredentialsError(what + maybe) from exc
             except HTTPError as exc:
-                raise CredentialsError(f"{method} to {self._root} failed: {_why(exc)}") from exc
+                raise CredentialsError(
+                    f"{method} to {self._where(url)} failed: {_why(exc)}"
+                ) from exc
 
             status = resp.status
             request_id = resp.headers.get("X-Request-Id")
@@ -254,6 +258,10 @@ class Transport:
                 secrets = (*self.secrets, *iter_secrets(sent))
                 raise _status_error(status, resp.data, request_id, secrets)
             return Response(status, resp.data, request_id)
+
+    def _where(self, url: str | None) -> str:
+        """The origin a request went to: ours, or where a redirect sent it."""
+        return self._root if url is None else _origin(url)
 
     def _pause(self, attempt: int, retry_after: str | None, deadline: float) -> bool:
         """Sleep before the next attempt; ``False`` if that would pass the deadline."""
