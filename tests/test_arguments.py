@@ -129,6 +129,12 @@ BAD: list[tuple[str, Call, str]] = [
     ("bytes in dict", lambda a: a.create_credential("c", "AWS", role={"aws": {
         "role_arn": ARN.encode()}}),
      "invalid role: Expected `str`, got `bytes` - at `$.aws.role_arn`"),
+    ("lone surrogate in a secret", lambda a: a.create_credential("c", "DATABRICKS", token={
+        "databricks": {"client_id": "sp", "client_secret": "ab\ud800"}}),
+     "invalid token: String contains a lone surrogate - at `$.databricks.client_secret`"),
+    ("lone surrogate in a struct", lambda a: a.update_credential("c", role=AWSRole(
+        role_arn=ARN, external_id="\udfff")),
+     "invalid role: String contains a lone surrogate - at `$.aws.external_id`"),
     # -- required secrets --
     ("aws key without secret", lambda a: a.create_credential(
         "c", "AWS", credential={"aws": {"access_key_id": "A"}}),

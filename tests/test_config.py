@@ -238,6 +238,20 @@ def test_a_host_that_is_no_http_url_is_refused(given: str) -> None:
     assert str(info.value) == f"host must be an http or https URL, not {given!r}"
 
 
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [
+        ("api.example.com:99999", "Port out of range 0-65535"),
+        ("http://[::1]:port", "Port could not be cast to integer value as 'port'"),
+        ("https://[::1", "Invalid IPv6 URL"),
+    ],
+)
+def test_a_host_that_does_not_parse_is_refused(given: str, why: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        _settings(host=given)
+    assert str(info.value) == f"host {given!r} is not a valid URL: {why}"
+
+
 def test_a_host_with_credentials_in_it_is_refused() -> None:
     with pytest.raises(ConfigurationError) as info:
         _settings(host=f"https://me:{CANARY_TOKEN}@api.example.com/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import subprocess
 import sys
 import types
@@ -117,23 +118,33 @@ def test_the_error_family() -> None:
         assert issubclass(error, CredentialsError)
 
 
+class _BrokenFilter(logging.Filter):
+    """An application's log filter with a bug: it raises on every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        raise RuntimeError(f"filter broke on {record.name}")
+
+
 def test_a_failure_that_is_no_credentials_error_is_wrapped_and_chained(
-    httpserver: HTTPServer,
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A filter's exception comes out of logger.debug() itself (only handlers'
+    # errors are swallowed by logging): it happens inside the call, when the
+    # client logs where calls go.
+    logger = logging.getLogger("tilecred")
+    monkeypatch.setattr(logger, "level", logging.DEBUG)
+    monkeypatch.setattr(logger, "filters", [_BrokenFilter()])
     tilecred.configure(host=httpserver.url_for("/"), token=CANARY_TOKEN, workspace="ws_x")
-    # A lone surrogate passes every argument check but cannot be encoded as
-    # JSON; the encoder's UnicodeEncodeError must not escape as it is.
     with pytest.raises(CredentialsError) as info:
-        tilecred.create_credential(
-            "k", "DATABRICKS", token={"databricks": {"client_secret": "ab\ud800"}}
-        )
+        tilecred.get_credential("lake", teamspace="ml")
     error = info.value
     assert type(error) is CredentialsError
     assert str(error) == (
-        "could not create credential 'k': unexpected UnicodeEncodeError: 'utf-8' codec "
-        "can't encode character '\\ud800' in position 2: surrogates not allowed"
+        "could not get credential 'lake' in teamspace 'ml': "
+        "unexpected RuntimeError: filter broke on tilecred"
     )
-    assert isinstance(error.__cause__, UnicodeEncodeError)
+    assert (error.action, error.name, error.teamspace) == ("get credential", "lake", "ml")
+    assert isinstance(error.__cause__, RuntimeError)
     assert httpserver.log == []
 
 
@@ -172,3 +183,13 @@ def test_static_types_of_the_results(httpserver: HTTPServer) -> None:
     assert got.credential.aws is not None
     assert got.credential.aws.secret_access_key is None
     assert CANARY_SECRET not in repr(got)
+
+
+def test_client_repr_says_where_calls_go(isolated: Any) -> None:
+    client = Client(host="api.example.com", token=CANARY_TOKEN)
+    assert repr(client) == "Client(<not yet configured>)"
+    client.settings  # noqa: B018 - resolve the configuration
+    assert repr(client) == "Client(backend='http', at='https://api.example.com')"
+    local = Client(local=True)
+    local.settings  # noqa: B018
+    assert repr(local) == f"Client(backend='local', at={str(isolated / 'tilecred-home')!r})"

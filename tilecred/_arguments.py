@@ -155,6 +155,7 @@ _MEMBER_FIELDS = {container: _member_fields(container) for container in MEMBER_P
 # Kept as they are by ``to_builtins``, so that ``bytes`` where a ``str`` belongs
 # is rejected rather than silently base64-encoded.
 _KEEP = (bytes, bytearray, memoryview)
+_ENCODER = msgspec.json.Encoder()
 
 
 def _convert(value: object, container: type[_Container], what: str) -> _Container:
@@ -173,10 +174,29 @@ def _convert(value: object, container: type[_Container], what: str) -> _Containe
             )
         value = {field: value}
     try:
-        return msgspec.convert(msgspec.to_builtins(value, builtin_types=_KEEP), container)
+        converted = msgspec.convert(msgspec.to_builtins(value, builtin_types=_KEEP), container)
     except (msgspec.ValidationError, TypeError) as exc:
         # msgspec's messages name the path ($.aws.role_arn) or the type, never a value.
         raise InvalidArgumentError(f"invalid {what}: {exc}") from exc
+    try:
+        # Every backend sends or stores it as UTF-8: find out now, not halfway.
+        _ENCODER.encode(converted)
+    except UnicodeEncodeError as exc:
+        raise InvalidArgumentError(
+            f"invalid {what}: String contains a lone surrogate - at `{_surrogate_at(converted)}`"
+        ) from exc
+    return converted
+
+
+def _surrogate_at(value: _Model, path: str = "$") -> str | None:
+    """The path of the first string in a struct that holds a lone surrogate."""
+    for field in value.__struct_fields__:
+        inner = getattr(value, field)
+        if isinstance(inner, str) and _SURROGATE.search(inner):
+            return f"{path}.{field}"
+        if isinstance(inner, _Model) and (found := _surrogate_at(inner, f"{path}.{field}")):
+            return found
+    return None
 
 
 def check_secret(

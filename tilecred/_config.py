@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -159,7 +160,12 @@ def normalize_host(host: str) -> str:
     if "@" in rest.split("/", 1)[0]:
         # The host is shown and logged; a password inside it would be too.
         raise ConfigurationError("host must not carry user or password; use username and password")
-    return f"{scheme}://{rest}"
+    url = f"{scheme}://{rest}"
+    try:
+        urlsplit(url).port  # noqa: B018 - raises on a port or address that is not one
+    except ValueError as exc:
+        raise ConfigurationError(f"host {given!r} is not a valid URL: {exc}") from exc
+    return url
 
 
 def check_timeout(value: object) -> float:
