@@ -8,8 +8,6 @@ with defaults suppressed so that one given in either place is kept.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import textwrap
 from typing import Any, NoReturn
 
@@ -136,7 +134,9 @@ def add_command(
 
 
 def build_parser() -> TilecredParser:
-    """The ``tilecred`` parser with every command, the server's included when installed."""
+    """The ``tilecred`` parser with every command, the server's included."""
+    from tilecred._server._commands import add_commands as add_server_commands
+
     from ._configuration import add_config_commands
     from ._credentials import add_credential_commands
 
@@ -152,15 +152,6 @@ def build_parser() -> TilecredParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_credential_commands(subparsers, [globals_])
     add_config_commands(subparsers, [globals_])
-    _add_server_commands(subparsers)
+    # serve, token …, teamspace …: the server's own commands, on the same parser.
+    add_server_commands(subparsers)
     return parser
-
-
-def _add_server_commands(subparsers: Any) -> None:
-    """``serve``, ``token …`` and ``teamspace …``, from the server package once it exists."""
-    if importlib.util.find_spec("tilecred._server") is None:
-        return
-    if importlib.util.find_spec("tilecred._server._commands") is None:
-        return
-    module = importlib.import_module("tilecred._server._commands")
-    module.add_commands(subparsers)
