@@ -34,6 +34,8 @@ from tests._http_helpers import (
     workspace_json,
 )
 from tests.conftest import CANARY_SECRET, CANARY_TOKEN
+from tilecred._config import Settings
+from tilecred._remote import HttpBackend
 
 Q = collections.Counter
 CREDENTIALS = f"/v4/credentials/{WORKSPACE}"
@@ -139,7 +141,7 @@ def test_create_accepts_any_2xx_with_any_body(api: Any, httpserver: HTTPServer) 
 
 
 @pytest.mark.parametrize("call", ["create", "update", "verify"])
-def test_body_that_cannot_be_encoded_sends_nothing(
+def test_secret_that_cannot_be_encoded_sends_nothing(
     api: Any, httpserver: HTTPServer, call: str
 ) -> None:
     token = {"snowflake": {"user": "u", "private_key_raw": CANARY_SECRET + "\ud800"}}
@@ -150,11 +152,32 @@ def test_body_that_cannot_be_encoded_sends_nothing(
     with pytest.raises(tilecred.InvalidArgumentError) as caught:
         function(*args, teamspace="ml", token=token)
 
+    # Rejected by the argument checks, before any lookup or request.
     assert str(caught.value) == (
-        f"could not {call} credential 'c' in teamspace 'ml': the request cannot be sent as JSON: "
-        "'utf-8' codec can't encode character '\\ud800' in position 22: surrogates not allowed"
+        "invalid token: String contains a lone surrogate - at `$.snowflake.private_key_raw`"
     )
     assert seen(httpserver) == []
+
+
+def test_backend_refuses_a_body_it_cannot_encode(httpserver: HTTPServer) -> None:
+    # The argument checks catch this first; the backend still never sends it.
+    backend = HttpBackend(
+        Settings(backend="http", host=base_url(httpserver), token=CANARY_TOKEN, workspace=WORKSPACE)
+    )
+    key = tilecred.SnowflakeServiceUserKey(private_key_raw=CANARY_SECRET + "\ud800")
+    request = tilecred.CredentialCreateRequest(
+        name="c", provider=tilecred.CloudProvider.SNOWFLAKE, token=tilecred.Token(snowflake=key)
+    )
+
+    with pytest.raises(tilecred.InvalidArgumentError) as caught:
+        backend.create(request, "ml")
+
+    assert str(caught.value) == (
+        "the request cannot be sent as JSON: 'utf-8' codec can't encode character '\\ud800' "
+        "in position 22: surrogates not allowed"
+    )
+    assert seen(httpserver) == []
+    backend.close()
 
 
 # -- get --------------------------------------------------------------------------

@@ -128,7 +128,7 @@ class HttpBackend:
     # -- the six operations -----------------------------------------------------
 
     def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None:
-        body = _encode(request)  # before any lookup: nothing is sent if this fails
+        body = _encode(request)  # before any lookup
         base, query = self._scope(teamspace)
         self.transport.request("POST", base, query=query, body=body, sent=request)
 
@@ -172,7 +172,6 @@ class HttpBackend:
         self.transport.request("DELETE", f"{base}/{segment(name)}", query=query)
 
     def verify(self, request: CredentialsVerifyRequest, teamspace: str | None) -> None:
-        _encode(request)  # a body that cannot be encoded fails before any lookup
         request = msgspec.structs.replace(
             request,
             workspace_id=self.workspace_id(),
