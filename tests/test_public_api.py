@@ -126,14 +126,13 @@ class _BrokenFilter(logging.Filter):
 
 
 def test_a_failure_that_is_no_credentials_error_is_wrapped_and_chained(
-    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # A filter's exception comes out of logger.debug() itself (only handlers'
     # errors are swallowed by logging): it happens inside the call, when the
     # client logs where calls go.
-    logger = logging.getLogger("tilecred")
-    monkeypatch.setattr(logger, "level", logging.DEBUG)
-    monkeypatch.setattr(logger, "filters", [_BrokenFilter()])
+    caplog.set_level(logging.DEBUG, logger="tilecred")  # setLevel: clears the level cache
+    monkeypatch.setattr(logging.getLogger("tilecred"), "filters", [_BrokenFilter()])
     tilecred.configure(host=httpserver.url_for("/"), token=CANARY_TOKEN, workspace="ws_x")
     with pytest.raises(CredentialsError) as info:
         tilecred.get_credential("lake", teamspace="ml")

@@ -117,6 +117,13 @@ class Client:
         profile: the TileDB profile to read (default: ``default``).
         local: use the local store even if a host is configured.
         home: the local store's directory (implies ``local``).
+
+    Raises:
+        ConfigurationError: (on first use) the configuration cannot be read.
+
+    >>> with Client(host="api.example.com", token="tc-ws_abc123-SECRET") as client:
+    ...     client.settings.describe()["token"], client.settings.workspace
+    ('tc-ws_abc123-***', 'ws_abc123')
     """
 
     def __init__(
