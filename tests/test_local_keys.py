@@ -237,12 +237,12 @@ def test_an_interrupted_rotation_is_finished_on_open(isolated: Path) -> None:
     old_text = (home / "key").read_text()
     rotate_key(home)
     # The state a crash leaves between the store's commit and the key file's
-    # replacement: the new key waits in key.new.
-    (home / "key.new").write_text((home / "key").read_text())
+    # replacement: the new key waits in a pending file.
+    (home / "key.new.1a2b").write_text((home / "key").read_text())
     (home / "key").write_text(old_text)
     with Store(home) as store:
         assert _secret_of(store, "k1-renamed") == CANARY_SECRET
-    assert not (home / "key.new").exists()
+    assert [p.name for p in home.iterdir() if p.name.startswith("key")] == ["key"]
     assert (home / "key").read_text() != old_text
 
 
@@ -256,3 +256,25 @@ def test_the_home_directory_and_files_are_created_private(isolated: Path) -> Non
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "tilecred.db").stat().st_mode) == 0o600
     assert stat.S_IMODE((home / "key").stat().st_mode) == 0o600
+
+
+def test_a_failed_rotation_changes_nothing(isolated: Path) -> None:
+    create_credential("a", "AWS", credential=AWS_KEY)
+    create_credential("b", "AWS", credential=AWS_KEY)
+    tilecred.configure()
+    home = _home(isolated)
+    db = sqlite3.connect(home / "tilecred.db")
+    with db:
+        db.execute(
+            "UPDATE credentials SET secret = (SELECT secret FROM credentials WHERE name = 'a')"
+            " WHERE name = 'b'"
+        )
+    db.close()
+    key_text = (home / "key").read_text()
+    with pytest.raises(CredentialsError) as info:
+        rotate_key(home)
+    assert info.value.message == "the secret of credential 'b' does not open: the store was altered"
+    assert (home / "key").read_text() == key_text
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith("key")) == ["key"]
+    with Store(home) as store:
+        assert _secret_of(store, "a") == CANARY_SECRET

@@ -110,3 +110,19 @@ def test_threads_share_one_client(isolated: Path) -> None:
         thread.join()
     assert errors == []
     assert list_credentials().total_items == 200
+
+
+def test_a_forked_child_opens_its_own_connections() -> None:
+    create_credential("parent", "AWS", role={"aws": {"role_arn": "arn:aws:iam::1:role/x"}})
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 1
+        try:
+            create_credential("child", "AWS", role={"aws": {"role_arn": "arn:aws:iam::1:role/x"}})
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    create_credential("parent-again", "AWS", role={"aws": {"role_arn": "arn:aws:iam::1:role/x"}})
+    assert [c.name for c in list_credentials()] == ["child", "parent", "parent-again"]

@@ -14,6 +14,7 @@ import binascii
 import contextlib
 import dataclasses
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,13 +27,14 @@ __all__ = [
     "KEY_ENV",
     "Cipher",
     "KeySource",
+    "adopt_pending_key",
     "create_key_file",
     "discard_pending_key_file",
     "encode_key",
+    "finish_rotation",
     "key_from_environment",
     "new_key",
     "read_key_file",
-    "replace_key_file",
     "write_pending_key_file",
 ]
 
@@ -178,33 +180,54 @@ def create_key_file(path: Path) -> KeySource:
     return source
 
 
-def pending_path(path: Path) -> Path:
-    """Where a rotation keeps the new key until the store is re-encrypted."""
-    return path.with_name(path.name + ".new")
+def write_pending_key_file(path: Path, key: bytes) -> Path:
+    """Keep a rotation's new key beside the old one before the store changes.
 
-
-def write_pending_key_file(path: Path, key: bytes) -> None:
-    """Keep the new key beside the old one before the store changes."""
-    pending = pending_path(path)
-    with contextlib.suppress(FileNotFoundError):
-        pending.unlink()
+    Each rotation's pending file has its own name (``key.new.<random>``), so
+    one rotation can never move another's key into place.
+    """
+    pending = path.with_name(f"{path.name}.new.{secrets.token_hex(8)}")
     try:
         _write_private(pending, key)
     except OSError as exc:
         raise ConfigurationError(f"cannot write the key file {pending}: {exc}") from exc
     _sync_directory(path.parent)
+    return pending
 
 
-def discard_pending_key_file(path: Path) -> None:
+def discard_pending_key_file(pending: Path) -> None:
     """Remove a pending key that the store never took."""
     with contextlib.suppress(OSError):
-        pending_path(path).unlink()
+        pending.unlink()
 
 
-def replace_key_file(path: Path) -> None:
-    """Make the pending key the key (the store already uses it)."""
+def finish_rotation(pending: Path, path: Path) -> None:
+    """Make a pending key the key file (the store already uses it).
+
+    Another process may have finished this rotation already; the pending file
+    is then gone and there is nothing left to do.
+    """
     try:
-        os.replace(pending_path(path), path)
+        os.replace(pending, path)
+    except FileNotFoundError:
+        return
     except OSError as exc:
         raise ConfigurationError(f"cannot replace the key file {path}: {exc}") from exc
     _sync_directory(path.parent)
+
+
+def adopt_pending_key(path: Path, check: bytes) -> KeySource | None:
+    """Finish a rotation that stopped after the store took its new key.
+
+    Returns the pending key that opens ``check``, now moved into the key file,
+    or ``None`` when no pending key opens it.
+    """
+    for pending in sorted(path.parent.glob(f"{path.name}.new.*")):
+        try:
+            source = read_key_file(pending)
+        except ConfigurationError:
+            continue
+        if source is not None and Cipher(source.key).opens(check):
+            finish_rotation(pending, path)
+            return KeySource(source.key, f"the key file {path}", path)
+    return None

@@ -8,6 +8,7 @@ instead of failing. Connections are pooled: each call borrows one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import logging
 import math
@@ -36,6 +37,7 @@ from . import _keys
 from ._records import TeamspaceRecord, WorkspaceRecord, from_micros, to_micros
 from ._rows import UNPROCESSABLE, join_secret, the_secret
 from ._schema import SCHEMA_VERSION, migrate, user_version
+from ._verify import verify_request
 
 __all__ = ["DATABASE_NAME", "DEFAULT_PER_PAGE", "KEY_FILE_NAME", "Store"]
 
@@ -101,6 +103,10 @@ class Store:
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._closed = False
+        self._pid = os.getpid()
+        self._orphans: list[sqlite3.Connection] = []
+        if key is None:
+            _keys.key_from_environment(os.environ)  # a malformed key fails before any file is made
         self._prepare_files()
         conn = self._connect()
         try:
@@ -204,11 +210,19 @@ class Store:
         if source is not None and _keys.Cipher(source.key).opens(check):
             return source
         # A rotation that stopped after the store took the new key but before
-        # the key file was replaced: finish it.
-        pending = _keys.read_key_file(_keys.pending_path(self.key_path))
-        if pending is not None and _keys.Cipher(pending.key).opens(check):
-            _keys.replace_key_file(self.key_path)
-            return _keys.KeySource(pending.key, f"the key file {self.key_path}", self.key_path)
+        # the key file was replaced: finish it, holding the write lock so that
+        # no other rotation runs meanwhile (nothing is written to the store).
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            adopted = _keys.adopt_pending_key(self.key_path, self._read_check(conn) or check)
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise ConfigurationError(f"cannot open the local store {self.path}: {exc}") from exc
+        finally:
+            conn.close()
+        if adopted is not None:
+            return adopted
         if source is None:
             raise ConfigurationError(
                 f"the key file {self.key_path} is missing and the local store {self.path} "
@@ -265,23 +279,33 @@ class Store:
         with self._lock:
             if self._closed:
                 raise CredentialsError(f"the local store {self.path} is closed")
+            if self._pid != os.getpid():
+                # A forked child must not use its parent's connections (SQLite
+                # forbids it); they are left alone, not closed, for the parent.
+                self._orphans.extend(self._idle)
+                self._idle, self._pid = [], os.getpid()
             if self._idle:
                 return self._idle.pop()
         return self._connect()
 
     def _release(self, conn: sqlite3.Connection) -> None:
         with self._lock:
-            if not self._closed and len(self._idle) < _MAX_IDLE_CONNECTIONS:
+            idle = not self._closed and self._pid == os.getpid()
+            if idle and len(self._idle) < _MAX_IDLE_CONNECTIONS:
                 self._idle.append(conn)
                 return
         conn.close()
 
     @contextlib.contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, write: bool, snapshot: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction: IMMEDIATE for writes (queue for the lock up front,
-        so a read never has to be upgraded), deferred for a consistent read."""
+        so a read never has to be upgraded), deferred for reads that need one
+        consistent snapshot, none for a single statement."""
         conn = self._acquire()
         try:
+            if not (write or snapshot):
+                yield conn
+                return
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield conn
@@ -311,12 +335,13 @@ class Store:
             if check is None:
                 raise ConfigurationError(f"the local store {self.path} has lost its key check")
             if self._source.path is not None:
-                source = _keys.read_key_file(self._source.path)
-                for candidate in (source, _keys.read_key_file(_keys.pending_path(self.key_path))):
-                    if candidate is not None and _keys.Cipher(candidate.key).opens(check):
-                        self._source, self._check = candidate, check
-                        self._cipher = _keys.Cipher(candidate.key)
-                        return self._cipher
+                candidate = _keys.read_key_file(self._source.path)
+                if candidate is None or not _keys.Cipher(candidate.key).opens(check):
+                    candidate = _keys.adopt_pending_key(self._source.path, check)
+                if candidate is not None and _keys.Cipher(candidate.key).opens(check):
+                    self._source, self._check = candidate, check
+                    self._cipher = _keys.Cipher(candidate.key)
+                    return self._cipher
             raise ConfigurationError(
                 f"the local store {self.path} was re-keyed by another process and "
                 f"{self._source.description} no longer opens it"
@@ -345,7 +370,7 @@ class Store:
 
     def find_workspace(self, name_or_id: str) -> WorkspaceRecord | None:
         """The workspace with this id (preferred) or name, if any."""
-        with self._transaction(write=False) as conn:
+        with self._transaction(write=False, snapshot=False) as conn:
             return self._find_workspace(conn, name_or_id)
 
     @staticmethod
@@ -375,7 +400,7 @@ class Store:
 
     def list_workspaces(self) -> list[WorkspaceRecord]:
         """Every workspace, by name."""
-        with self._transaction(write=False) as conn:
+        with self._transaction(write=False, snapshot=False) as conn:
             rows = conn.execute("SELECT id, name, created_at FROM workspaces ORDER BY name")
             return [WorkspaceRecord(r[0], r[1], from_micros(r[2])) for r in rows]
 
@@ -429,7 +454,7 @@ class Store:
 
     def find_teamspace(self, workspace_id: str, name_or_id: str) -> TeamspaceRecord | None:
         """The workspace's teamspace with this id (preferred) or name, if any."""
-        with self._transaction(write=False) as conn:
+        with self._transaction(write=False, snapshot=False) as conn:
             return self._find_teamspace(conn, workspace_id, name_or_id)
 
     @staticmethod
@@ -446,7 +471,7 @@ class Store:
 
     def list_teamspaces(self, workspace_id: str) -> list[TeamspaceRecord]:
         """The workspace's teamspaces, by name."""
-        with self._transaction(write=False) as conn:
+        with self._transaction(write=False, snapshot=False) as conn:
             rows = conn.execute(
                 "SELECT id, workspace_id, name, visibility, description, created_at"
                 " FROM teamspaces WHERE workspace_id = ? ORDER BY name",
@@ -600,7 +625,8 @@ class Store:
         Raises:
             NotFoundError: no credential by that name in that scope.
         """
-        with self._transaction(write=False) as conn:
+        # The key check and the secret must be read from one snapshot.
+        with self._transaction(write=False, snapshot=with_secrets) as conn:
             row = self._credential_row(conn, workspace_id, teamspace_id, name)
             if row is None:
                 raise _not_found()
@@ -650,8 +676,6 @@ class Store:
         return Page(items, page, size, math.ceil(total / size), total)
 
     def _status(self, conn: sqlite3.Connection, workspace_id: str, row: tuple[Any, ...]) -> str:
-        from ._verify import verify_request
-
         try:
             credential = self._credential(row, self._open_secret(conn, workspace_id, row))
             verify_request(
@@ -752,9 +776,10 @@ class Store:
         """Re-encrypt every secret with a new key, in one transaction.
 
         With a key file, the new key (random unless given) replaces it; the
-        file is written first as ``key.new`` so that a crash at any point
-        leaves a store some key file opens. With ``TILECRED_MASTER_KEY`` or an
-        explicit key, ``new_key`` is required and the caller keeps it.
+        key is written first to a pending file (``key.new.<random>``) so that a
+        crash at any point leaves a store that some key file opens. With
+        ``TILECRED_MASTER_KEY`` or an explicit key, ``new_key`` is required and
+        the caller keeps it.
 
         Returns:
             How many credentials were re-encrypted.
@@ -771,44 +796,49 @@ class Store:
             new_key = _keys.new_key()
         new_key = _keys.check_key(new_key)
         new_cipher = _keys.Cipher(new_key)
-        if self._source.path is not None:
-            _keys.write_pending_key_file(self.key_path, new_key)
+        pending: Path | None = None
         try:
-            count, check = self._reseal_all(new_cipher)
+            with self._transaction(write=True) as conn:
+                # Under the write lock: no other rotation runs until this one has
+                # committed, and any rotation left unfinished is finished first.
+                old_cipher = self._current_cipher(conn)
+                if self._source.path is not None:
+                    pending = _keys.write_pending_key_file(self._source.path, new_key)
+                count, check = self._reseal_all(conn, old_cipher, new_cipher)
         except BaseException:
-            # Nothing changed in the store: the pending key must not linger.
-            _keys.discard_pending_key_file(self.key_path)
+            # The store did not change: its pending key must not linger.
+            if pending is not None:
+                _keys.discard_pending_key_file(pending)
             raise
-        if self._source.path is not None:
-            _keys.replace_key_file(self.key_path)
-            source = _keys.KeySource(new_key, self._source.description, self._source.path)
-        else:
-            source = _keys.KeySource(new_key, self._source.description)
+        if pending is not None and self._source.path is not None:
+            _keys.finish_rotation(pending, self._source.path)
+        source = dataclasses.replace(self._source, key=new_key)
         with self._lock:
             self._source, self._check, self._cipher = source, check, new_cipher
         logger.info("local store %s re-keyed: %d secrets re-encrypted", self.path, count)
         return count
 
-    def _reseal_all(self, new_cipher: _keys.Cipher) -> tuple[int, bytes]:
+    @staticmethod
+    def _reseal_all(
+        conn: sqlite3.Connection, old_cipher: _keys.Cipher, new_cipher: _keys.Cipher
+    ) -> tuple[int, bytes]:
         count = 0
-        with self._transaction(write=True) as conn:
-            old_cipher = self._current_cipher(conn)
-            rows = conn.execute(
-                "SELECT id, workspace_id, teamspace_id, name, secret FROM credentials"
-                " WHERE secret IS NOT NULL"
-            ).fetchall()
-            for ident, workspace_id, teamspace_id, name, sealed in rows:
-                aad = _row_aad(workspace_id, teamspace_id, name, ident)
-                opened = old_cipher.open(bytes(sealed), aad)
-                if opened is None:
-                    raise CredentialsError(
-                        f"the secret of credential {name!r} does not open: the store was altered"
-                    )
-                conn.execute(
-                    "UPDATE credentials SET secret = ? WHERE id = ?",
-                    (new_cipher.seal(opened, aad), ident),
+        rows = conn.execute(
+            "SELECT id, workspace_id, teamspace_id, name, secret FROM credentials"
+            " WHERE secret IS NOT NULL"
+        ).fetchall()
+        for ident, workspace_id, teamspace_id, name, sealed in rows:
+            aad = _row_aad(workspace_id, teamspace_id, name, ident)
+            opened = old_cipher.open(bytes(sealed), aad)
+            if opened is None:
+                raise CredentialsError(
+                    f"the secret of credential {name!r} does not open: the store was altered"
                 )
-                count += 1
-            check = new_cipher.key_check()
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'key_check'", (check,))
+            conn.execute(
+                "UPDATE credentials SET secret = ? WHERE id = ?",
+                (new_cipher.seal(opened, aad), ident),
+            )
+            count += 1
+        check = new_cipher.key_check()
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'key_check'", (check,))
         return count, check
