@@ -15,8 +15,10 @@ import tilecred
 def _modules() -> list[ModuleType]:
     modules = [tilecred]
     for info in pkgutil.walk_packages(tilecred.__path__, "tilecred."):
-        # The server's modules need the optional waitress extra only when serving;
-        # importing them is still cheap and safe.
+        if info.name == "tilecred.__main__":
+            continue  # importing it runs the command line
+        # The server's modules import waitress only when serving, so every
+        # other module imports without the optional extra.
         modules.append(importlib.import_module(info.name))
     return modules
 
