@@ -94,6 +94,13 @@ class Store:
     Raises:
         ConfigurationError: the directory or database cannot be used, or the
             key does not open the store (nothing is written in that case).
+
+    >>> import os, pathlib
+    >>> from tilecred._local import Store
+    >>> with Store(pathlib.Path(os.environ["TILECRED_HOME"])) as store:
+    ...     team = store.create_workspace("team")
+    ...     store.create_teamspace(team.id, "ml").name
+    'ml'
     """
 
     def __init__(self, home: Path, *, key: bytes | None = None) -> None:
@@ -314,8 +321,11 @@ class Store:
                 raise
             conn.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
-            # The checks below run first; this is the database's own backstop.
-            raise ConflictError(f"name already in use ({exc})", status=409) from exc
+            # The checks in each operation run first; this is the database's own
+            # backstop (a unique index: a name, or a second provider default).
+            if "UNIQUE" in str(exc):
+                raise _conflict() from exc
+            raise CredentialsError(f"the local store {self.path} refused a write: {exc}") from exc
         except sqlite3.Error as exc:
             raise CredentialsError(f"the local store {self.path} failed: {exc}") from exc
         finally:

@@ -221,6 +221,17 @@ def verify_request(request: CredentialsVerifyRequest | CredentialCreateRequest) 
     Raises:
         CredentialsError: status 422; the message starts with the path of the
             field at fault (``role.aws.role_arn: not an IAM role ARN …``).
+
+    >>> from tilecred._local import verify_request
+    >>> verify_request(CredentialsVerifyRequest(
+    ...     name="x", provider=CloudProvider.AWS,
+    ...     role=AccessCredentialRole(aws=AWSRole(role_arn="arn:aws:iam::123456789012:role/a"))))
+    >>> verify_request(CredentialsVerifyRequest(
+    ...     name="x", provider=CloudProvider.AWS,
+    ...     role=AccessCredentialRole(aws=AWSRole(role_arn="arn:aws:iam::1:role/a"))))
+    Traceback (most recent call last):
+    ...
+    tilecred.CredentialsError: 422 Unprocessable Entity: role.aws.role_arn: not an IAM role ARN ...
     """
     secret = the_secret(request, required=True)
     assert secret is not None  # required=True
