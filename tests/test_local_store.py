@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -389,3 +391,13 @@ def test_the_backend_opens_one_store_and_closes_it(isolated: Path) -> None:
     with pytest.raises(CredentialsError) as info:
         backend.store.list_workspaces()
     assert info.value.message == f"the local store {isolated / 'b' / 'tilecred.db'} is closed"
+
+
+def test_import_tilecred_loads_neither_sqlite_nor_cryptography() -> None:
+    code = (
+        "import sys, tilecred\n"
+        "heavy = ('sqlite3', 'cryptography', 'tilecred._local')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]\n"
