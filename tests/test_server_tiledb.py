@@ -35,7 +35,7 @@ def tiledb_session(server: Running, tmp_path: Path) -> Any:
     return tiledb_client
 
 
-def test_all_six_credential_functions_and_teamspace_creation(
+def test_six_credential_functions_teamspaces_and_workspace(
     server: Running, tiledb_session: Any
 ) -> None:
     # Imported by name: tiledb-client ships no type information.
@@ -52,6 +52,10 @@ def test_all_six_credential_functions_and_teamspace_creation(
     assert created.teamspace_id.startswith("ts_")
     assert created.created_by.role == "owner"
     assert teamspaces.get_teamspace("ml").teamspace_id == created.teamspace_id
+    assert [t.name for t in teamspaces.list_teamspaces()] == ["ml"]
+    workspace = importlib.import_module("tiledb.client.client").get_workspace()
+    assert workspace.workspace_id == server.workspace_id
+    assert workspace.name == "team"
 
     credentials.create_credential(
         "s3", "AWS", teamspace="ml",
