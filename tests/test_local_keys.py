@@ -278,3 +278,15 @@ def test_a_failed_rotation_changes_nothing(isolated: Path) -> None:
     assert sorted(p.name for p in home.iterdir() if p.name.startswith("key")) == ["key"]
     with Store(home) as store:
         assert _secret_of(store, "a") == CANARY_SECRET
+
+
+def test_a_store_copied_out_of_wal_mode_is_put_back_in_it(isolated: Path) -> None:
+    create_credential("k", "AWS", credential=AWS_KEY)
+    tilecred.configure()
+    db = sqlite3.connect(_home(isolated) / "tilecred.db")
+    assert db.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    db.close()
+    assert get_credential("k").name == "k"
+    db = sqlite3.connect(_home(isolated) / "tilecred.db")
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.close()

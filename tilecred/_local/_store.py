@@ -183,6 +183,13 @@ class Store:
                 f"tilecred knows ({SCHEMA_VERSION}): upgrade tilecred"
             )
         source = self._find_key(explicit, check)
+        # The key fits (or the store is new): from here on, writing is safe.
+        try:
+            # Persistent in the file, but a restored copy may have lost it.
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as exc:
+            raise ConfigurationError(f"cannot prepare the local store {self.path}: {exc}") from exc
         if check is None or version < SCHEMA_VERSION:
             check = self._initialize(conn, source)
         logger.debug(
@@ -240,7 +247,6 @@ class Store:
     def _initialize(self, conn: sqlite3.Connection, source: _keys.KeySource) -> bytes:
         """Create or migrate the schema and keep the key check, in one transaction."""
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 # Another process may have done this since we looked.
