@@ -288,8 +288,9 @@ def test_one_access_log_line_per_request_without_token_or_body(
     )
     assert created.status == 201
     missing = server.request("GET", server.credentials_path("absent"), token=None)
+    unknown = server.request("GET", server.credentials_path("absent"))
     lines = [r.getMessage() for r in caplog.records if r.name == "tilecred.server.access"]
-    assert len(lines) == 2
+    assert len(lines) == 3
     admin_id = server.app.tokens.authenticate(server.token)
     assert admin_id is not None
     assert re.fullmatch(
@@ -302,6 +303,11 @@ def test_one_access_log_line_per_request_without_token_or_body(
         rf"id={missing.headers['X-Request-Id']} token=-",
         lines[1],
     ), lines[1]
+    assert re.fullmatch(
+        rf'127\.0\.0\.1 "GET /v4/credentials/{server.workspace_id}/absent" 404 \d+ [\d.]+ms '
+        rf"id={unknown.headers['X-Request-Id']} token={admin_id.id}",
+        lines[2],
+    ), lines[2]
     everything = "\n".join(r.getMessage() for r in caplog.records)
     assert CANARY_SECRET not in everything
     assert server.token not in everything

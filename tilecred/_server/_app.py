@@ -22,7 +22,7 @@ from .._errors import CredentialsError
 from ._handlers import Handlers, Verifier, store_error
 from ._openapi import openapi_document
 from ._request import HttpError, Request, Response, status_line
-from ._routes import match
+from ._routes import Route, match
 from ._tokens import TokenRecord, TokenStore
 from ._wire import error_body
 
@@ -125,7 +125,10 @@ class ServerApp:
         caller: TokenRecord | None = None
         headers = [("X-Request-Id", request_id)]
         try:
-            caller, response = self._handle(environ, method, request_id)
+            route, captured = match(method, _segments(environ))
+            if not route.public:
+                caller = self._authenticate(environ, route)
+            response = self._dispatch(environ, method, route, captured, caller, request_id)
         except HttpError as exc:
             headers.extend(exc.headers)
             if exc.status == 401:
@@ -156,34 +159,37 @@ class ServerApp:
             )
         return [response.body] if response.body else []
 
-    def _handle(
-        self, environ: dict[str, Any], method: str, request_id: str
-    ) -> tuple[TokenRecord | None, Response]:
-        segments = _segments(environ)
-        route, captured = match(method, segments)
-        caller: TokenRecord | None = None
-        if not route.public:
-            caller = self.tokens.authenticate(_token(environ))
-            if caller is None:
-                raise HttpError(401, "unknown or revoked API token")
-            if route.writes and caller.read_only:
-                raise HttpError(403, "this API token is read-only")
-        body = _read_body(environ) if method in ("POST", "PATCH", "PUT") else b""
+    def _authenticate(self, environ: dict[str, Any], route: Route) -> TokenRecord:
+        caller = self.tokens.authenticate(_token(environ))
+        if caller is None:
+            raise HttpError(401, "unknown or revoked API token")
+        if route.writes and caller.read_only:
+            raise HttpError(403, "this API token is read-only")
+        return caller
+
+    def _dispatch(
+        self,
+        environ: dict[str, Any],
+        method: str,
+        route: Route,
+        captured: list[str],
+        caller: TokenRecord | None,
+        request_id: str,
+    ) -> Response:
         request = Request(
-            method=method,
-            segments=segments,
             params=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
-            body=body,
+            body=_read_body(environ) if method in ("POST", "PATCH", "PUT") else b"",
             request_id=request_id,
         )
         handler = getattr(self.handlers, route.handler)
         try:
-            return caller, handler(caller, request, *captured)
+            response: Response = handler(caller, request, *captured)
         except CredentialsError as exc:
             error = store_error(exc)
             if error.status >= 500:
                 logger.error("store failure in request %s: %s", request_id, exc)
             raise error from exc
+        return response
 
 
 def create_app(home: str | Path | None = None, *, key: bytes | None = None) -> ServerApp:

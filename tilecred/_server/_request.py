@@ -38,8 +38,6 @@ class HttpError(Exception):
 class Request:
     """One parsed request; ``params`` holds every value of each query parameter."""
 
-    method: str
-    segments: tuple[str, ...]
     params: Mapping[str, Sequence[str]]
     body: bytes
     request_id: str
