@@ -354,3 +354,17 @@ def test_no_secret_in_log_records_of_a_failure(
     for text in messages:
         assert CANARY_SECRET not in text
         assert CANARY_TOKEN not in text
+
+
+def test_no_workspace_is_a_configuration_error_and_sends_nothing(httpserver: HTTPServer) -> None:
+    with (
+        tilecred.Client(host=base_url(httpserver), token="plain-token") as client,
+        pytest.raises(tilecred.ConfigurationError) as caught,
+    ):
+        client.get_credential("c")
+
+    assert str(caught.value) == (
+        "could not get credential 'c': no workspace configured: pass workspace=, "
+        "set TILEDB_REST_WORKSPACE, or use a workspace-bound token"
+    )
+    assert seen(httpserver) == []
