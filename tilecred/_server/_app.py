@@ -127,7 +127,9 @@ class ServerApp:
         try:
             route, captured = match(method, _segments(environ))
             if not route.public:
-                caller = self._authenticate(environ, route)
+                caller = self._authenticate(environ)
+                if route.writes and caller.read_only:
+                    raise HttpError(403, "this API token is read-only")
             response = self._dispatch(environ, method, route, captured, caller, request_id)
         except HttpError as exc:
             headers.extend(exc.headers)
@@ -159,12 +161,10 @@ class ServerApp:
             )
         return [response.body] if response.body else []
 
-    def _authenticate(self, environ: dict[str, Any], route: Route) -> TokenRecord:
+    def _authenticate(self, environ: dict[str, Any]) -> TokenRecord:
         caller = self.tokens.authenticate(_token(environ))
         if caller is None:
             raise HttpError(401, "unknown or revoked API token")
-        if route.writes and caller.read_only:
-            raise HttpError(403, "this API token is read-only")
         return caller
 
     def _dispatch(
