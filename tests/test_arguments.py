@@ -322,6 +322,43 @@ def test_a_lone_member_struct_stands_for_its_container(api: Any, httpserver: HTT
     }
 
 
+class _OpenApiModel:
+    """Shaped like the OpenAPI-generated models of TileDB's client: to_dict()."""
+
+    def __init__(self, **fields: object) -> None:
+        self.fields = fields
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            key: value.to_dict() if isinstance(value, _OpenApiModel) else value
+            for key, value in self.fields.items()
+        }
+
+
+def test_a_tiledb_client_model_object_is_accepted(api: Any, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v4/credentials/ws_x", method="POST").respond_with_data(
+        "", status=201
+    )
+    # TileDB's to_dict() lists every attribute, unset ones as None.
+    role = _OpenApiModel(
+        aws=_OpenApiModel(role_arn=ARN, external_id=None, endpoint=None, use_path_style=None)
+    )
+    api.create_credential("r", "AWS", role=role)
+    assert _sent(httpserver)[3] == {"name": "r", "provider": "AWS", "role": ROLE}
+
+
+def test_page_none_means_the_first_page(api: Any, httpserver: HTTPServer) -> None:
+    # TileDB's list_credentials declares page: Optional[int] = 1.
+    httpserver.expect_request("/v4/credentials/ws_x", method="GET").respond_with_json(
+        {
+            "data": [],
+            "pagination_metadata": {"page": 1, "per_page": 10, "total_pages": 0, "total_items": 0},
+        }
+    )
+    assert list(api.list_credentials(None, None, 10)) == []
+    assert _sent(httpserver)[2] == [("page", "1"), ("per_page", "10")]
+
+
 def test_update_sends_only_what_was_given(api: Any, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/v4/credentials/ws_x/old name", method="PATCH").respond_with_data(
         "", status=204

@@ -179,7 +179,7 @@ def get_credential(name: str, *, teamspace: object = None) -> AccessCredential:
 
 def list_credentials(
     teamspace: object = None,
-    page: int = 1,
+    page: int | None = 1,
     per_page: int | None = None,
     *,
     provider: ProvidersArg = None,

@@ -119,7 +119,12 @@ def check_credential_type(value: object) -> CredentialType | None:
 
 
 def check_page(page: object, per_page: object) -> tuple[int, int | None]:
-    """A 1-based page number and an optional positive page size."""
+    """A 1-based page number and an optional positive page size.
+
+    ``page=None`` means the first page, as in TileDB's client.
+    """
+    if page is None:
+        page = 1
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise InvalidArgumentError(f"page must be an int of at least 1, not {page!r}")
     if per_page is not None and (
@@ -173,6 +178,12 @@ def _convert(value: object, container: type[_Container], what: str) -> _Containe
                 f"{what} must be of type {container.__name__} or dict, not {type(value).__name__}"
             )
         value = {field: value}
+    elif not isinstance(value, dict | _Model) and callable(
+        to_dict := getattr(value, "to_dict", None)
+    ):
+        # A model object of TileDB's own client (OpenAPI-generated): code
+        # written for that client passes these, and they all have to_dict().
+        value = to_dict()
     try:
         converted = msgspec.convert(msgspec.to_builtins(value, builtin_types=_KEEP), container)
     except (msgspec.ValidationError, TypeError) as exc:

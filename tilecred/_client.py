@@ -258,7 +258,7 @@ class Client:
     def list_credentials(
         self,
         teamspace: object = None,
-        page: int = 1,
+        page: int | None = 1,
         per_page: int | None = None,
         *,
         provider: ProvidersArg = None,
