@@ -1,7 +1,7 @@
 """tilecred: named cloud credentials for Python.
 
 Six functions with the names and parameters of TileDB's
-``tiledb.client.credentials``, msgspec models, a lazy :class:`Pager` and one
+``tiledb.client.credentials``, msgspec models, a lazy ``Pager`` and one
 error family. Calls go to TileDB's REST API (or ``tilecred serve``) when a host
 is configured, and to an encrypted local store when nothing is.
 """

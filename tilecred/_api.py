@@ -37,8 +37,9 @@ _default_lock = threading.Lock()
 def get_client() -> Client:
     """The default client the module functions use, built on first use.
 
-    >>> get_client().settings.backend
-    'local'
+    Examples:
+        >>> get_client().settings.backend
+        'local'
     """
     global _default
     client = _default
@@ -67,7 +68,7 @@ def configure(
 ) -> Client:
     """Replace the default client; with no arguments, re-read the configuration.
 
-    Arguments are those of :class:`Client`; what is not given comes from
+    Arguments are those of ``Client``; what is not given comes from
     TileDB's environment variables, then its profile file, then defaults (the
     local store). The configuration is read now, so a broken profile fails here.
 
@@ -77,8 +78,9 @@ def configure(
     Raises:
         ConfigurationError: the configuration cannot be read.
 
-    >>> configure(local=True).settings.backend
-    'local'
+    Examples:
+        >>> configure(local=True).settings.backend
+        'local'
     """
     global _default
     client = Client(
@@ -118,14 +120,14 @@ def create_credential(
 
     Parameters:
         name: the credential's name, unique in its workspace or teamspace.
-        provider: a :class:`CloudProvider` or its name in any case (``"aws"``).
+        provider: a ``CloudProvider`` or its name in any case (``"aws"``).
         teamspace: ``None`` for workspace level, a teamspace name or ``ts_…``
             id, or an object with a ``teamspace_id``.
         provider_default: make this the provider's default credential.
         allowed_in_tasks: let tasks use this credential.
-        credential: a key-based secret (:class:`Credential`, or a dict).
-        role: a role to assume (:class:`AccessCredentialRole`, or a dict).
-        token: a token-based secret (:class:`Token`, or a dict).
+        credential: a key-based secret (``Credential``, or a dict).
+        role: a role to assume (``AccessCredentialRole``, or a dict).
+        token: a token-based secret (``Token``, or a dict).
 
     Exactly one of ``credential``, ``role`` and ``token`` must be given.
 
@@ -134,13 +136,14 @@ def create_credential(
         ConflictError: the name is already in use.
         CredentialsError: anything else went wrong.
 
-    >>> create_credential(
-    ...     "prod-s3",
-    ...     "aws",
-    ...     role={"aws": {"role_arn": "arn:aws:iam::123456789012:role/demo"}},
-    ... )
-    >>> get_credential("prod-s3").role
-    AccessCredentialRole(aws=AWSRole(role_arn='arn:aws:iam::123456789012:role/demo'))
+    Examples:
+        >>> create_credential(
+        ...     "prod-s3",
+        ...     "aws",
+        ...     role={"aws": {"role_arn": "arn:aws:iam::123456789012:role/demo"}},
+        ... )
+        >>> get_credential("prod-s3").role
+        AccessCredentialRole(aws=AWSRole(role_arn='arn:aws:iam::123456789012:role/demo'))
     """
     get_client().create_credential(
         name,
@@ -159,7 +162,7 @@ def get_credential(name: str, *, teamspace: object = None) -> AccessCredential:
 
     Parameters:
         name: the credential's name.
-        teamspace: as for :func:`create_credential`.
+        teamspace: as for ``create_credential``.
 
     Returns:
         The credential, its secret fields ``None``.
@@ -168,11 +171,12 @@ def get_credential(name: str, *, teamspace: object = None) -> AccessCredential:
         NotFoundError: there is no credential by that name there.
         CredentialsError: anything else went wrong.
 
-    >>> create_credential("lake", "AWS", credential={"aws": {
-    ...     "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "s3cr3t-value"}})
-    >>> cred = get_credential("lake")
-    >>> cred.provider, cred.credential.aws.secret_access_key
-    (<CloudProvider.AWS: 'AWS'>, None)
+    Examples:
+        >>> create_credential("lake", "AWS", credential={"aws": {
+        ...     "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "s3cr3t-value"}})
+        >>> cred = get_credential("lake")
+        >>> cred.provider, cred.credential.aws.secret_access_key
+        (<CloudProvider.AWS: 'AWS'>, None)
     """
     return get_client().get_credential(name, teamspace=teamspace)
 
@@ -190,7 +194,7 @@ def list_credentials(
     """List credentials, lazily, a page at a time.
 
     Parameters:
-        teamspace: as for :func:`create_credential`.
+        teamspace: as for ``create_credential``.
         page: the first page to read (1-based).
         per_page: the page size; the server's default if ``None``.
         provider: only these providers (one, or a list).
@@ -199,16 +203,17 @@ def list_credentials(
         verify: ask the server to verify each credential as it lists them.
 
     Returns:
-        A :class:`Pager`: nothing is sent until it is used.
+        A ``Pager``: nothing is sent until it is used.
 
     Raises:
         InvalidArgumentError: an argument is wrong (raised now).
         CredentialsError: a page could not be fetched (raised while paging).
 
-    >>> create_credential("blobs", "azure", token={"azure": {
-    ...     "account_name": "lakeacct", "sas_token": "sv=2024&sig=abc"}})
-    >>> [c.name for c in list_credentials(provider="AZURE")]
-    ['blobs']
+    Examples:
+        >>> create_credential("blobs", "azure", token={"azure": {
+        ...     "account_name": "lakeacct", "sas_token": "sv=2024&sig=abc"}})
+        >>> [c.name for c in list_credentials(provider="AZURE")]
+        ['blobs']
     """
     return get_client().list_credentials(
         teamspace,
@@ -240,7 +245,7 @@ def update_credential(
 
     Parameters:
         cred_name: the credential's current name.
-        teamspace: as for :func:`create_credential`.
+        teamspace: as for ``create_credential``.
         name: a new name.
         provider_default: make it (or stop it being) the provider's default.
         provider: a new provider, with a new secret to match.
@@ -255,11 +260,12 @@ def update_credential(
         ConflictError: the new name is already in use.
         CredentialsError: anything else went wrong.
 
-    >>> create_credential("old-name", "AWS", role={"aws": {
-    ...     "role_arn": "arn:aws:iam::123456789012:role/demo"}})
-    >>> update_credential("old-name", name="new-name", allowed_in_tasks=True)
-    >>> get_credential("new-name").allowed_in_tasks
-    True
+    Examples:
+        >>> create_credential("old-name", "AWS", role={"aws": {
+        ...     "role_arn": "arn:aws:iam::123456789012:role/demo"}})
+        >>> update_credential("old-name", name="new-name", allowed_in_tasks=True)
+        >>> get_credential("new-name").allowed_in_tasks
+        True
     """
     get_client().update_credential(
         cred_name,
@@ -279,19 +285,20 @@ def delete_credential(name: str, *, teamspace: object = None) -> None:
 
     Parameters:
         name: the credential's name.
-        teamspace: as for :func:`create_credential`.
+        teamspace: as for ``create_credential``.
 
     Raises:
         NotFoundError: there is no credential by that name there.
         CredentialsError: anything else went wrong.
 
-    >>> create_credential("scratch", "AWS", role={"aws": {
-    ...     "role_arn": "arn:aws:iam::123456789012:role/demo"}})
-    >>> delete_credential("scratch")
-    >>> get_credential("scratch")
-    Traceback (most recent call last):
-    ...
-    tilecred.NotFoundError: could not get credential 'scratch': 404 Not Found: credential not found
+    Examples:
+        >>> create_credential("scratch", "AWS", role={"aws": {
+        ...     "role_arn": "arn:aws:iam::123456789012:role/demo"}})
+        >>> delete_credential("scratch")
+        >>> get_credential("scratch")
+        Traceback (most recent call last):
+        ...
+        tilecred.NotFoundError: could not get credential 'scratch': 404 Not Found: credential not found
     """
     get_client().delete_credential(name, teamspace=teamspace)
 
@@ -309,17 +316,18 @@ def verify_credential(
 ) -> None:
     """Check a credential without storing it. Returns quietly when it is good.
 
-    Parameters are those of :func:`create_credential`.
+    Parameters are those of ``create_credential``.
 
     Raises:
         InvalidArgumentError: an argument is wrong; nothing was sent.
         CredentialsError: the credential failed verification; the message
             names the field at fault.
 
-    >>> verify_credential("check", "AWS", role={"aws": {"role_arn": "not-an-arn"}})
-    Traceback (most recent call last):
-    ...
-    tilecred.CredentialsError: could not verify credential 'check': ...role_arn...
+    Examples:
+        >>> verify_credential("check", "AWS", role={"aws": {"role_arn": "not-an-arn"}})
+        Traceback (most recent call last):
+        ...
+        tilecred.CredentialsError: could not verify credential 'check': ...role_arn...
     """
     get_client().verify_credential(
         name,

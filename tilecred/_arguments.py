@@ -1,7 +1,7 @@
 """Checks on the caller's arguments, made before any I/O.
 
 Every function here either returns a value ready for the wire or raises
-:class:`InvalidArgumentError`; none of them touches the network or the disk.
+``InvalidArgumentError``; none of them touches the network or the disk.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def check_teamspace(value: object) -> str | None:
 
 
 def check_provider(value: object, what: str = "provider") -> CloudProvider:
-    """A :class:`CloudProvider` or its name in any case."""
+    """A ``CloudProvider`` or its name in any case."""
     if isinstance(value, CloudProvider):
         return value
     if isinstance(value, str):
@@ -107,7 +107,7 @@ def check_providers(value: object, what: str) -> list[CloudProvider] | None:
 
 
 def check_credential_type(value: object) -> CredentialType | None:
-    """A :class:`CredentialType` or its name, for list filters."""
+    """A ``CredentialType`` or its name, for list filters."""
     if value is None or isinstance(value, CredentialType):
         return value
     if isinstance(value, str):

@@ -2,7 +2,7 @@
 
 The client checks every argument and builds the request structs; a backend
 (HTTP or the local store) only carries them out. Backends raise
-:class:`CredentialsError` and nothing else; the client adds what was being
+``CredentialsError`` and nothing else; the client adds what was being
 done and scrubs secrets from the message.
 """
 

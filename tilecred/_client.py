@@ -121,9 +121,10 @@ class Client:
     Raises:
         ConfigurationError: (on first use) the configuration cannot be read.
 
-    >>> with Client(host="api.example.com", token="tc-ws_abc123-SECRET") as client:
-    ...     client.settings.describe()["token"], client.settings.workspace
-    ('tc-ws_abc123-***', 'ws_abc123')
+    Examples:
+        >>> with Client(host="api.example.com", token="tc-ws_abc123-SECRET") as client:
+        ...     client.settings.describe()["token"], client.settings.workspace
+        ('tc-ws_abc123-***', 'ws_abc123')
     """
 
     def __init__(
@@ -231,7 +232,7 @@ class Client:
         role: AccessCredentialRole | SecretArg = None,
         token: Token | SecretArg = None,
     ) -> None:
-        """Store a new credential; see :func:`tilecred.create_credential`."""
+        """Store a new credential; see ``tilecred.create_credential``."""
         name = check_name(name)
         ts = check_teamspace(teamspace)
         cloud = check_provider(provider)
@@ -249,7 +250,7 @@ class Client:
             self._get_backend().create(request, ts)
 
     def get_credential(self, name: str, *, teamspace: object = None) -> AccessCredential:
-        """Look a credential up by name; see :func:`tilecred.get_credential`."""
+        """Look a credential up by name; see ``tilecred.get_credential``."""
         name = check_name(name)
         ts = check_teamspace(teamspace)
         with _Failure(self, "get credential", name, ts):
@@ -266,7 +267,7 @@ class Client:
         credential_type: CredentialType | str | None = None,
         verify: bool | None = None,
     ) -> Pager[AccessCredential]:
-        """List credentials lazily; see :func:`tilecred.list_credentials`."""
+        """List credentials lazily; see ``tilecred.list_credentials``."""
         ts = check_teamspace(teamspace)
         first, size = check_page(page, per_page)
         include = check_providers(provider, "provider")
@@ -298,7 +299,7 @@ class Client:
         role: AccessCredentialRole | SecretArg = None,
         token: Token | SecretArg = None,
     ) -> None:
-        """Change a credential; see :func:`tilecred.update_credential`."""
+        """Change a credential; see ``tilecred.update_credential``."""
         cred_name = check_name(cred_name, "cred_name")
         ts = check_teamspace(teamspace)
         new_name = None if name is None else check_name(name)
@@ -321,7 +322,7 @@ class Client:
             self._get_backend().update(cred_name, request, ts)
 
     def delete_credential(self, name: str, *, teamspace: object = None) -> None:
-        """Delete a credential; see :func:`tilecred.delete_credential`."""
+        """Delete a credential; see ``tilecred.delete_credential``."""
         name = check_name(name)
         ts = check_teamspace(teamspace)
         with _Failure(self, "delete credential", name, ts):
@@ -339,7 +340,7 @@ class Client:
         role: AccessCredentialRole | SecretArg = None,
         token: Token | SecretArg = None,
     ) -> None:
-        """Check a credential before storing it; see :func:`tilecred.verify_credential`."""
+        """Check a credential before storing it; see ``tilecred.verify_credential``."""
         name = check_name(name)
         ts = check_teamspace(teamspace)
         cloud = check_provider(provider)

@@ -25,7 +25,7 @@ class Pager(Generic[T]):
     new iteration starts again. ``pager[i]``, ``pager[-1]`` and
     ``pager[a:b]`` fetch only the pages that hold those items (a negative
     index first needs the total, from the first page). ``len(pager)``,
-    :attr:`total_items` and :attr:`total_pages` come from the server's
+    ``total_items`` and ``total_pages`` come from the server's
     pagination metadata. Iteration stops at the last page or at an empty page,
     and a page that repeats the one before ends it too, so a misbehaving
     server cannot make it loop forever. The first page fetched for ``len()``
@@ -68,7 +68,7 @@ class Pager(Generic[T]):
         return self._first
 
     def pages(self) -> Iterator[Page[T]]:
-        """Yield one :class:`Page` at a time, from the first requested page.
+        """Yield one ``Page`` at a time, from the first requested page.
 
         Raises:
             CredentialsError: when a page cannot be fetched.
