@@ -298,7 +298,7 @@ def delete_credential(name: str, *, teamspace: object = None) -> None:
         >>> get_credential("scratch")
         Traceback (most recent call last):
         ...
-        tilecred.NotFoundError: could not get credential 'scratch': 404 Not Found: credential not found
+        tilecred.NotFoundError: could not get credential 'scratch': 404 Not Found: ...found
     """
     get_client().delete_credential(name, teamspace=teamspace)
 
