@@ -39,8 +39,8 @@ def test_config_shows_each_setting_and_its_source(isolated: Path) -> None:
         "token": "tc-ws_canary-***",
         "verify_ssl": True,
         "sources": {
-            "host": "command line (--host)",
-            "workspace": "command line (--workspace)",
+            "host": "command line --host",
+            "workspace": "command line --workspace",
             "token": "environment TILEDB_REST_TOKEN",
         },
     }
@@ -54,7 +54,7 @@ def test_config_shows_each_setting_and_its_source(isolated: Path) -> None:
         "backend": "local",
         "home": str(isolated / "elsewhere"),
         "workspace": "default",
-        "sources": {"home": "command line (--home)", "workspace": "default"},
+        "sources": {"home": "command line --home", "workspace": "default"},
     }
     assert CANARY_TOKEN not in from_env.both + from_options.both
 

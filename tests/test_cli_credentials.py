@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import json
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,6 @@ def test_list_prints_a_table_page_by_page_with_the_installed_script(
 
 
 def test_list_prints_each_page_before_asking_for_the_next(httpserver: HTTPServer) -> None:
-    import subprocess
-
     printed = threading.Event()
     asked_after_printing: list[bool] = []
 
@@ -557,3 +556,36 @@ def test_help_on_every_command_has_examples() -> None:
         assert "\nexamples:\n  tilecred " in result.out, command
     version = run(["--version"], env)
     assert (version.code, version.out) == (0, f"tilecred {tilecred.__version__}\n")
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(httpserver: HTTPServer) -> None:
+    closed = threading.Event()
+
+    def second_page(request: Request) -> Response:
+        closed.wait(timeout=10)  # answer once the reader has gone, like `| head -1`
+        return Response(json.dumps(list_json([GCS], page=2, pages=2)), 200,
+                        content_type="application/json")  # fmt: skip
+
+    httpserver.expect_request(
+        CREDENTIALS, method="GET", query_string={"page": "1", "per_page": "2"}
+    ).respond_with_json(list_json([credential_json(), AZ_SAS], page=1, pages=2))
+    httpserver.expect_request(
+        CREDENTIALS, method="GET", query_string={"page": "2", "per_page": "2"}
+    ).respond_with_handler(second_page)
+
+    with subprocess.Popen(
+        [*CLI, "list", "--per-page", "2"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(httpserver),
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert proc.stdout.readline().decode().startswith("NAME ")
+        proc.stdout.close()
+        closed.set()
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+
+    assert (code, err) == (141, "")

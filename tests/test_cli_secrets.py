@@ -4,6 +4,8 @@ server and nowhere else: not stdout, not stderr, not any process's argument list
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
@@ -161,12 +163,10 @@ def test_missing_and_empty_secret_sources_fail_without_sending(
 def test_the_ps_check_does_see_an_argument() -> None:
     # The checks above pass because nothing shows the canary, not because
     # processes_with cannot see it: a process given it as an argument is found.
-    import subprocess
-    import sys
-
     with subprocess.Popen(
         [sys.executable, "-c", "import sys; sys.stdin.read()", CANARY_SECRET],
         stdin=subprocess.PIPE,
+        env=cli_env(),
     ) as proc:
         try:
             assert proc.pid in processes_with(CANARY_SECRET)

@@ -12,6 +12,7 @@ import os
 import select
 import subprocess
 import sys
+import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,6 +41,10 @@ CLI = (sys.executable, "-m", "tilecred")
 SCRIPT = (str(Path(sys.executable).parent / "tilecred"),)
 WORKSPACE = "ws_canary"  # the workspace CANARY_TOKEN is bound to
 CREDENTIALS = f"/v4/credentials/{WORKSPACE}"
+# Every command this test process starts carries this in its environment, so
+# processes_with() looks only at them: other test runs on the machine may use
+# the same canaries on purpose.
+MARKER = f"TILECRED_CLI_TEST_RUN={uuid.uuid4().hex}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +64,8 @@ def cli_env(server: HTTPServer | None = None, **extra: str) -> dict[str, str]:
     """The test's clean environment, plus the server's address and the canary token."""
     env = dict(os.environ)
     env.pop("NO_COLOR", None)
+    name, _, value = MARKER.partition("=")
+    env[name] = value
     if server is not None:
         env["TILEDB_REST_SERVER_ADDRESS"] = base_url(server)
         env["TILEDB_REST_TOKEN"] = CANARY_TOKEN
@@ -109,17 +116,18 @@ def list_json(server_items: list[dict[str, Any]], page: int = 1, pages: int = 1)
 
 
 def processes_with(text: str) -> list[int]:
-    """Process ids whose argument list contains ``text`` (what ``ps`` would show)."""
-    needle = text.encode()
+    """Our commands (see MARKER) whose argument list contains ``text``, as ``ps`` shows it."""
+    needle, marker = text.encode(), MARKER.encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            ours = marker in (entry / "environ").read_bytes().split(b"\0")
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue  # gone, or not ours to read
-        if needle in cmdline:
+        if ours and needle in cmdline:
             found.append(int(entry.name))
     return found
 

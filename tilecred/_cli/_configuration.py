@@ -23,23 +23,26 @@ from ._session import client_for, token_source
 
 __all__ = ["add_config_commands", "save_profile"]
 
-# How a setting given as a global option is named in `tilecred config`.
-_OPTIONS = {
-    "host": "--host",
-    "token": "--token",
-    "workspace": "--workspace",
-    "home": "--home",
-    "profile": "--profile",
-}
+# The global option behind each setting an "argument" source names.
+_OPTIONS = {"host": "--host", "workspace": "--workspace", "home": "--home", "profile": "--profile"}
+
+
+def _source_text(key: str, source: str, args: argparse.Namespace) -> str:
+    """A source as a person reads it: ``command line --host`` rather than ``argument``."""
+    if not source.startswith("argument"):
+        return source
+    if source.endswith("(bound token)") or key == "token":
+        token = token_source(args)
+        option = token.option if token is not None else "--token"
+    else:
+        option = _OPTIONS.get(key, key)
+    return "command line " + option + source[len("argument") :]
 
 
 def run_config(args: argparse.Namespace) -> int:
     """Print where calls go and where each setting came from; the token masked."""
     shown = client_for(args).settings.describe()
-    sources = {
-        key: f"command line ({_OPTIONS.get(key, key)})" if source == "argument" else source
-        for key, source in shown.pop("sources").items()
-    }
+    sources = {key: _source_text(key, source, args) for key, source in shown.pop("sources").items()}
     if args.json:
         print(json.dumps({**shown, "sources": sources}))
         return 0
