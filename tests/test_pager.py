@@ -365,3 +365,40 @@ def test_connection_failure_while_paging(httpserver: HTTPServer) -> None:
         f"could not list credentials in teamspace 'ts_1': cannot connect to {url}: "
         "Connection refused"
     )
+
+
+# -- the attributes of TileDB's Pager ----------------------------------------------------
+
+
+def test_tiledb_pager_attributes(client: tilecred.Client, httpserver: HTTPServer) -> None:
+    serve(httpserver, 5)
+    pager = client.list_credentials(per_page=2)
+
+    assert pager.page == 1
+    assert seen(httpserver) == []
+    assert names(pager.data) == ["c0", "c1"]
+    assert pager.pagination_metadata == tilecred.PaginationMetadata(
+        page=1, per_page=2, total_pages=3, total_items=5
+    )
+    assert requested(httpserver) == [1]
+
+    # call_page fetches now and moves the start, as TileDB's Pager does.
+    pager.call_page(2)
+    assert pager.page == 2
+    assert names(pager.data) == ["c2", "c3"]
+    assert [c.name for c in pager] == ["c2", "c3", "c4"]
+    assert requested(httpserver) == [1, 2, 3]
+
+
+def test_tiledb_pager_attributes_without_metadata(
+    client: tilecred.Client, httpserver: HTTPServer
+) -> None:
+    serve(httpserver, 1, metadata=False)
+    pager = client.list_credentials(per_page=2)
+
+    assert pager.pagination_metadata is None
+    assert names(pager.data) == ["c0"]
+    with pytest.raises(tilecred.InvalidArgumentError) as raised:
+        pager.call_page(0)
+    assert str(raised.value) == "page must be an int of at least 1, not 0"
+    assert requested(httpserver) == [1]

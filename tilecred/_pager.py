@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar, overload
 
 from ._backend import Page
-from ._errors import CredentialsError
+from ._errors import CredentialsError, InvalidArgumentError
+from ._models import PaginationMetadata
 
 __all__ = ["Page", "Pager"]
 
@@ -154,6 +155,53 @@ class Pager(Generic[T]):
         if size is None or len(first.items) < size:
             return len(first.items)  # the only page, as iteration sees it
         return sum(len(page.items) for page in self.pages())
+
+    # -- the attributes of TileDB's Pager, for code written against it -------------
+
+    @property
+    def page(self) -> int:
+        """The page iteration and indexing start from (1-based)."""
+        return self._start
+
+    @property
+    def data(self) -> list[T]:
+        """The items of the current page (``page``), fetched if need be.
+
+        Raises:
+            CredentialsError: the page cannot be fetched.
+        """
+        return self._first_page().items
+
+    @property
+    def pagination_metadata(self) -> PaginationMetadata | None:
+        """The current page's pagination metadata; ``None`` if the server sent none.
+
+        Raises:
+            CredentialsError: the page cannot be fetched.
+        """
+        first = self._first_page()
+        if first.per_page is None or first.total_pages is None or first.total_items is None:
+            return None
+        return PaginationMetadata(
+            page=first.page,
+            per_page=first.per_page,
+            total_pages=first.total_pages,
+            total_items=first.total_items,
+        )
+
+    def call_page(self, page: int) -> None:
+        """Fetch page ``page`` now and make it the current page.
+
+        Iteration and indexing then start from it, as with TileDB's ``Pager``.
+
+        Raises:
+            InvalidArgumentError: ``page`` is not an int of at least 1.
+            CredentialsError: the page cannot be fetched.
+        """
+        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+            raise InvalidArgumentError(f"page must be an int of at least 1, not {page!r}")
+        fetched = self._get(page)
+        self._start, self._first, self._first_unused = page, fetched, True
 
     # -- indexing -----------------------------------------------------------------
 
