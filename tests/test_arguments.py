@@ -148,6 +148,13 @@ BAD: list[tuple[str, Call, str]] = [
     ("service account without key", lambda a: a.update_credential(
         "c", token={"gcp": {"account_id": "svc", "key_id": "k"}}),
      "token.gcp.key_text is required"),
+    # -- unknown fields in a request: a misspelt key must not vanish --
+    ("misspelt nested field", lambda a: a.create_credential(
+        "c", "AWS", role={"aws": {"role_arn": ARN, "externalid": "x"}}),
+     "invalid role: unknown field `externalid` - at `$.aws`"),
+    ("unknown member", lambda a: a.verify_credential(
+        "c", "AWS", credential={"aws": KEYS["aws"], "s3": {}}),
+     "invalid credential: unknown field `s3` - at `$`"),
     # -- provider --
     ("unknown provider", lambda a: a.create_credential("c", "S3", role=ROLE),
      f"provider must be one of {PROVIDERS}, not 'S3'"),

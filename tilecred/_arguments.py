@@ -185,10 +185,16 @@ def _convert(value: object, container: type[_Container], what: str) -> _Containe
         # written for that client passes these, and they all have to_dict().
         value = to_dict()
     try:
-        converted = msgspec.convert(msgspec.to_builtins(value, builtin_types=_KEEP), container)
+        plain = msgspec.to_builtins(value, builtin_types=_KEEP)
+        converted = msgspec.convert(plain, container)
     except (msgspec.ValidationError, TypeError) as exc:
         # msgspec's messages name the path ($.aws.role_arn) or the type, never a value.
         raise InvalidArgumentError(f"invalid {what}: {exc}") from exc
+    unknown = _unknown_field(plain, container)
+    if unknown is not None:
+        # Responses may carry fields we do not know; a request may not: a
+        # misspelt "externalid" would otherwise vanish without a word.
+        raise InvalidArgumentError(f"invalid {what}: unknown field {unknown}")
     try:
         # Every backend sends or stores it as UTF-8: find out now, not halfway.
         _ENCODER.encode(converted)
@@ -197,6 +203,37 @@ def _convert(value: object, container: type[_Container], what: str) -> _Containe
             f"invalid {what}: String contains a lone surrogate - at `{_surrogate_at(converted)}`"
         ) from exc
     return converted
+
+
+def _struct_fields(struct: type[_Model]) -> dict[str, type[_Model] | None]:
+    """Each field of a struct, with the struct type it holds (``None`` for plain values)."""
+    fields: dict[str, type[_Model] | None] = {}
+    for field in msgspec.structs.fields(struct):
+        inner = [
+            hint
+            for hint in getattr(field.type, "__args__", (field.type,))
+            if isinstance(hint, type) and issubclass(hint, _Model)
+        ]
+        fields[field.name] = inner[0] if inner else None
+    return fields
+
+
+def _unknown_field(data: object, struct: type[_Model], path: str = "$") -> str | None:
+    """The first key in plain data that ``struct`` has no field for, with its path."""
+    if not isinstance(data, dict):
+        return None
+    fields = _STRUCT_FIELDS.get(struct) or _STRUCT_FIELDS.setdefault(struct, _struct_fields(struct))
+    for key, inner in data.items():
+        if key not in fields:
+            return f"`{key}` - at `{path}`"
+        nested = fields[key]
+        if nested is not None and (found := _unknown_field(inner, nested, f"{path}.{key}")):
+            return found
+    return None
+
+
+# Filled on first use: the fields of each struct a request may carry.
+_STRUCT_FIELDS: dict[type[_Model], dict[str, type[_Model] | None]] = {}
 
 
 def _surrogate_at(value: _Model, path: str = "$") -> str | None:
