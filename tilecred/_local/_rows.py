@@ -38,6 +38,9 @@ UNPROCESSABLE = 422
 
 _ENCODER = msgspec.json.Encoder()
 _FIELDS_DECODER = msgspec.json.Decoder(dict[str, Any])
+_CONTAINER_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
+    kind: msgspec.json.Decoder(container) for kind, container in CONTAINERS.items()
+}
 
 AnyRequest = CredentialCreateRequest | CredentialUpdateRequest | CredentialsVerifyRequest
 
@@ -109,8 +112,12 @@ def the_secret(request: AnyRequest, *, required: bool) -> Secret | None:
 
 def join_secret(kind: str, member: str, public: bytes, hidden: bytes | None) -> Secret:
     """Rebuild a member from its stored public fields and (opened) secret fields."""
-    fields = _FIELDS_DECODER.decode(public)
-    if hidden is not None:
+    if hidden is None:
+        # The common case (get, list): one decode straight into the container.
+        wrapped = b'{"' + member.encode() + b'":' + public + b"}"
+        container = _CONTAINER_DECODERS[kind].decode(wrapped)
+    else:
+        fields = _FIELDS_DECODER.decode(public)
         fields.update(_FIELDS_DECODER.decode(hidden))
-    container = msgspec.convert({member: fields}, CONTAINERS[kind])
+        container = msgspec.convert({member: fields}, CONTAINERS[kind])
     return Secret(kind, member, getattr(container, member))

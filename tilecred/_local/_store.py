@@ -59,6 +59,9 @@ _COLUMNS = (
 _AAD_ENCODER = msgspec.json.Encoder()
 
 
+_PROVIDERS = {provider.value: provider for provider in CloudProvider}
+
+
 def _now() -> int:
     return to_micros(datetime.datetime.now(datetime.UTC))
 
@@ -606,7 +609,7 @@ class Store:
             credential_type=CredentialType.TEAMSPACE if teamspace_id else CredentialType.WORKSPACE,
             id=ident,
             name=name,
-            provider=CloudProvider(provider),
+            provider=_PROVIDERS[provider],
             provider_default=bool(default),
             created_at=from_micros(created),
             updated_at=from_micros(updated),
