@@ -113,6 +113,13 @@ def test_config_save_merges_into_an_existing_file(isolated: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # Replaced, not rewritten in place: a reader never sees half a file.
     assert path.stat().st_ino != inode
+    # --profile reads the saved profile; --local still wins over it.
+    work_shown = json.loads(run(["--profile", "work", "--host", "h.example.com", "config",
+                                 "--json"], cli_env()).out)  # fmt: skip
+    local_shown = json.loads(run(["config", "--json", "--local"], cli_env()).out)
+    assert work_shown["workspace"] == "w"
+    assert work_shown["sources"]["workspace"] == f"profile work in {path}"
+    assert local_shown["backend"] == "local"
 
 
 def test_config_save_refuses_without_writing(isolated: Path) -> None:

@@ -313,6 +313,10 @@ def test_every_kind_builds_its_container(httpserver: HTTPServer, tmp_path: Path)
         (["--provider", "gcp", "--kind", "service-account", "--key-file", str(key_file)],
          {"token": {"gcp": {"account_id": "sa@p.iam", "key_id": "k1",
                             "key_text": key_file.read_text()}}}),
+        (["--provider", "gcp", "--kind", "service-account", "--key-file", str(key_file),
+          "--account-id", "other@p.iam", "--key-id", "k2"],
+         {"token": {"gcp": {"account_id": "other@p.iam", "key_id": "k2",
+                            "key_text": key_file.read_text()}}}),
         (["--provider", "snowflake", "--account", "acme", "--user", "svc",
           "--snowflake-role", "loader", "--warehouse", "wh", "--key-file", str(pem),
           "--passphrase-env", "PASS"],
@@ -348,7 +352,7 @@ def test_update_rename_flags_and_a_new_secret(httpserver: HTTPServer) -> None:
     env = cli_env(httpserver)
 
     renamed = run(["update", "prod-s3", "--name", "prod-s3-old", "--no-default",
-                   "--allow-in-tasks"], env)  # fmt: skip
+                   "--allow-in-tasks", "--provider", "aws"], env)  # fmt: skip
     new_secret = run(["update", "prod-s3", "--kind", "keys", "--access-key-id", "AKIA2",
                       "--secret-stdin"], env, stdin=CANARY_SECRET + "\n")  # fmt: skip
     nothing = run(["update", "prod-s3"], env)
@@ -369,7 +373,12 @@ def test_update_rename_flags_and_a_new_secret(httpserver: HTTPServer) -> None:
     )
     requests = seen(httpserver)
     assert [r.json() for r in requests] == [
-        {"name": "prod-s3-old", "provider_default": False, "allowed_in_tasks": True},
+        {
+            "name": "prod-s3-old",
+            "provider_default": False,
+            "allowed_in_tasks": True,
+            "provider": "AWS",
+        },
         {"credential": {"aws": {"access_key_id": "AKIA2", "secret_access_key": CANARY_SECRET}}},
     ]
 

@@ -6,6 +6,7 @@ The command runs on a pseudo-terminal, as when a person types it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
@@ -28,6 +29,29 @@ def test_the_secret_prompt_does_not_echo(httpserver: HTTPServer) -> None:
     assert output == "AWS secret access key: \ncreated credential 'typed'\n"
     assert CANARY_SECRET not in output
     assert seen(httpserver)[0].json()["credential"]["aws"]["secret_access_key"] == CANARY_SECRET
+
+
+def test_the_passphrase_prompt_does_not_echo(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request(CREDENTIALS, method="POST").respond_with_data("", status=201)
+    pem = tmp_path / "key.p8"
+    pem.write_text(
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nabc\n-----END ENCRYPTED PRIVATE KEY-----\n"
+    )
+    terminal = Terminal(
+        ["create", "sf", "--provider", "snowflake", "--account", "acme", "--user", "svc",
+         "--key-file", str(pem), "--passphrase-prompt"],
+        cli_env(httpserver),
+    )  # fmt: skip
+
+    terminal.expect("key passphrase: ")
+    terminal.send(CANARY_SECRET + "\n")
+    code, output = terminal.finish()
+
+    assert (code, output) == (0, "key passphrase: \ncreated credential 'sf'\n")
+    sent = seen(httpserver)[0].json()["token"]["snowflake"]
+    assert (sent["private_key_raw"], sent["private_key_passphrase"]) == (
+        pem.read_text(), CANARY_SECRET
+    )  # fmt: skip
 
 
 def test_the_token_prompt_does_not_echo(httpserver: HTTPServer) -> None:
