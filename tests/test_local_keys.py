@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -290,3 +292,32 @@ def test_a_store_copied_out_of_wal_mode_is_put_back_in_it(isolated: Path) -> Non
     db = sqlite3.connect(_home(isolated) / "tilecred.db")
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
+
+
+def test_no_secret_or_key_reaches_logs_or_errors(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    key_text = base64.b64encode(KEY_A).decode()
+    monkeypatch.setenv("TILECRED_MASTER_KEY", key_text)
+    bad_azure = {"azure": {"account_name": "lake", "account_key": CANARY_SECRET}}
+    failing: list[Callable[[], None]] = [
+        lambda: create_credential("k1-renamed", "AWS", credential=AWS_KEY),
+        lambda: tilecred.update_credential("k2", credential=AWS_KEY),
+        lambda: tilecred.verify_credential("v", "AZURE", credential=bad_azure),
+    ]
+    messages: list[str] = []
+    with caplog.at_level(logging.DEBUG):
+        _fill(isolated)
+        for call in failing:
+            with pytest.raises(CredentialsError) as info:
+                call()
+            messages += [str(info.value), repr(info.value)]
+        assert rotate_key(_home(isolated), KEY_B) == 3
+        monkeypatch.setenv("TILECRED_MASTER_KEY", base64.b64encode(KEY_B).decode())
+        tilecred.configure()
+        assert get_credential("k3").name == "k3"
+    messages += [record.getMessage() for record in caplog.records]
+    assert len(caplog.records) >= 3
+    for text in messages:
+        assert CANARY_SECRET not in text
+        assert key_text not in text
