@@ -68,13 +68,37 @@ def _strip_nulls(value: Any) -> Any:
     return value
 
 
-def _pages(httpserver: HTTPServer) -> None:
+def _pages(httpserver: HTTPServer, hold: threading.Event | None = None) -> list[bool]:
+    """Two pages of credentials; with ``hold``, page 2 is answered only once it is set.
+
+    Returns a list that gets, for each page-2 request held, whether ``hold``
+    was set before the wait gave up.
+    """
+    held: list[bool] = []
+
+    def second_page(request: Request) -> Response:
+        if hold is not None:
+            held.append(hold.wait(timeout=10))
+        return Response(json.dumps(list_json([GCS], page=2, pages=2)), 200,
+                        content_type="application/json")  # fmt: skip
+
     httpserver.expect_request(
         CREDENTIALS, method="GET", query_string={"page": "1", "per_page": "2"}
     ).respond_with_json(list_json([credential_json(), AZ_SAS], page=1, pages=2))
     httpserver.expect_request(
         CREDENTIALS, method="GET", query_string={"page": "2", "per_page": "2"}
-    ).respond_with_json(list_json([GCS], page=2, pages=2))
+    ).respond_with_handler(second_page)
+    return held
+
+
+def _start_list(httpserver: HTTPServer) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*CLI, "list", "--per-page", "2"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli_env(httpserver),
+    )
 
 
 def test_list_prints_a_table_page_by_page_with_the_installed_script(
@@ -97,30 +121,12 @@ def test_list_prints_a_table_page_by_page_with_the_installed_script(
 
 
 def test_list_prints_each_page_before_asking_for_the_next(httpserver: HTTPServer) -> None:
+    # Page 2 is answered only once the test has read page 1 from the command's
+    # stdout; a command that waited for every page would have printed nothing.
     printed = threading.Event()
-    asked_after_printing: list[bool] = []
+    asked_after_printing = _pages(httpserver, hold=printed)
 
-    def second_page(request: Request) -> Response:
-        # Answer page 2 only once the test has read page 1 from the command's
-        # stdout; a command that waited for every page would print nothing yet.
-        asked_after_printing.append(printed.wait(timeout=10))
-        return Response(json.dumps(list_json([GCS], page=2, pages=2)), 200,
-                        content_type="application/json")  # fmt: skip
-
-    httpserver.expect_request(
-        CREDENTIALS, method="GET", query_string={"page": "1", "per_page": "2"}
-    ).respond_with_json(list_json([credential_json(), AZ_SAS], page=1, pages=2))
-    httpserver.expect_request(
-        CREDENTIALS, method="GET", query_string={"page": "2", "per_page": "2"}
-    ).respond_with_handler(second_page)
-
-    with subprocess.Popen(
-        [*CLI, "list", "--per-page", "2"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(httpserver),
-    ) as proc:
+    with _start_list(httpserver) as proc:
         assert proc.stdout is not None
         first = [proc.stdout.readline().decode() for _ in range(3)]
         printed.set()
@@ -568,27 +574,10 @@ def test_help_on_every_command_has_examples() -> None:
 
 
 def test_a_reader_that_leaves_early_gets_no_traceback(httpserver: HTTPServer) -> None:
-    closed = threading.Event()
+    closed = threading.Event()  # page 2 comes once the reader has gone, like `| head -1`
+    _pages(httpserver, hold=closed)
 
-    def second_page(request: Request) -> Response:
-        closed.wait(timeout=10)  # answer once the reader has gone, like `| head -1`
-        return Response(json.dumps(list_json([GCS], page=2, pages=2)), 200,
-                        content_type="application/json")  # fmt: skip
-
-    httpserver.expect_request(
-        CREDENTIALS, method="GET", query_string={"page": "1", "per_page": "2"}
-    ).respond_with_json(list_json([credential_json(), AZ_SAS], page=1, pages=2))
-    httpserver.expect_request(
-        CREDENTIALS, method="GET", query_string={"page": "2", "per_page": "2"}
-    ).respond_with_handler(second_page)
-
-    with subprocess.Popen(
-        [*CLI, "list", "--per-page", "2"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli_env(httpserver),
-    ) as proc:
+    with _start_list(httpserver) as proc:
         assert proc.stdout is not None
         assert proc.stderr is not None
         assert proc.stdout.readline().decode().startswith("NAME ")
