@@ -268,6 +268,8 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     p = add_command(
         subparsers, "list", parents=parents,
         summary="list credentials, a page at a time",
+        usage="%(prog)s [--teamspace T] [--provider P ...] [--exclude-provider P ...]\n"
+        "                     [--type TYPE] [--page N] [--per-page N] [--json] [global options]",
         description="List credentials as an aligned table (NAME, PROVIDER, KIND, DEFAULT, "
         "TASKS, STATUS, UPDATED in UTC), printed a page at a time as pages arrive, "
         "or as JSON Lines with --json: one credential per line, secrets never included.",
@@ -308,6 +310,7 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     p = add_command(
         subparsers, "get", parents=parents,
         summary="show one credential (never its secret)",
+        usage="%(prog)s NAME [--teamspace T] [--json] [global options]",
         examples="""
             tilecred get prod-s3
             tilecred get prod-s3 --teamspace ml --json
@@ -321,7 +324,7 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     p = add_command(
         subparsers, "create", parents=parents,
         summary="store a new credential",
-        usage="%(prog)s NAME --provider P [--kind KIND] [kind and secret options] [options]",
+        usage="%(prog)s NAME --provider P [--kind KIND] [kind and secret options] [other options]",
         examples="""
             tilecred create prod-s3 --provider aws --access-key-id AKIAEXAMPLE \\
                 --secret-env AWS_SECRET_ACCESS_KEY
@@ -343,7 +346,7 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     p = add_command(
         subparsers, "update", parents=parents,
         summary="change a credential: rename it, change its flags or replace its secret",
-        usage="%(prog)s CRED_NAME [--name NEW_NAME] [--kind KIND ...] [options]",
+        usage="%(prog)s CRED_NAME [--name NEW_NAME] [--kind KIND ...] [other options]",
         examples="""
             tilecred update prod-s3 --name prod-s3-old
             tilecred update prod-s3 --default --no-allow-in-tasks
@@ -359,6 +362,7 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     p = add_command(
         subparsers, "delete", parents=parents,
         summary="delete a credential (asks first on a terminal)",
+        usage="%(prog)s NAME [--teamspace T] [--yes] [global options]",
         examples="""
             tilecred delete old-s3
             tilecred delete old-s3 --teamspace ml --yes
@@ -374,7 +378,7 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     p = add_command(
         subparsers, "verify", parents=parents,
         summary="check a credential with the server without storing it",
-        usage="%(prog)s NAME --provider P [--kind KIND] [kind and secret options] [options]",
+        usage="%(prog)s NAME --provider P [--kind KIND] [kind and secret options] [other options]",
         examples="""
             tilecred verify prod-s3 --provider aws --access-key-id AKIAEXAMPLE \\
                 --secret-env AWS_SECRET_ACCESS_KEY

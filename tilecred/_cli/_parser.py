@@ -92,7 +92,7 @@ def _global_options() -> argparse.ArgumentParser:
         help="log requests and show tracebacks on stderr",
         **suppress,
     )
-    return parent  # fmt: skip
+    return parent
 
 
 def add_command(
@@ -122,7 +122,8 @@ def add_command(
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name,
         help=summary,
-        description=description or summary,
+        # Raw formatting keeps the examples' line breaks; prose is wrapped here.
+        description=textwrap.fill(description or summary, 79),
         epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
         formatter_class=_Formatter,
         parents=parents,
