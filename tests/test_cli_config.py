@@ -22,7 +22,8 @@ def test_config_shows_each_setting_and_its_source(isolated: Path) -> None:
         ["--host", "api.example.com", "--workspace", "acme", "config", "--json"], env
     )
     local = run(["config", "show"], cli_env())
-    home = run(["--home", str(isolated / "elsewhere"), "config", "--json"], cli_env())
+    # A global option's value that is also a command's name is still its value.
+    home = run(["--home", "list", "config", "--json"], cli_env())
 
     assert (from_env.code, from_env.err) == (0, "")
     assert from_env.out == (
@@ -52,7 +53,7 @@ def test_config_shows_each_setting_and_its_source(isolated: Path) -> None:
     )
     assert json.loads(home.out) == {
         "backend": "local",
-        "home": str(isolated / "elsewhere"),
+        "home": "list",
         "workspace": "default",
         "sources": {"home": "command line --home", "workspace": "default"},
     }

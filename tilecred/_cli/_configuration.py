@@ -18,10 +18,10 @@ from tilecred._config import _SOURCES, normalize_host
 from ._failures import CommandError, UsageError
 from ._inputs import read_secret
 from ._output import Style
-from ._parser import add_command
+from ._parser import AddCommand, add_command
 from ._session import client_for, token_source
 
-__all__ = ["add_config_commands", "save_profile"]
+__all__ = ["COMMANDS", "save_profile"]
 
 # The global option behind each setting an "argument" source names.
 _OPTIONS = {"host": "--host", "workspace": "--workspace", "home": "--home", "profile": "--profile"}
@@ -153,7 +153,7 @@ def run_config_save(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_config_commands(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+def _add_config(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     """Register ``config`` (show) and ``config save``."""
     config = add_command(
         subparsers, "config", parents=parents,
@@ -190,3 +190,6 @@ def add_config_commands(subparsers: Any, parents: list[argparse.ArgumentParser])
         """,
     )  # fmt: skip
     save.set_defaults(handler=run_config_save)
+
+
+COMMANDS: dict[str, AddCommand] = {"config": _add_config}

@@ -23,10 +23,10 @@ from ._output import (
     status_colour,
     to_json,
 )
-from ._parser import add_command
+from ._parser import AddCommand, add_command
 from ._session import client_for
 
-__all__ = ["add_credential_commands"]
+__all__ = ["COMMANDS"]
 
 # The fields --from-json may carry: a request body's fields, minus those
 # tilecred fills in itself (the workspace and teamspace ids of verify).
@@ -263,8 +263,8 @@ def _add_changes(parser: argparse.ArgumentParser) -> None:
     add_kind_options(parser)  # fmt: skip
 
 
-def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
-    """Register the six credential commands."""
+def _add_list(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register ``tilecred list``."""
     p = add_command(
         subparsers, "list", parents=parents,
         summary="list credentials, a page at a time",
@@ -307,6 +307,9 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     p.add_argument("--json", action="store_true", help="print JSON Lines, one credential per line")
     p.set_defaults(handler=run_list)  # fmt: skip
 
+
+def _add_get(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register ``tilecred get``."""
     p = add_command(
         subparsers, "get", parents=parents,
         summary="show one credential (never its secret)",
@@ -321,6 +324,9 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_get)
 
+
+def _add_create(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register ``tilecred create``."""
     p = add_command(
         subparsers, "create", parents=parents,
         summary="store a new credential",
@@ -343,6 +349,9 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     _add_changes(p)
     p.set_defaults(handler=run_create)
 
+
+def _add_update(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register ``tilecred update``."""
     p = add_command(
         subparsers, "update", parents=parents,
         summary="change a credential: rename it, change its flags or replace its secret",
@@ -359,6 +368,9 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     _add_changes(p)
     p.set_defaults(handler=run_update)
 
+
+def _add_delete(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register ``tilecred delete``."""
     p = add_command(
         subparsers, "delete", parents=parents,
         summary="delete a credential (asks first on a terminal)",
@@ -375,6 +387,9 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     )
     p.set_defaults(handler=run_delete)
 
+
+def _add_verify(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register ``tilecred verify``."""
     p = add_command(
         subparsers, "verify", parents=parents,
         summary="check a credential with the server without storing it",
@@ -389,3 +404,14 @@ def add_credential_commands(subparsers: Any, parents: list[argparse.ArgumentPars
     p.add_argument("name", metavar="NAME", nargs="?", help="the credential's name")
     _add_changes(p)
     p.set_defaults(handler=run_verify)
+
+
+# Each command's parser is built only when it is needed (see _parser.build_parser).
+COMMANDS: dict[str, AddCommand] = {
+    "list": _add_list,
+    "get": _add_get,
+    "create": _add_create,
+    "update": _add_update,
+    "delete": _add_delete,
+    "verify": _add_verify,
+}

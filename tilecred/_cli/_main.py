@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = False
     try:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(argv).parse_args(argv)
         except SystemExit as exc:  # --help and --version
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         debug = bool(getattr(args, "debug", False))

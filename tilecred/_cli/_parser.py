@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from tilecred import __version__
 
 from ._failures import UsageError
 
-__all__ = ["TilecredParser", "add_command", "build_parser"]
+__all__ = ["AddCommand", "TilecredParser", "add_command", "build_parser"]
 
 _DESCRIPTION = """\
 Manage named cloud credentials: in TileDB's service, in `tilecred serve`, or
@@ -35,6 +36,15 @@ examples:
 
 exit status: 0 success, 1 failure, 2 usage error (nothing was sent)
 """
+
+
+# Registers one command on the subparsers, with the given parent parsers.
+AddCommand = Callable[[Any, list[argparse.ArgumentParser]], None]
+
+# The server's commands, registered together by tilecred._server._commands.
+SERVER_COMMANDS = ("serve", "token", "teamspace")
+# Global options that take a value, so that the value is not taken for the command.
+_VALUED = frozenset({"--host", "--token-env", "--token-file", "--workspace", "--profile", "--home"})
 
 
 class TilecredParser(argparse.ArgumentParser):
@@ -134,13 +144,38 @@ def add_command(
     return parser
 
 
-def build_parser() -> TilecredParser:
-    """The ``tilecred`` parser with every command, the server's included."""
-    from tilecred._server._commands import add_commands as add_server_commands
+def _command_in(argv: Sequence[str], known: Sequence[str]) -> str | None:
+    """The command ``argv`` names, or ``None`` when the whole parser is needed.
 
-    from ._configuration import add_config_commands
-    from ._credentials import add_credential_commands
+    The whole parser is needed for top-level help, ``--version``, a missing or
+    unknown command: anything where argparse lists or checks every command.
+    """
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("-h", "--help", "--version"):
+            return None
+        elif arg.startswith("-"):
+            skip = arg in _VALUED
+        else:
+            return arg if arg in known else None
+    return None
 
+
+def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
+    """The ``tilecred`` parser, with the server's commands too.
+
+    Parameters:
+        argv: the arguments about to be parsed: only the command they name is
+            built (each command's parser, and the server's imports, take time
+            at every start). ``None`` builds every command.
+    """
+    from ._configuration import COMMANDS as CONFIG_COMMANDS
+    from ._credentials import COMMANDS as CREDENTIAL_COMMANDS
+
+    commands = {**CREDENTIAL_COMMANDS, **CONFIG_COMMANDS}
+    wanted = None if argv is None else _command_in(argv, [*commands, *SERVER_COMMANDS])
     globals_ = _global_options()
     parser = TilecredParser(
         prog="tilecred",
@@ -151,8 +186,11 @@ def build_parser() -> TilecredParser:
     )
     parser.add_argument("--version", action="version", version=f"tilecred {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    add_credential_commands(subparsers, [globals_])
-    add_config_commands(subparsers, [globals_])
-    # serve, token …, teamspace …: the server's own commands, on the same parser.
-    add_server_commands(subparsers)
+    for name, add in commands.items():
+        if wanted is None or wanted == name:
+            add(subparsers, [globals_])
+    if wanted is None or wanted in SERVER_COMMANDS:
+        from tilecred._server._commands import add_commands as add_server_commands
+
+        add_server_commands(subparsers)
     return parser
