@@ -98,10 +98,14 @@ def test_config_save_merges_into_an_existing_file(isolated: Path) -> None:
     }
     path.write_text(json.dumps(before))
     path.chmod(0o644)  # as TileDB's own client leaves it
-    inode = path.stat().st_ino
     env = cli_env(TILEDB_REST_SERVER_ADDRESS="https://new.example.com")
 
-    saved = run(["config", "save"], env)
+    with path.open("rb") as old:
+        saved = run(["config", "save"], env)
+        # Replaced, not rewritten in place: the old file, still open here, is
+        # whole and unchanged, so a reader never sees half a file.
+        assert old.read() == json.dumps(before).encode()
+        assert os.fstat(old.fileno()).st_ino != path.stat().st_ino
     work = run(["--profile", "work", "--workspace", "w", "config", "save"], cli_env())
 
     assert (saved.code, work.code) == (0, 0)
@@ -112,8 +116,6 @@ def test_config_save_merges_into_an_existing_file(isolated: Path) -> None:
         "work": {"rest.workspace": "w"},
     }
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    # Replaced, not rewritten in place: a reader never sees half a file.
-    assert path.stat().st_ino != inode
     # --profile reads the saved profile; --local still wins over it.
     work_shown = json.loads(run(["--profile", "work", "--host", "h.example.com", "config",
                                  "--json"], cli_env()).out)  # fmt: skip
