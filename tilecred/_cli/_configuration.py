@@ -125,15 +125,30 @@ def save_profile(path: Path, name: str, values: dict[str, str]) -> None:
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            # Interrupted or failed: leave no temporary file behind.
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
         raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable; not every platform can open a directory."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def run_config_save(args: argparse.Namespace) -> int:
