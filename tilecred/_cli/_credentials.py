@@ -143,11 +143,11 @@ def _read_body(args: argparse.Namespace) -> dict[str, Any]:
 
 def _request(args: argparse.Namespace) -> dict[str, Any]:
     """The call's arguments, from --from-json and the options (options win)."""
-    body = _read_body(args) if args.from_json is not None else {}
     if args.from_json is not None:
         used = used_kind_options(args)
         if used:
             raise UsageError(f"--from-json carries the secret: do not combine it with {used[0]}")
+    body = _read_body(args) if args.from_json is not None else {}
     given = {
         "name": args.new_name if args.command == "update" else args.name,
         "provider": args.provider,
