@@ -173,8 +173,9 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
     """
     from ._configuration import COMMANDS as CONFIG_COMMANDS
     from ._credentials import COMMANDS as CREDENTIAL_COMMANDS
+    from ._key import COMMANDS as KEY_COMMANDS
 
-    commands = {**CREDENTIAL_COMMANDS, **CONFIG_COMMANDS}
+    commands = {**CREDENTIAL_COMMANDS, **CONFIG_COMMANDS, **KEY_COMMANDS}
     wanted = None if argv is None else _command_in(argv, [*commands, *SERVER_COMMANDS])
     globals_ = _global_options()
     parser = TilecredParser(
