@@ -177,3 +177,41 @@ def test_the_main_clis_home_option_is_the_data_directory(
     args = parser.parse_args(["--home", data, "teamspace", "list"])
     assert args.handler(args) == 0
     assert capsys.readouterr().out.split()[1:] == ["ml", "private"]
+
+
+def test_the_main_clis_workspace_option_reaches_the_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The main command line's --workspace comes before the command; a default
+    # of the command's own --workspace must not replace it.
+    data = str(tmp_path / "home")
+    parser = argparse.ArgumentParser(prog="tilecred")
+    parser.add_argument("--workspace")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+
+    def main(*argv: str) -> int:
+        args = parser.parse_args(argv)
+        return int(args.handler(args))
+
+    assert main("--workspace", "acme", "token", "create", "--data", data, "--create-workspace") == 0
+    assert "for workspace 'acme'" in capsys.readouterr().out
+    assert main("--workspace", "acme", "teamspace", "create", "--data", data, "ml") == 0
+    assert capsys.readouterr().out.endswith("in workspace 'acme'\n")
+    with pytest.raises(NotFoundError) as none:
+        main("teamspace", "list", "--data", data)  # no --workspace: the default one
+    assert none.value.message == "workspace 'default' not found"
+
+
+def test_every_server_command_has_examples_in_its_help() -> None:
+    parser = argparse.ArgumentParser(prog="tilecred")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    for argv in (["serve"], ["token"], ["token", "create"], ["token", "list"],
+                 ["token", "revoke"], ["teamspace"], ["teamspace", "create"],
+                 ["teamspace", "list"]):  # fmt: skip
+        command = parser
+        for word in argv:
+            subparsers = next(
+                a for a in command._actions if isinstance(a, argparse._SubParsersAction)
+            )
+            command = subparsers.choices[word]
+        assert "examples:\n  tilecred " + " ".join(argv) in command.format_help(), argv

@@ -31,16 +31,32 @@ DEFAULT_WORKSPACE = "default"
 logger = logging.getLogger("tilecred.server")
 
 
+def _examples(*lines: str) -> dict[str, Any]:
+    """The keyword arguments that give a command an examples epilog, laid out as written."""
+    return {
+        "epilog": "examples:\n" + "\n".join(f"  {line}" for line in lines),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
 def add_commands(subparsers: Any) -> None:
     """Register ``serve``, ``token`` and ``teamspace`` on an argparse subparsers object."""
+    # --workspace is also a global option of the main command line: its default
+    # is suppressed here so that `tilecred --workspace X token create` keeps X.
+    workspace: dict[str, Any] = {
+        "default": argparse.SUPPRESS,
+        "help": f"workspace name or id ({DEFAULT_WORKSPACE})",
+    }
     data = argparse.ArgumentParser(add_help=False)
     data.add_argument(
         "--data", metavar="DIR", help="data directory (default: TILECRED_HOME or the user data dir)"
     )
 
     serve = subparsers.add_parser(
-        "serve", parents=[data], help="serve TileDB's v4 credentials API over the local store"
-    )
+        "serve", parents=[data], help="serve TileDB's v4 credentials API over the local store",
+        **_examples("tilecred serve", "tilecred serve --host 0.0.0.0 --port 8181 --threads 16",
+                    "tilecred serve --data /srv/tilecred --port 0"),
+    )  # fmt: skip
     serve.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to listen on ({DEFAULT_HOST})"
     )
@@ -51,39 +67,60 @@ def add_commands(subparsers: Any) -> None:
                        help=f"worker threads ({DEFAULT_THREADS})")  # fmt: skip
     serve.set_defaults(handler=run_serve)
 
-    token = subparsers.add_parser("token", help="manage the server's API tokens")
+    token = subparsers.add_parser(
+        "token", help="manage the server's API tokens",
+        **_examples("tilecred token create --name ci --read-only", "tilecred token list",
+                    "tilecred token revoke tok_0123abcd"),
+    )  # fmt: skip
     token_commands = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
-    create = token_commands.add_parser("create", parents=[data], help="issue a token (shown once)")
-    create.add_argument("--workspace", default=DEFAULT_WORKSPACE,
-                        help=f"workspace name or id ({DEFAULT_WORKSPACE})")  # fmt: skip
+    create = token_commands.add_parser(
+        "create", parents=[data], help="issue a token (shown once)",
+        **_examples("tilecred token create --name laptop",
+                    "tilecred token create --workspace acme --create-workspace --read-only"),
+    )  # fmt: skip
+    create.add_argument("--workspace", **workspace)
     create.add_argument("--name", default="token", help="a label for the token")
     create.add_argument("--read-only", action="store_true", help="the token cannot change anything")
     create.add_argument("--create-workspace", action="store_true",
                         help="create the workspace if it does not exist")  # fmt: skip
     create.set_defaults(handler=run_token_create)
     listing = token_commands.add_parser(
-        "list", parents=[data], help="list tokens (never their text)"
+        "list", parents=[data], help="list tokens (never their text)",
+        **_examples("tilecred token list", "tilecred token list --workspace acme"),
+    )  # fmt: skip
+    listing.add_argument(
+        "--workspace", default=argparse.SUPPRESS, help="only this workspace's tokens"
     )
-    listing.add_argument("--workspace", help="only this workspace's tokens")
     listing.set_defaults(handler=run_token_list)
-    revoke = token_commands.add_parser("revoke", parents=[data], help="revoke a token by id")
+    revoke = token_commands.add_parser(
+        "revoke", parents=[data], help="revoke a token by id",
+        **_examples("tilecred token revoke tok_0123abcd"),
+    )  # fmt: skip
     revoke.add_argument("token_id", metavar="TOKEN_ID", help="the id shown by token list (tok_…)")
     revoke.set_defaults(handler=run_token_revoke)
 
-    teamspace = subparsers.add_parser("teamspace", help="manage teamspaces")
+    teamspace = subparsers.add_parser(
+        "teamspace", help="manage teamspaces",
+        **_examples("tilecred teamspace create ml", "tilecred teamspace list"),
+    )  # fmt: skip
     ts_commands = teamspace.add_subparsers(
         dest="teamspace_command", metavar="COMMAND", required=True
     )
-    ts_create = ts_commands.add_parser("create", parents=[data], help="create a teamspace")
+    ts_create = ts_commands.add_parser(
+        "create", parents=[data], help="create a teamspace",
+        **_examples("tilecred teamspace create ml",
+                    "tilecred teamspace create finance --visibility private --description 'Q4'"),
+    )  # fmt: skip
     ts_create.add_argument("name", metavar="NAME")
-    ts_create.add_argument("--workspace", default=DEFAULT_WORKSPACE,
-                           help=f"workspace name or id ({DEFAULT_WORKSPACE})")  # fmt: skip
+    ts_create.add_argument("--workspace", **workspace)
     ts_create.add_argument("--visibility", choices=("private", "public"), default="private")
     ts_create.add_argument("--description")
     ts_create.set_defaults(handler=run_teamspace_create)
-    ts_list = ts_commands.add_parser("list", parents=[data], help="list teamspaces")
-    ts_list.add_argument("--workspace", default=DEFAULT_WORKSPACE,
-                         help=f"workspace name or id ({DEFAULT_WORKSPACE})")  # fmt: skip
+    ts_list = ts_commands.add_parser(
+        "list", parents=[data], help="list teamspaces",
+        **_examples("tilecred teamspace list", "tilecred teamspace list --workspace acme"),
+    )  # fmt: skip
+    ts_list.add_argument("--workspace", **workspace)
     ts_list.set_defaults(handler=run_teamspace_list)
 
 
@@ -99,6 +136,11 @@ def _opened(args: argparse.Namespace) -> Iterator[ServerApp]:
 def _home(args: argparse.Namespace) -> Path:
     # The main CLI's --home means the same directory; --data wins when both are given.
     return resolve_home(args.data or getattr(args, "home", None))
+
+
+def _workspace_arg(args: argparse.Namespace) -> str:
+    """The --workspace given before or after the command, else the default."""
+    return getattr(args, "workspace", None) or DEFAULT_WORKSPACE
 
 
 def _workspace_id(app: ServerApp, ident: str) -> str:
@@ -197,14 +239,15 @@ def _configure_logging() -> None:
 def run_token_create(args: argparse.Namespace) -> int:
     """``tilecred token create``: issue a token and print it, once."""
     with _opened(args) as app:
-        workspace = app.store.find_workspace(args.workspace)
+        wanted = _workspace_arg(args)
+        workspace = app.store.find_workspace(wanted)
         if workspace is None:
             if not args.create_workspace:
                 raise NotFoundError(
-                    f"workspace {args.workspace!r} not found (add --create-workspace to create it)",
+                    f"workspace {wanted!r} not found (add --create-workspace to create it)",
                     status=404,
                 )
-            workspace = app.store.create_workspace(args.workspace)
+            workspace = app.store.create_workspace(wanted)
             print(f"created workspace {workspace.name!r} ({workspace.id})")
         record, text = app.tokens.create(workspace.id, args.name, read_only=args.read_only)
         access = "read-only" if record.read_only else "read-write"
@@ -217,7 +260,8 @@ def run_token_create(args: argparse.Namespace) -> int:
 def run_token_list(args: argparse.Namespace) -> int:
     """``tilecred token list``: every token's id, workspace, name and state."""
     with _opened(args) as app:
-        workspace_id = None if args.workspace is None else _workspace_id(app, args.workspace)
+        wanted = getattr(args, "workspace", None)
+        workspace_id = None if wanted is None else _workspace_id(app, wanted)
         tokens = app.tokens.list(workspace_id)
         names: dict[str, str] = {}
         for token in tokens:
@@ -249,18 +293,19 @@ def run_teamspace_create(args: argparse.Namespace) -> int:
     if name.startswith("ts_"):
         raise InvalidArgumentError(f"teamspace name {name!r} must not start with 'ts_'")
     with _opened(args) as app:
-        workspace_id = _workspace_id(app, args.workspace)
+        workspace = _workspace_arg(args)
         record = app.store.create_teamspace(
-            workspace_id, name, visibility=args.visibility, description=args.description
-        )
-        print(f"created teamspace {record.name!r} ({record.id}) in workspace {args.workspace!r}")
+            _workspace_id(app, workspace), name, visibility=args.visibility,
+            description=args.description,
+        )  # fmt: skip
+        print(f"created teamspace {record.name!r} ({record.id}) in workspace {workspace!r}")
     return 0
 
 
 def run_teamspace_list(args: argparse.Namespace) -> int:
     """``tilecred teamspace list``."""
     with _opened(args) as app:
-        records = app.store.list_teamspaces(_workspace_id(app, args.workspace))
+        records = app.store.list_teamspaces(_workspace_id(app, _workspace_arg(args)))
         for record in records:
             print(f"{record.id}  {record.name}  {record.visibility}")
         if not records:
