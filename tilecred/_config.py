@@ -20,14 +20,21 @@ import msgspec
 
 from ._errors import ConfigurationError
 
-__all__ = ["DEFAULT_HOST", "Settings", "mask_token", "resolve_settings", "workspace_from_token"]
+__all__ = [
+    "DEFAULT_HOST",
+    "SOURCES",
+    "Settings",
+    "mask_token",
+    "resolve_settings",
+    "workspace_from_token",
+]
 
 DEFAULT_HOST = "https://api.tiledb.com"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
 
 # setting -> (environment variable, profile key)
-_SOURCES: dict[str, tuple[str, str | None]] = {
+SOURCES: dict[str, tuple[str, str | None]] = {
     "token": ("TILEDB_REST_TOKEN", "rest.token"),
     "host": ("TILEDB_REST_SERVER_ADDRESS", "rest.server_address"),
     "workspace": ("TILEDB_REST_WORKSPACE", "rest.workspace"),
@@ -225,7 +232,7 @@ def resolve_settings(
     )
     profile_label = f"profile {profile_name or 'default'} in {profile_path}"
 
-    for key, (variable, profile_key) in _SOURCES.items():
+    for key, (variable, profile_key) in SOURCES.items():
         if explicit.get(key) is not None:
             values[key], sources[key] = explicit[key], "argument"
         elif variable in env:

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from tilecred._config import _SOURCES, normalize_host
+from tilecred._config import SOURCES, normalize_host
 
 from ._failures import CommandError, UsageError
 from ._inputs import read_secret
@@ -80,7 +80,7 @@ def _values_to_save(args: argparse.Namespace) -> dict[str, str]:
     if source is not None:
         given["token"] = read_secret(source, "API token")
     values: dict[str, str] = {}
-    for setting, (variable, profile_key) in _SOURCES.items():
+    for setting, (variable, profile_key) in SOURCES.items():
         if profile_key is None:
             continue  # not a TileDB setting (the local store's home)
         value = given.get(setting)
