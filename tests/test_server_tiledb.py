@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import tilecred
 from tests.conftest import CANARY_SECRET
 from tests.test_server_harness import ROLE_ARN, Running
 
@@ -104,3 +105,27 @@ def test_six_credential_functions_teamspaces_and_workspace(
     with pytest.raises(credentials.CredentialsError):
         credentials.get_credential("s3-new", teamspace="ml")
     assert [c.name for c in credentials.list_credentials(teamspace="ml")] == ["role"]
+
+
+def test_code_written_for_tiledbs_client_runs_on_tilecred(server: Running) -> None:
+    # The same calls, with TileDB's own model objects, through tilecred's
+    # functions: only the import changes.
+    api = importlib.import_module("tiledb.client._common.api_v4")
+    tilecred.configure(host=server.url, token=server.token)
+    tilecred.create_credential(
+        "s3", "AWS",
+        credential=api.Credential(aws=api.AWSCredential(
+            access_key_id="AKIAIOSFODNN7EXAMPLE", secret_access_key=CANARY_SECRET)),
+    )  # fmt: skip
+    tilecred.create_credential(
+        "role", "AWS",
+        role=api.AccessCredentialRole(aws=api.AWSRole(role_arn=ROLE_ARN, external_id="123ABC")),
+    )  # fmt: skip
+    pager = tilecred.list_credentials(None, None, 1)
+    assert [c.name for c in pager] == ["role", "s3"]
+    assert pager.pagination_metadata is not None
+    assert pager.pagination_metadata.total_items == 2
+    got = tilecred.get_credential("role")
+    assert got.role is not None
+    assert got.role.aws is not None
+    assert (got.role.aws.role_arn, got.role.aws.external_id) == (ROLE_ARN, "123ABC")
