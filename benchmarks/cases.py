@@ -140,14 +140,19 @@ def per_call_seconds(contender: Contender, calls: int) -> Timing:
     return Timing(wall / calls, cpu / calls)
 
 
-def list_seconds(contender: Contender, total: int, per_page: int) -> Timing:
-    """Seconds to walk a listing of ``total`` items, ``per_page`` at a time."""
+def list_seconds(contender: Contender, total: int, per_page: int, walks: int = 1) -> Timing:
+    """Mean seconds to walk a listing of ``total`` items, ``per_page`` at a time.
+
+    ``walks`` walks make one sample, so a short listing is not a single
+    30 ms window at the mercy of one garbage collection or one context switch.
+    """
     cpu, started = time.process_time(), time.perf_counter()
-    seen = contender.count(total, per_page)
+    for _ in range(walks):
+        seen = contender.count(total, per_page)
+        if seen != total:
+            raise AssertionError(f"{contender.name} listed {seen} items, not {total}")
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    if seen != total:
-        raise AssertionError(f"{contender.name} listed {seen} items, not {total}")
-    return Timing(wall, cpu)
+    return Timing(wall / walks, cpu / walks)
 
 
 def threaded_calls_per_second(contender: Contender, threads: int, calls: int) -> Timing:
