@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from tilecred._config import SOURCES, normalize_host
+from tilecred._files import sync_directory
 
 from ._failures import CommandError, UsageError
 from ._inputs import read_secret
@@ -138,17 +139,7 @@ def save_profile(path: Path, name: str, values: dict[str, str]) -> None:
             raise
     except OSError as exc:
         raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
-    _sync_directory(path.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    sync_directory(path.parent)
 
 
 def run_config_save(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .._errors import ConfigurationError
+from .._files import sync_directory
 
 __all__ = [
     "KEY_ENV",
@@ -146,16 +147,6 @@ def _write_private(path: Path, key: bytes) -> None:
         os.close(fd)
 
 
-def _sync_directory(path: Path) -> None:
-    # A rename is durable only once its directory is; not every platform can.
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def create_key_file(path: Path) -> KeySource:
     """Create the key file with a new key; if another process won, use its key."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -173,7 +164,7 @@ def create_key_file(path: Path) -> KeySource:
             temporary.unlink()
     except OSError as exc:
         raise ConfigurationError(f"cannot create the key file {path}: {exc}") from exc
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
     source = read_key_file(path)
     if source is None:
         raise ConfigurationError(f"the key file {path} vanished while it was being created")
@@ -191,7 +182,7 @@ def write_pending_key_file(path: Path, key: bytes) -> Path:
         _write_private(pending, key)
     except OSError as exc:
         raise ConfigurationError(f"cannot write the key file {pending}: {exc}") from exc
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
     return pending
 
 
@@ -213,7 +204,7 @@ def finish_rotation(pending: Path, path: Path) -> None:
         return
     except OSError as exc:
         raise ConfigurationError(f"cannot replace the key file {path}: {exc}") from exc
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
 
 
 def adopt_pending_key(path: Path, check: bytes) -> KeySource | None:
