@@ -321,6 +321,25 @@ def test_list_with_verify_reports_each_status() -> None:
     assert {c.status for c in list_credentials()} == {None}
 
 
+def test_list_with_verify_marks_a_malformed_url_failed_and_still_lists() -> None:
+    # urlsplit raises on an unclosed IPv6 bracket: one such row must not break the listing.
+    create_credential("good", "AWS", role=ROLE)
+    create_credential(
+        "bad-url", "AZURE", token={"azure_entra_id": {"blob_endpoint": "https://[bad"}}
+    )
+    assert {c.name: c.status for c in list_credentials(verify=True)} == {
+        "bad-url": "failed", "good": "verified"}  # fmt: skip
+    with pytest.raises(CredentialsError) as info:
+        tilecred.verify_credential(
+            "bad-url", "AZURE", token={"azure_entra_id": {"blob_endpoint": "https://[bad"}}
+        )
+    assert (type(info.value), info.value.status, str(info.value)) == (
+        CredentialsError, 422,
+        "could not verify credential 'bad-url': 422 Unprocessable Entity: "
+        "token.azure_entra_id.blob_endpoint: not an https URL (https://<host>)",
+    )  # fmt: skip
+
+
 def test_workspaces_are_separate(isolated: Path) -> None:
     create_credential("mine", "AWS", role=ROLE)
     tilecred.configure(workspace="other")

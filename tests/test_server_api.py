@@ -331,6 +331,24 @@ def test_verify_good_and_bad(server: Running) -> None:
     assert server.request("GET", server.credentials_path()).json["data"] == []
 
 
+def test_a_malformed_url_is_a_422_naming_the_field_and_fails_in_listings(
+    server: Running,
+) -> None:
+    body = {"name": "u", "provider": "AZURE",
+            "token": {"azure_entra_id": {"blob_endpoint": "https://[bad"}}}  # fmt: skip
+    reply = server.request("POST", "/v4/actions/credentials/verify", body=body)
+    assert_error(
+        reply, 422, "token.azure_entra_id.blob_endpoint: not an https URL (https://<host>)"
+    )
+    assert server.request("POST", server.credentials_path(), body=body).status == 201
+    assert server.request("POST", server.credentials_path(), body=aws_role_body("v")).status == 201
+    reply = server.request("GET", server.credentials_path(), query=[("verify", "true")])
+    assert reply.status == 200, reply.raw
+    assert [(c["name"], c["status"]) for c in reply.json["data"]] == [
+        ("u", "failed"), ("v", "verified")
+    ]  # fmt: skip
+
+
 def test_verify_in_another_workspace_or_missing_teamspace_is_404(server: Running) -> None:
     body = {**aws_role_body("v"), "workspace_id": "ws_other"}
     reply = server.request("POST", "/v4/actions/credentials/verify", body=body)

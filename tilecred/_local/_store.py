@@ -708,6 +708,13 @@ class Store:
             )
         except CredentialsError:
             return "failed"
+        except Exception as exc:
+            # A listing must not fail on one odd row; only the type is logged,
+            # as an unexpected error's message could quote a secret.
+            logger.warning(
+                "verifying credential %r failed unexpectedly (%s)", row[2], type(exc).__name__
+            )
+            return "failed"
         return "verified"
 
     def update_credential(

@@ -66,8 +66,13 @@ def _required(value: str | None, field: str) -> str:
 def _https(value: str | None, field: str, *, required: bool = False) -> None:
     if value is None and not required:
         return
-    parts = urlsplit(_required(value, field))
-    if parts.scheme != "https" or not parts.hostname:
+    try:
+        parts = urlsplit(_required(value, field))
+        usable = parts.scheme == "https" and bool(parts.hostname)
+    except ValueError:
+        # urlsplit refuses some malformed URLs (an unclosed "[" of an IPv6 host).
+        usable = False
+    if not usable:
         raise _Fault(field, "not an https URL (https://<host>)")
 
 
