@@ -560,6 +560,29 @@ def test_a_token_typed_as_an_argument_is_not_echoed(httpserver: HTTPServer) -> N
     assert seen(httpserver) == []
 
 
+def test_a_secret_typed_as_an_argument_is_not_echoed(httpserver: HTTPServer) -> None:
+    base = ["create", "lake", "--provider", "aws", "--access-key-id", "AKIAIOSFODNN7EXAMPLE"]
+    env = cli_env(httpserver)
+    typed = [
+        run([*base, "--secret-stdin", CANARY_SECRET], env, stdin="x"),
+        run([*base, f"--secret-stdin={CANARY_SECRET}"], env, stdin="x"),
+        run([*base, "--secret-env", CANARY_SECRET], env),
+        run(["--token-env", CANARY_TOKEN, "list"], env),
+    ]
+    for outcome in typed:
+        assert (outcome.code, outcome.out) == (2, "")
+        assert CANARY_SECRET not in outcome.err
+        assert CANARY_TOKEN not in outcome.err
+    assert "(--secret-stdin takes no value: secrets are read from" in typed[0].err
+    assert "(--secret-stdin takes no value: secrets are read from" in typed[1].err
+    assert typed[2].err.endswith(
+        "error: --secret-env takes the name of an environment variable, and what was given "
+        "is not a variable name (not shown, in case it is the secret itself)\n"
+    )
+    assert "--token-env takes the name of an environment variable" in typed[3].err
+    assert seen(httpserver) == []
+
+
 def test_help_on_every_command_has_examples() -> None:
     env = cli_env()
     commands = [[], ["list"], ["get"], ["create"], ["update"], ["delete"], ["verify"],

@@ -73,3 +73,17 @@ def test_rotate_with_an_environment_key_needs_the_new_one(isolated: Path) -> Non
         "set TILECRED_MASTER_KEY to the new key before the next use\n"
     )
     assert _secret_in(home, new) == CANARY_SECRET
+
+
+def test_rotate_a_key_file_to_a_given_key_says_the_file_holds_it(isolated: Path) -> None:
+    home = Path(os.environ["TILECRED_HOME"])
+    env = cli_env()
+    _create_with_secret(env)
+    new = os.urandom(32)
+    (isolated / "new.key").write_text(base64.b64encode(new).decode())
+
+    rotated = run(["key", "rotate", "--new-key-file", str(isolated / "new.key")], env)
+
+    assert (rotated.code, rotated.err) == (0, "")
+    assert rotated.out.endswith("; the key file now holds the new key\n")
+    assert _secret_in(home, new) == CANARY_SECRET

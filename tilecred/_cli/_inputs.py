@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import getpass
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Literal
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 STDIN = "-"
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # Options that read standard input, as (namespace attribute, value or None for
 # a flag, how the option is spelled in messages).
@@ -122,6 +124,13 @@ def read_secret(source: SecretSource, label: str, *, multiline: bool = False) ->
     """
     if source.how == "env":
         assert source.where is not None
+        if not _VARIABLE_NAME.fullmatch(source.where):
+            # Most likely the secret itself, typed where its variable's name
+            # belongs: it is not repeated in the message.
+            raise UsageError(
+                f"{source.option} takes the name of an environment variable, and what was "
+                "given is not a variable name (not shown, in case it is the secret itself)"
+            )
         value = os.environ.get(source.where)
         if value is None:
             raise CommandError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import tilecred
@@ -31,9 +32,11 @@ def run_key_rotate(args: argparse.Namespace) -> int:
         )
         new_key = decode_key(read_secret(source, "new key"), f"the new key ({source.option})")
     count = rotate_key(home, new_key)
+    # The store takes its key from TILECRED_MASTER_KEY when it is set, else
+    # from the key file, which rotation then replaces.
     where = (
         "set TILECRED_MASTER_KEY to the new key before the next use"
-        if new_key is not None
+        if os.environ.get("TILECRED_MASTER_KEY")
         else "the key file now holds the new key"
     )
     print(f"re-encrypted {count} credential(s) in {home}; {where}")

@@ -25,24 +25,32 @@ EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a command killed by SIGPIPE
 
 
-def _mistyped_secrets(argv: Sequence[str]) -> list[str]:
-    """Values someone put after ``--token``, which takes none: kept out of messages."""
+# Flags that read a secret and take no value. A value typed after one anyway is
+# most likely the secret itself: it must not be repeated in an error message.
+_SECRET_FLAGS = ("--token", "--secret-stdin", "--passphrase-stdin", "--passphrase-prompt")
+
+
+def _mistyped_secrets(argv: Sequence[str]) -> list[tuple[str, str]]:
+    """Values someone put after a secret flag that takes none, with the flag."""
     found = []
     for i, arg in enumerate(argv):
-        if arg.startswith("--token="):
-            found.append(arg.partition("=")[2])
-        elif arg == "--token" and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
-            found.append(argv[i + 1])
-    return [value for value in found if value]
+        flag, equals, value = arg.partition("=")
+        if flag not in _SECRET_FLAGS:
+            continue
+        if equals:
+            found.append((flag, value))
+        elif i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            found.append((flag, argv[i + 1]))
+    return [(flag, value) for flag, value in found if value]
 
 
 def _usage_error(error: UsageError, args: argparse.Namespace | None, argv: Sequence[str]) -> int:
     message = error.message
-    for secret in _mistyped_secrets(argv):
+    for flag, secret in _mistyped_secrets(argv):
         if secret in message:
             message = message.replace(secret, "***") + (
-                " (--token takes no value: it reads the token from standard input; "
-                "see --token-env and --token-file)"
+                f" ({flag} takes no value: secrets are read from standard input, a prompt, "
+                "a file or a variable you name, never from an argument)"
             )
     usage, prog = error.usage, error.prog
     parser = getattr(args, "parser", None)
