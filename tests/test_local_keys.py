@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -16,6 +17,14 @@ import pytest
 import tilecred
 from tilecred import ConfigurationError, CredentialsError, create_credential, get_credential
 from tilecred._local import Store, rotate_key
+from tilecred._models import (
+    AWSCredential,
+    CloudProvider,
+    Credential,
+    CredentialCreateRequest,
+    SnowflakeServiceUserKey,
+    Token,
+)
 
 from .conftest import CANARY_SECRET
 
@@ -203,6 +212,61 @@ def test_rotation_with_a_key_file_keeps_every_secret(isolated: Path) -> None:
     with pytest.raises(ConfigurationError):
         Store(home, key=old_key)
     assert get_credential("k3").name == "k3"
+
+
+def _sealed_values(home: Path) -> list[bytes]:
+    with contextlib.closing(sqlite3.connect(home / "tilecred.db")) as conn:
+        rows = conn.execute("SELECT secret FROM credentials WHERE secret IS NOT NULL").fetchall()
+    return [bytes(row[0]) for row in rows]
+
+
+def _leftovers(home: Path, sealed: list[bytes]) -> list[str]:
+    """The files that still hold any 16-byte piece of the sealed values."""
+    pieces = [value[i : i + 16] for value in sealed for i in range(0, len(value) - 15, 16)]
+    return sorted({path.name for path in home.iterdir() for piece in pieces
+                   if piece in path.read_bytes()})  # fmt: skip
+
+
+def _open_store_with_two_secrets(home: Path) -> tuple[Store, str]:
+    store = Store(home)
+    ws = store.create_workspace("default")
+    small = CredentialCreateRequest(
+        name="small", provider=CloudProvider.AWS, credential=Credential(
+            aws=AWSCredential(access_key_id="AKIAIOSFODNN7EXAMPLE",
+                              secret_access_key=CANARY_SECRET)))  # fmt: skip
+    # Bigger than a page: its sealed value lives in overflow pages.
+    large = CredentialCreateRequest(
+        name="large", provider=CloudProvider.SNOWFLAKE, token=Token(
+            snowflake=SnowflakeServiceUserKey(account="a", user="u",
+                                              private_key_raw=CANARY_SECRET * 400)))  # fmt: skip
+    store.create_credential(ws.id, None, small)
+    store.create_credential(ws.id, None, large)
+    return store, ws.id
+
+
+def test_rotation_leaves_the_old_ciphertext_in_no_file(isolated: Path) -> None:
+    home = isolated / "rotated"
+    store, _ = _open_store_with_two_secrets(home)
+    with store:
+        old = _sealed_values(home)
+        assert [len(value) > 4096 for value in old] == [False, True]
+        assert _leftovers(home, old) != []  # the check itself finds them
+        assert store.rotate_key() == 2
+        # Still open: the WAL and shared-memory files are there too.
+        assert sorted(p.name for p in home.iterdir()) == [
+            "key", "tilecred.db", "tilecred.db-shm", "tilecred.db-wal"]  # fmt: skip
+        assert _leftovers(home, old) == []
+        assert _leftovers(home, _sealed_values(home)) == ["tilecred.db"]
+
+
+def test_a_deleted_secret_leaves_its_ciphertext_in_no_file(isolated: Path) -> None:
+    home = isolated / "deleted"
+    store, workspace_id = _open_store_with_two_secrets(home)
+    with store:
+        old = _sealed_values(home)
+        store.delete_credential(workspace_id, None, "small")
+        store.delete_credential(workspace_id, None, "large")
+        assert _leftovers(home, old) == []
 
 
 def test_rotation_with_an_explicit_key_needs_the_new_key(isolated: Path) -> None:

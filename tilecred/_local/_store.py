@@ -161,6 +161,9 @@ class Store:
             # A returned write survives a crash of this process (WAL) and of the
             # machine (FULL syncs the WAL on every commit).
             conn.execute("PRAGMA synchronous = FULL")
+            # Deleted and replaced content (an old sealed secret) is zeroed, not
+            # left in freed pages or cells.
+            conn.execute("PRAGMA secure_delete = ON")
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
@@ -339,6 +342,28 @@ class Store:
             raise CredentialsError(f"the local store {self.path} failed: {exc}") from exc
         finally:
             self._release(conn)
+
+    def _fold_wal(self) -> None:
+        """Copy the WAL into the database and empty it, so that replaced or
+        deleted ciphertext survives in neither file.
+
+        A reader in another transaction (or process) can keep it from
+        finishing; the last connection to close folds the WAL in then, so this
+        only logs.
+        """
+        conn = self._acquire()
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:
+            busy, detail = 1, f": {exc}"
+        else:
+            detail = ": another connection is reading"
+        finally:
+            self._release(conn)
+        if busy:
+            logger.warning(
+                "local store %s: the write-ahead log could not be emptied yet%s", self.path, detail
+            )
 
     def _current_cipher(self, conn: sqlite3.Connection) -> _keys.Cipher:
         """The cipher for the key the store uses now.
@@ -795,6 +820,7 @@ class Store:
             )
             if cursor.rowcount == 0:
                 raise _not_found()
+        self._fold_wal()
 
     # -- the key ------------------------------------------------------------------
 
@@ -838,6 +864,7 @@ class Store:
             raise
         if pending is not None and self._source.path is not None:
             _keys.finish_rotation(pending, self._source.path)
+        self._fold_wal()  # the old ciphertext must not outlive the old key on disk
         source = dataclasses.replace(self._source, key=new_key)
         with self._lock:
             self._source, self._check, self._cipher = source, check, new_cipher
