@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -400,6 +402,38 @@ def test_store_rejects_requests_without_one_usable_secret(isolated: Path) -> Non
         assert (info.value.status, info.value.message) == (
             422, "give one of credential, role or token")  # fmt: skip
         assert store.list_credentials(ws.id, None, ListQuery(), 1, None).total_items == 0
+
+
+def test_a_failed_commit_leaves_no_transaction_or_lock_behind(isolated: Path) -> None:
+    home = isolated / "store"
+    request = CredentialCreateRequest(
+        name="r", provider=CloudProvider.AWS, role=AccessCredentialRole(aws=AWSRole(role_arn="a"))
+    )
+    with _store(home) as store:
+        ws = store.create_workspace("w")
+        # A deferred foreign key is checked at COMMIT, which then fails and
+        # leaves the transaction open: a real failing COMMIT.
+        with sqlite3.connect(home / "tilecred.db") as db:
+            db.executescript(
+                "CREATE TABLE nowhere (id TEXT PRIMARY KEY);"
+                "CREATE TABLE audit (ref TEXT REFERENCES nowhere (id)"
+                " DEFERRABLE INITIALLY DEFERRED);"
+                "CREATE TRIGGER audited AFTER INSERT ON credentials"
+                " BEGIN INSERT INTO audit VALUES ('missing'); END;"
+            )
+        with pytest.raises(CredentialsError) as info:
+            store.create_credential(ws.id, None, request)
+        assert info.value.message == (
+            f"the local store {home / 'tilecred.db'} refused a write: FOREIGN KEY constraint failed"
+        )
+        # Nobody is left holding the write lock: another writer gets it at once.
+        with contextlib.closing(sqlite3.connect(home / "tilecred.db", timeout=0)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("DROP TRIGGER audited")
+            other.execute("COMMIT")
+        # And the pooled connection works again, with nothing of the failed write.
+        assert store.list_credentials(ws.id, None, ListQuery(), 1, None).total_items == 0
+        assert store.create_credential(ws.id, None, request).name == "r"
 
 
 def test_the_backend_opens_one_store_and_closes_it(isolated: Path) -> None:

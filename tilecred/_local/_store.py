@@ -308,6 +308,14 @@ class Store:
         return self._connect()
 
     def _release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            # A COMMIT or ROLLBACK that failed left the transaction open, maybe
+            # with the write lock: it must not go back to the pool like that.
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                conn.close()
+                return
         with self._lock:
             idle = not self._closed and self._pid == os.getpid()
             if idle and len(self._idle) < _MAX_IDLE_CONNECTIONS:
