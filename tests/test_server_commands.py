@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +16,16 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from tilecred._errors import ConflictError, InvalidArgumentError, NotFoundError
-from tilecred._server._commands import add_commands
+from tilecred._errors import (
+    ConfigurationError,
+    ConflictError,
+    CredentialsError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from tilecred._server import create_app
+from tilecred._server._commands import add_commands, bootstrap
+from tilecred._server._tokens import TOKEN_FILE
 
 TOKEN = re.compile(r"^tc-ws_[0-9a-f]+-[0-9a-f]{64}$")
 
@@ -97,6 +107,49 @@ def test_serve_rejects_bad_numbers_before_opening_anything(tmp_path: Path) -> No
     with pytest.raises(InvalidArgumentError):
         run("serve", "--data", str(tmp_path / "h"), "--port", "70000")
     assert not (tmp_path / "h").exists()
+
+
+def _execute(database: Path, sql: str) -> None:
+    with contextlib.closing(sqlite3.connect(database, isolation_level=None)) as db:
+        db.execute(sql)
+
+
+def test_a_first_start_that_fails_issues_the_admin_token_on_the_next(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    app = create_app(home)
+    try:
+        # Real failures of each write: the workspace, then the token.
+        refuse = "CREATE TRIGGER refused BEFORE INSERT ON {} BEGIN SELECT RAISE(ABORT, 'full'); END"
+        _execute(home / "tilecred.db", refuse.format("workspaces"))
+        with pytest.raises(CredentialsError) as failed:
+            bootstrap(app)
+        assert failed.value.message == (
+            f"the local store {home / 'tilecred.db'} refused a write: full"
+        )
+        _execute(home / "tilecred.db", "DROP TRIGGER refused")
+        _execute(home / TOKEN_FILE, refuse.format("tokens"))
+        with pytest.raises(ConfigurationError) as info:
+            bootstrap(app)
+        assert info.value.message == f"cannot write token file {home / TOKEN_FILE}: full"
+        assert (app.tokens.bootstrapped(), app.tokens.list()) == (False, [])
+        _execute(home / TOKEN_FILE, "DROP TRIGGER refused")
+
+        text = bootstrap(app)
+        assert text is not None
+        assert TOKEN.match(text)
+        record = app.tokens.authenticate(text)
+        workspace = app.store.find_workspace("default")
+        assert record is not None
+        assert workspace is not None
+        assert (record.name, record.workspace_id, record.read_only) == (
+            "admin",
+            workspace.id,
+            False,
+        )
+        assert bootstrap(app) is None
+        assert [token.id for token in app.tokens.list()] == [record.id]
+    finally:
+        app.close()
 
 
 def _start(data: Path) -> tuple[subprocess.Popen[str], list[str], int]:

@@ -163,15 +163,15 @@ def _describe(token: TokenRecord, workspace: str) -> str:
 def bootstrap(app: ServerApp) -> str | None:
     """On the first start, an admin token for the default workspace; else ``None``.
 
-    The workspace is created when the store has none by that name.
+    The workspace is created when the store has none by that name. The
+    bootstrap counts as done only once the token is stored (one transaction
+    of the token file), so a start that fails before that tries again next time.
     """
-    if not app.tokens.claim_bootstrap():
+    if app.tokens.bootstrapped():
         return None
-    workspace = app.store.find_workspace(DEFAULT_WORKSPACE)
-    if workspace is None:
-        workspace = app.store.create_workspace(DEFAULT_WORKSPACE)
-    _record, text = app.tokens.create(workspace.id, "admin")
-    return text
+    workspace = app.store.ensure_workspace(DEFAULT_WORKSPACE)
+    issued = app.tokens.bootstrap(workspace.id, "admin")
+    return None if issued is None else issued[1]
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -19,7 +19,9 @@ import os
 import secrets
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .._errors import ConfigurationError, InvalidArgumentError, NotFoundError
 
@@ -40,6 +42,7 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+T = TypeVar("T")
 _SELECT = "SELECT id, workspace_id, name, read_only, created_at, revoked_at FROM tokens"
 
 
@@ -121,7 +124,53 @@ class TokenStore:
 
         Raises:
             InvalidArgumentError: the workspace id or name is unusable.
+            ConfigurationError: the token file cannot be written.
         """
+        record, text = self._new_token(workspace_id, name, read_only)
+        with self._lock:
+            self._write(lambda: self._insert(record, text))
+        return record, text
+
+    def bootstrap(self, workspace_id: str, name: str) -> tuple[TokenRecord, str] | None:
+        """The first start's admin token: issued exactly once per token file.
+
+        Recording that the bootstrap happened and storing the token are one
+        transaction, so a failure leaves it to be done on the next start.
+
+        Returns:
+            The token's record and its text; ``None`` if it was issued before.
+
+        Raises:
+            InvalidArgumentError: the workspace id or name is unusable.
+            ConfigurationError: the token file cannot be written.
+        """
+        record, text = self._new_token(workspace_id, name, False)
+
+        def claim_and_insert() -> bool:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                claimed = self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('bootstrapped', ?)", (_now(),)
+                ).rowcount
+                if claimed:
+                    self._insert(record, text)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return claimed == 1
+
+        with self._lock:
+            return (record, text) if self._write(claim_and_insert) else None
+
+    def bootstrapped(self) -> bool:
+        """Whether the first start's admin token has been issued."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM meta WHERE key = 'bootstrapped'").fetchone()
+        return row is not None
+
+    @staticmethod
+    def _new_token(workspace_id: str, name: str, read_only: bool) -> tuple[TokenRecord, str]:
         if not workspace_id.startswith("ws_") or "-" in workspace_id:
             raise InvalidArgumentError(f"workspace id {workspace_id!r} cannot be bound to a token")
         if not name or any(ord(ch) < 0x20 for ch in name):
@@ -135,14 +184,21 @@ class TokenStore:
             read_only=read_only,
             created_at=datetime.datetime.now(datetime.UTC).replace(microsecond=0),
         )
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO tokens (id, workspace_id, name, read_only, digest, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (record.id, workspace_id, name, int(read_only), _digest(text),
-                 record.created_at.isoformat()),
-            )  # fmt: skip
         return record, text
+
+    def _insert(self, record: TokenRecord, text: str) -> None:
+        self._db.execute(
+            "INSERT INTO tokens (id, workspace_id, name, read_only, digest, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (record.id, record.workspace_id, record.name, int(record.read_only), _digest(text),
+             record.created_at.isoformat()),
+        )  # fmt: skip
+
+    def _write(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except sqlite3.Error as exc:
+            raise ConfigurationError(f"cannot write token file {self.path}: {exc}") from exc
 
     def authenticate(self, text: str) -> TokenRecord | None:
         """The live token with this text, or ``None``."""
@@ -178,11 +234,3 @@ class TokenStore:
         if cursor.rowcount == 0:
             raise NotFoundError(f"no live token with id {token_id!r}", status=404)
         return _record(row)
-
-    def claim_bootstrap(self) -> bool:
-        """``True`` exactly once per token file: the first start's admin token."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('bootstrapped', ?)", (_now(),)
-            )
-        return cursor.rowcount == 1
