@@ -7,6 +7,7 @@ import logging
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ from tilecred import (
 )
 from tilecred._backend import ListQuery
 from tilecred._local import LocalBackend, Store
-from tilecred._models import CredentialCreateRequest
+from tilecred._models import AWSCredential, Credential, CredentialCreateRequest
 
 from .conftest import CANARY_SECRET
 
@@ -340,6 +341,40 @@ def test_list_with_verify_marks_a_malformed_url_failed_and_still_lists() -> None
         "could not verify credential 'bad-url': 422 Unprocessable Entity: "
         "token.azure_entra_id.blob_endpoint: not an https URL (https://<host>)",
     )  # fmt: skip
+
+
+@contextlib.contextmanager
+def traced(store: Store) -> Iterator[list[str]]:
+    """The SQL statements that the store's pooled connections run meanwhile."""
+    statements: list[str] = []
+    connections = list(store._idle)
+    assert connections  # a store keeps the connection it opened with
+    for conn in connections:
+        conn.set_trace_callback(statements.append)
+    try:
+        yield statements
+    finally:
+        for conn in connections:
+            conn.set_trace_callback(None)
+
+
+def test_list_with_verify_reads_the_key_check_once(isolated: Path) -> None:
+    with _store(isolated / "store") as store:
+        ws = store.create_workspace("w")
+        key = Credential(
+            aws=AWSCredential(access_key_id="AKIAIOSFODNN7EXAMPLE", secret_access_key=CANARY_SECRET)
+        )
+        for n in range(5):
+            request = CredentialCreateRequest(
+                name=f"k{n}", provider=CloudProvider.AWS, credential=key
+            )
+            store.create_credential(ws.id, None, request)
+        with traced(store) as statements:
+            page = store.list_credentials(ws.id, None, ListQuery(verify=True), 1, None)
+        assert [c.status for c in page.items] == ["verified"] * 5
+        assert [s for s in statements if "key_check" in s] == [
+            "SELECT value FROM meta WHERE key = 'key_check'"
+        ]
 
 
 def test_workspaces_are_separate(isolated: Path) -> None:

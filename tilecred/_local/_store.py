@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import logging
 import math
 import os
@@ -17,7 +18,7 @@ import secrets
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -650,14 +651,16 @@ class Store:
             **secret,
         )
 
+    @staticmethod
     def _open_secret(
-        self, conn: sqlite3.Connection, workspace_id: str, row: tuple[Any, ...]
+        cipher: Callable[[], _keys.Cipher], workspace_id: str, row: tuple[Any, ...]
     ) -> bytes | None:
+        """The row's secret, opened; ``cipher`` is asked for only if there is one."""
         sealed = row[9]
         if sealed is None:
             return None
         aad = _row_aad(workspace_id, row[1], row[2], row[0])
-        opened = self._current_cipher(conn).open(bytes(sealed), aad)
+        opened = cipher().open(bytes(sealed), aad)
         if opened is None:
             raise CredentialsError(
                 f"the secret of credential {row[2]!r} does not open: the store was altered"
@@ -682,7 +685,11 @@ class Store:
             row = self._credential_row(conn, workspace_id, teamspace_id, name)
             if row is None:
                 raise _not_found()
-            opened = self._open_secret(conn, workspace_id, row) if with_secrets else None
+            opened = (
+                self._open_secret(functools.partial(self._current_cipher, conn), workspace_id, row)
+                if with_secrets
+                else None
+            )
         return self._credential(row, opened)
 
     def list_credentials(
@@ -721,15 +728,19 @@ class Store:
             ).fetchall()
             items = [self._credential(row) for row in rows]
             if query.verify:
+                # One read of the key check for the whole page, not one per row.
+                cipher = functools.cache(functools.partial(self._current_cipher, conn))
                 items = [
-                    msgspec.structs.replace(item, status=self._status(conn, workspace_id, row))
+                    msgspec.structs.replace(item, status=self._status(cipher, workspace_id, row))
                     for item, row in zip(items, rows, strict=True)
                 ]
         return Page(items, page, size, math.ceil(total / size), total)
 
-    def _status(self, conn: sqlite3.Connection, workspace_id: str, row: tuple[Any, ...]) -> str:
+    def _status(
+        self, cipher: Callable[[], _keys.Cipher], workspace_id: str, row: tuple[Any, ...]
+    ) -> str:
         try:
-            credential = self._credential(row, self._open_secret(conn, workspace_id, row))
+            credential = self._credential(row, self._open_secret(cipher, workspace_id, row))
             verify_request(
                 CredentialsVerifyRequest(
                     name=credential.name,
@@ -786,15 +797,16 @@ class Store:
             if new_name != name and self._credential_row(conn, workspace_id, teamspace, new_name):
                 raise _conflict()
             aad = _row_aad(workspace_id, teamspace, new_name, ident)
+            cipher = functools.cache(functools.partial(self._current_cipher, conn))
             if new_secret is not None:
                 kind, member = new_secret.kind, new_secret.member
                 public, hidden = new_secret.split()
-                sealed = None if hidden is None else self._current_cipher(conn).seal(hidden, aad)
+                sealed = None if hidden is None else cipher().seal(hidden, aad)
             elif sealed is not None and new_name != name:
                 # The name is part of the sealed value's identity: seal it anew.
-                opened = self._open_secret(conn, workspace_id, row)
+                opened = self._open_secret(cipher, workspace_id, row)
                 assert opened is not None  # sealed is not None
-                sealed = self._current_cipher(conn).seal(opened, aad)
+                sealed = cipher().seal(opened, aad)
             if request.provider_default is not None:
                 default = request.provider_default
             if request.allowed_in_tasks is not None:
