@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CANARY_SECRET
+from tests.test_local_store import traced
 from tests.test_server_harness import ROLE_ARN, Running, aws_key_body, aws_role_body
 from tests.test_server_routes import assert_error
 from tilecred._models import iter_secrets
@@ -315,6 +316,19 @@ def test_credentials_by_workspace_name(server: Running) -> None:
     assert server.request("POST", server.credentials_path(workspace="team"),
                           body=aws_role_body("n")).status == 201  # fmt: skip
     assert server.request("GET", server.credentials_path("n")).status == 200
+
+
+def test_a_workspace_is_looked_up_once_by_name_and_once_by_id(server: Running) -> None:
+    server.request("GET", server.credentials_path())  # the pool has its connections now
+    with traced(server.app.store) as statements:
+        for workspace in ("team", server.workspace_id, "team", server.workspace_id):
+            reply = server.request("GET", server.credentials_path(workspace=workspace))
+            assert reply.status == 200, reply.raw
+    lookups = [s for s in statements if "FROM workspaces" in s]
+    # The first request cached the id: only the name is looked up, and only once.
+    assert len(lookups) == 1, statements
+    assert_error(server.request("GET", server.credentials_path(workspace="other")), 404,
+                 "workspace 'other' not found")  # fmt: skip
 
 
 def test_verify_good_and_bad(server: Running) -> None:

@@ -173,11 +173,13 @@ class Handlers:
     # -- scopes -----------------------------------------------------------------
 
     def _workspace(self, caller: TokenRecord, ident: str) -> WorkspaceRecord:
-        # Workspaces are never renamed or deleted, so one found by id stays valid.
+        # Workspaces are never renamed or deleted, so one found by id or name
+        # stays valid. A name that looks like an id is not kept: a workspace
+        # with that id, made later, would take precedence over it.
         record = self._workspaces.get(ident)
         if record is None:
             record = self.store.find_workspace(ident)
-            if record is not None and record.id == ident:
+            if record is not None and (record.id == ident or not ident.startswith("ws_")):
                 self._workspaces[ident] = record
         if record is None or record.id != caller.workspace_id:
             # Another workspace's existence is nobody else's business.
