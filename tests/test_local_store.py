@@ -471,6 +471,33 @@ def test_a_failed_commit_leaves_no_transaction_or_lock_behind(isolated: Path) ->
         assert store.create_credential(ws.id, None, request).name == "r"
 
 
+def test_a_second_provider_default_from_elsewhere_is_a_409_that_says_so(isolated: Path) -> None:
+    home = isolated / "store"
+    role = AccessCredentialRole(aws=AWSRole(role_arn="a"))
+    with _store(home) as store:
+        ws = store.create_workspace("w")
+        store.create_credential(ws.id, None, CredentialCreateRequest(
+            name="old", provider=CloudProvider.AWS, role=role))  # fmt: skip
+        # Another writer makes "old" the default between our clearing and our insert.
+        with contextlib.closing(sqlite3.connect(home / "tilecred.db", isolation_level=None)) as db:
+            db.execute(
+                "CREATE TRIGGER meanwhile BEFORE INSERT ON credentials"
+                " WHEN NEW.provider_default = 1"
+                " BEGIN UPDATE credentials SET provider_default = 1 WHERE name = 'old'; END"
+            )
+        new = CredentialCreateRequest(
+            name="new", provider=CloudProvider.AWS, role=role, provider_default=True
+        )
+        with pytest.raises(ConflictError) as info:
+            store.create_credential(ws.id, None, new)
+        assert (info.value.status, info.value.message) == (
+            409,
+            "another credential became the AWS default at the same time: try again",
+        )
+        page = store.list_credentials(ws.id, None, ListQuery(), 1, None)
+        assert [(c.name, c.provider_default) for c in page.items] == [("old", False)]
+
+
 def test_the_backend_opens_one_store_and_closes_it(isolated: Path) -> None:
     settings = tilecred.configure(home=isolated / "b").settings
     backend = LocalBackend(settings)

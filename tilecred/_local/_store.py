@@ -86,6 +86,25 @@ def _conflict() -> ConflictError:
     return ConflictError("name already in use", status=409)
 
 
+@contextlib.contextmanager
+def _default_race(provider: CloudProvider) -> Iterator[None]:
+    """Report the one-default-per-provider index refusing a write as what it is.
+
+    The write cleared the scope's default first, in the same transaction, so
+    only a writer that skipped that (another program, an older tilecred)
+    can have made one since.
+    """
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if not str(exc).endswith("credentials.provider"):
+            raise
+        raise ConflictError(
+            f"another credential became the {provider.value} default at the same time: try again",
+            status=409,
+        ) from exc
+
+
 class Store:
     """The embedded credential store in one directory.
 
@@ -343,7 +362,8 @@ class Store:
             conn.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             # The checks in each operation run first; this is the database's own
-            # backstop (a unique index: a name, or a second provider default).
+            # backstop (a unique index on a name; a second provider default is
+            # reported by _default_race before it gets here).
             if "UNIQUE" in str(exc):
                 raise _conflict() from exc
             raise CredentialsError(f"the local store {self.path} refused a write: {exc}") from exc
@@ -552,7 +572,8 @@ class Store:
             request: what to store.
 
         Raises:
-            ConflictError: the name is in use in that scope.
+            ConflictError: the name is in use in that scope, or another writer
+                made a credential the provider's default meanwhile.
             NotFoundError: the workspace or teamspace does not exist.
             CredentialsError: the request holds no usable secret (422).
         """
@@ -573,26 +594,27 @@ class Store:
             default = bool(request.provider_default)
             if default:
                 self._clear_default(conn, workspace_id, teamspace, request.provider, now)
-            conn.execute(
-                f"INSERT INTO credentials (workspace_id, scope, {_COLUMNS})"  # noqa: S608
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    workspace_id,
-                    teamspace or "",
-                    ident,
-                    teamspace,
-                    request.name,
-                    request.provider.value,
-                    default,
-                    bool(request.allowed_in_tasks),
-                    secret.kind,
-                    secret.member,
-                    public,
-                    sealed,
-                    now,
-                    now,
-                ),
-            )
+            with _default_race(request.provider):
+                conn.execute(
+                    f"INSERT INTO credentials (workspace_id, scope, {_COLUMNS})"  # noqa: S608
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        workspace_id,
+                        teamspace or "",
+                        ident,
+                        teamspace,
+                        request.name,
+                        request.provider.value,
+                        default,
+                        bool(request.allowed_in_tasks),
+                        secret.kind,
+                        secret.member,
+                        public,
+                        sealed,
+                        now,
+                        now,
+                    ),
+                )
         return self._credential(
             (ident, teamspace, request.name, request.provider.value, default,
              bool(request.allowed_in_tasks), secret.kind, secret.member, public, None, now, now),
@@ -772,7 +794,8 @@ class Store:
 
         Raises:
             NotFoundError: no credential by that name in that scope.
-            ConflictError: the new name is in use in that scope.
+            ConflictError: the new name is in use in that scope, or another writer
+                made a credential the provider's default meanwhile.
             CredentialsError: the new provider and the secret do not fit (422).
         """
         new_secret = the_secret(request, required=False)
@@ -815,7 +838,8 @@ class Store:
             now = max(_now(), updated + 1)
             if default:
                 self._clear_default(conn, workspace_id, teamspace, provider, now)
-            conn.execute(
+            with _default_race(provider):
+                conn.execute(
                 "UPDATE credentials SET name = ?, provider = ?, provider_default = ?,"
                 " allowed_in_tasks = ?, kind = ?, member = ?, public = ?, secret = ?,"
                 " updated_at = ? WHERE id = ?",
