@@ -25,10 +25,13 @@ from .floor import Floor
 from .payloads import teamspace_for
 
 __all__ = [
+    "CHILD_CWD",
+    "IMPORTS",
     "NAME",
     "TOKEN",
     "Contender",
     "Timing",
+    "child_env",
     "contenders",
     "import_seconds",
     "list_seconds",
