@@ -150,11 +150,6 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.home)!r})"
 
-    @property
-    def key_source(self) -> str:
-        """Where the key came from, for display: never the key itself."""
-        return self._source.description
-
     # -- opening ----------------------------------------------------------------
 
     def _prepare_files(self) -> None:
