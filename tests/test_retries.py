@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 
+import msgspec
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -88,6 +89,41 @@ def drop(conn: socket.socket) -> None:
 
 def hold(conn: socket.socket) -> None:
     """Accept the request and never answer (the connection stays open)."""
+
+
+CREDENTIAL_BODY = msgspec.json.encode({"data": credential_json("c")})
+
+
+def answer(conn: socket.socket) -> None:
+    """Answer at once with a credential."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    conn.sendall(head % len(CREDENTIAL_BODY) + CREDENTIAL_BODY)
+
+
+def trickle(conn: socket.socket) -> None:
+    """Send the head at once, then the body one byte every 50 ms (about 20 s in all).
+
+    Each byte restarts a socket's read timeout: only an overall deadline ends this.
+    """
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    conn.sendall(head % len(CREDENTIAL_BODY))
+    try:
+        for byte in CREDENTIAL_BODY:
+            time.sleep(0.05)
+            conn.sendall(bytes([byte]))
+    except OSError:
+        pass  # the client gave up and closed the connection
+
+
+def trickle_then_answer() -> Callable[[socket.socket], None]:
+    """Trickle on the first connection, answer at once on the next ones."""
+    connections: list[socket.socket] = []
+
+    def respond(conn: socket.socket) -> None:
+        connections.append(conn)
+        (trickle if len(connections) == 1 else answer)(conn)
+
+    return respond
 
 
 # -- which statuses and methods are retried ------------------------------------------
@@ -272,6 +308,46 @@ def test_deadline_bounds_a_server_that_never_answers(
         f"could not {action} credential 'c': no answer from {server.url} within 0.5s{maybe}"
     )
     assert len(server.heads) == 1
+
+
+def test_deadline_bounds_a_body_that_trickles_in(raw_server: StartRaw) -> None:
+    server = raw_server(trickle_then_answer())
+
+    with tilecred.Client(
+        host=server.url, token=CANARY_TOKEN, workspace=WORKSPACE, retries=3, timeout=1.0
+    ) as client:
+        with pytest.raises(tilecred.CredentialsError) as caught:
+            client.get_credential("c")
+        # The connection given up on is not reused: its unread rest would be
+        # taken for the next answer.
+        again = client.get_credential("c")
+
+    assert str(caught.value) == (
+        f"could not get credential 'c': no answer from {server.url} within 1s"
+    )
+    assert caught.value.status is None
+    # No retry: the deadline had passed.
+    assert [head.split(b" ", 2)[:2] for head in server.heads] == [[b"GET", GET_PATH.encode()]] * 2
+    assert again.name == "c"
+
+
+def test_post_whose_answer_trickles_in_is_sent_once(raw_server: StartRaw) -> None:
+    server = raw_server(trickle)
+
+    with (
+        tilecred.Client(
+            host=server.url, token=CANARY_TOKEN, workspace=WORKSPACE, retries=3, timeout=1.0
+        ) as client,
+        pytest.raises(tilecred.CredentialsError) as caught,
+    ):
+        client.create_credential("c", "AWS", credential=AWS_KEY)
+
+    assert str(caught.value) == (
+        f"could not create credential 'c': no answer from {server.url} within 1s"
+        "; the POST may have been carried out"
+    )
+    assert [head.split(b" ", 1)[0] for head in server.heads] == [b"POST"]
+    assert CANARY_SECRET not in repr(caught.value)
 
 
 def test_deadline_bounds_retries_with_backoff(httpserver: HTTPServer) -> None:

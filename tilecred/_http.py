@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import msgspec
 import urllib3
+from urllib3 import BaseHTTPResponse
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -178,12 +179,16 @@ class Transport:
                     resp = self._host_pool.urlopen(
                         method, target, body=body, headers=headers, retries=False,
                         redirect=False, timeout=timeout, assert_same_host=False,
+                        preload_content=False,
                     )  # fmt: skip
                 else:
                     resp = self._pool.urlopen(
                         method, url, body=body, headers=headers, retries=False,
-                        redirect=False, timeout=timeout,
+                        redirect=False, timeout=timeout, preload_content=False,
                     )  # fmt: skip
+                data = _read_body(resp, deadline)
+                if data is None:
+                    raise self._too_late(method, url)
             except ConnectTimeoutError as exc:
                 # No connection, so nothing was sent: any method may try again.
                 self._log_failure(method, url or target, started, exc)
@@ -210,11 +215,10 @@ class Transport:
                     attempt += 1
                     continue
                 if isinstance(exc, ReadTimeoutError):
-                    what = f"no answer from {self._where(url)} within {self._timeout:g}s"
-                else:
-                    what = f"connection to {self._where(url)} dropped: {_why(exc)}"
-                maybe = "" if method in IDEMPOTENT else f"; the {method} may have been carried out"
-                raise CredentialsError(what + maybe) from exc
+                    raise self._too_late(method, url) from exc
+                raise CredentialsError(
+                    f"connection to {self._where(url)} dropped: {_why(exc)}" + _maybe_done(method)
+                ) from exc
             except HTTPError as exc:
                 raise CredentialsError(
                     f"{method} to {self._where(url)} failed: {_why(exc)}"
@@ -256,12 +260,18 @@ class Transport:
                 continue
             if status >= 400:
                 secrets = (*self.secrets, *iter_secrets(sent))
-                raise _status_error(status, resp.data, request_id, secrets)
-            return Response(status, resp.data, request_id)
+                raise _status_error(status, data, request_id, secrets)
+            return Response(status, data, request_id)
 
     def _where(self, url: str | None) -> str:
         """The origin a request went to: ours, or where a redirect sent it."""
         return self._root if url is None else _origin(url)
+
+    def _too_late(self, method: str, url: str | None) -> CredentialsError:
+        """The error for an answer that did not arrive (in full) before the deadline."""
+        return CredentialsError(
+            f"no answer from {self._where(url)} within {self._timeout:g}s" + _maybe_done(method)
+        )
 
     def _pause(self, attempt: int, retry_after: str | None, deadline: float) -> bool:
         """Sleep before the next attempt; ``False`` if that would pass the deadline."""
@@ -283,6 +293,39 @@ class Transport:
                 "%s %s failed in %.1f ms: %s",
                 method, _path_of(where), (time.monotonic() - started) * 1000, _why(exc),
             )  # fmt: skip
+
+
+def _read_body(resp: BaseHTTPResponse, deadline: float) -> bytes | None:
+    """The whole (decoded) body, or ``None`` if the deadline passed first.
+
+    urllib3's read timeout starts again with every byte received, so a server
+    that trickles its answer could hold a call for as long as it liked; here
+    each read may wait only until the deadline. A connection given up on is
+    closed and not returned to the pool: its unread rest would be taken for
+    the next answer.
+    """
+    chunks: list[bytes] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            resp.close()
+            return None
+        # The connection is None once urllib3 has put it back in the pool, where
+        # another thread may take it; its socket is None once http.client has
+        # handed it to the response ("Connection: close"). Either way the read
+        # timeout set for the request bounds the read.
+        sock = getattr(resp.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(remaining)
+        chunk = resp.read1()
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _maybe_done(method: str) -> str:
+    """What a failure after sending means for a method that is not safe to repeat."""
+    return "" if method in IDEMPOTENT else f"; the {method} may have been carried out"
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
