@@ -160,6 +160,16 @@ def test_add_context_scrubs_message_and_request_id() -> None:
         assert CANARY_TOKEN not in text
 
 
+def test_add_context_scrubs_a_string_code_and_keeps_an_int_one() -> None:
+    text = tilecred.CredentialsError("refused", code=f"E-{CANARY_SECRET.lower()}")
+    number = tilecred.CredentialsError("refused", code=4001)
+    for error in (text, number):
+        error.add_context(action="get credential", secrets=[CANARY_SECRET])
+
+    assert text.code == "E-***"
+    assert number.code == 4001
+
+
 @pytest.mark.parametrize(
     ("text", "secret", "expected"),
     [
@@ -172,6 +182,13 @@ def test_add_context_scrubs_message_and_request_id() -> None:
         ("cut at the end: se…", "secret-value", "cut at the end: se…"),  # 2 chars say nothing
         ("ascii-escaped caf\\u00e9-secret", "café-secret", "ascii-escaped ***"),
         ("lone surrogate key\ud800 here", "key\ud800", "lone surrogate *** here"),
+        ("cut with dots: secr... more", "secret-value", "cut with dots: ***... more"),
+        ("cut twice: secret-v… and secre...", "secret-value", "cut twice: ***… and ***..."),
+        ("dots alone... stay", "secret-value", "dots alone... stay"),
+        ("encoded a%2Fb%20c%3D", "a/b c=", "encoded ***"),
+        ("form-encoded a%2Fb+c%3D", "a/b c=", "form-encoded ***"),
+        ("any case SECRET-Value", "secret-value", "any case ***"),
+        ("blank secret stays", "     ", "blank secret stays"),
     ],
 )
 def test_scrub(text: str, secret: str, expected: str) -> None:

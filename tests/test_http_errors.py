@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
+from urllib.parse import quote, quote_plus
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -320,6 +321,101 @@ def test_multiline_secret_is_scrubbed_raw_escaped_and_reflowed(
 
     assert_clean(caught.value, CANARY_SECRET, CANARY_TOKEN)
     assert str(caught.value).count("***") >= 2
+
+
+# A secret with characters that percent-encoding changes, and letters whose case can.
+ODD_SECRET = f"{CANARY_SECRET}/+ =&é"
+
+
+def create_refused_with(
+    client: tilecred.Client,
+    httpserver: HTTPServer,
+    error_body: Callable[[str, str], dict[str, object]],
+) -> tilecred.CredentialsError:
+    """The error of creating a credential holding ``ODD_SECRET``, refused with ``error_body``.
+
+    ``error_body`` gets the secret and the token as the server received them.
+    """
+
+    def handler(request: Request) -> Response:
+        sent = json.loads(request.get_data())["credential"]["aws"]["secret_access_key"]
+        body = error_body(sent, request.headers["X-TILEDB-REST-API-KEY"])
+        return Response(json.dumps(body), status=400, content_type="application/json")
+
+    httpserver.expect_request(CREDENTIALS, method="POST").respond_with_handler(handler)
+    with pytest.raises(tilecred.CredentialsError) as caught:
+        client.create_credential(
+            "c",
+            "AWS",
+            credential={"aws": {"access_key_id": "AKIA1", "secret_access_key": ODD_SECRET}},
+        )
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        (lambda s: f"{s[:20]}...", "***..."),
+        (lambda s: f"{s[:20]}…", "***…"),
+        (lambda s: f"{s[:20]}... (cut)", "***... (cut)"),
+        (lambda s: quote(s, safe=""), "***"),
+        (lambda s: quote_plus(s, safe=""), "***"),
+        (lambda s: quote(s, safe="").lower(), "***"),
+        (str.upper, "***"),
+        (str.lower, "***"),
+        (str.swapcase, "***"),
+    ],
+    ids=[
+        "cut-dots",
+        "cut-ellipsis",
+        "cut-dots-inside",
+        "quoted",
+        "quoted-plus",
+        "quoted-lower-hex",
+        "upper",
+        "lower",
+        "swapcase",
+    ],
+)
+def test_secret_and_token_echoed_in_another_form_are_scrubbed(
+    client: tilecred.Client, httpserver: HTTPServer, form: Callable[[str], str], expected: str
+) -> None:
+    error = create_refused_with(
+        client,
+        httpserver,
+        lambda sent, token: {"message": f"key {form(sent)} from {form(token)} refused"},
+    )
+
+    assert error.message == f"key {expected} from {expected} refused"
+    assert_clean(error, CANARY_SECRET, CANARY_TOKEN, CANARY_SECRET[:20], CANARY_TOKEN[:20])
+
+
+def test_string_code_and_request_id_echoing_secrets_are_scrubbed(
+    client: tilecred.Client, httpserver: HTTPServer
+) -> None:
+    error = create_refused_with(
+        client,
+        httpserver,
+        lambda sent, token: {
+            "code": f"E:{sent}:{token}",
+            "message": "refused",
+            "request_id": f"id-{token}",
+        },
+    )
+
+    assert error.code == "E:***:***"
+    assert error.request_id == "id-***"
+    assert str(error) == (
+        "could not create credential 'c': 400 Bad Request: refused (request id id-***)"
+    )
+
+
+def test_int_code_is_kept(client: tilecred.Client, httpserver: HTTPServer) -> None:
+    httpserver.expect_request(f"{CREDENTIALS}/c").respond_with_json(
+        {"code": 4004, "message": "no such credential"}, status=404
+    )
+
+    assert fail_get(client).code == 4004
 
 
 def test_basic_auth_password_and_header_are_scrubbed(httpserver: HTTPServer) -> None:

@@ -39,6 +39,8 @@ _MIN_SCRUB = 4
 # least this long: a message may quote part of it, or reflow it.
 _MIN_PIECE = 8
 _ELLIPSIS = "…"
+# How a message may mark a value it cut short.
+_CUT_MARKS = (_ELLIPSIS, "...")
 MASK = "***"
 
 
@@ -51,10 +53,12 @@ def _one_line(text: str) -> str:
 
 def _forms(secret: str) -> Iterator[str]:
     """The ways a secret can appear in a message, longest first."""
-    # As sent; quoted inside a JSON string (a body echoed back); reflowed onto
-    # one line; and, for a multi-line secret, each long enough piece of it.
+    # As sent; quoted inside a JSON string (a body echoed back); percent-encoded
+    # (a URL or form echoed back); reflowed onto one line; and, for a
+    # multi-line secret, each long enough piece of it.
     yield secret
     yield from _json_forms(secret)
+    yield from _url_forms(secret)
     flat = _WHITESPACE.sub(" ", secret).strip()
     yield flat
     if flat != secret:
@@ -74,24 +78,52 @@ def _json_forms(secret: str) -> Iterator[str]:
     yield json.dumps(secret)[1:-1]
 
 
+def _url_forms(secret: str) -> Iterator[str]:
+    """A secret percent-encoded, as in a path or query, and as in a form."""
+    from urllib.parse import quote, quote_plus  # only on the way to an error message
+
+    try:
+        yield quote(secret, safe="")
+        yield quote_plus(secret, safe="")
+    except UnicodeError:
+        return  # a lone surrogate: it cannot be in a URL
+
+
+def _scrub_cut(text: str, secret: str) -> str:
+    """``text`` with the start of ``secret`` scrubbed wherever it is cut short.
+
+    A message (ours or the server's) may cut a value short and mark the cut
+    with ``…`` or ``...``; the part before the mark is still the secret's.
+    """
+    start = secret[: len(secret) - 1].lower()
+    for mark in _CUT_MARKS:
+        at = text.find(mark)
+        while at != -1:
+            for size in range(min(len(start), at), _MIN_SCRUB - 1, -1):
+                if text[at - size : at].lower() == start[:size]:
+                    text = text[: at - size] + MASK + text[at:]
+                    at += len(MASK) - size
+                    break
+            at = text.find(mark, at + len(mark))
+    return text
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every secret in it replaced by ``***``.
 
-    A message cut short with ``…`` may end in the start of a secret; that
-    start is scrubbed too.
+    Secrets are matched in any case (a server may upper- or lower-case what it
+    echoes), and the start of a secret cut short with ``…`` or ``...`` is
+    scrubbed too.
     """
     for secret in secrets:
         if len(secret) < _MIN_SCRUB:
             continue
-        for form in _forms(secret):
-            if form in text:
-                text = text.replace(form, MASK)
-        if text.endswith(_ELLIPSIS):
-            head = text[: -len(_ELLIPSIS)]
-            for size in range(min(len(secret) - 1, len(head)), _MIN_SCRUB - 1, -1):
-                if head.endswith(secret[:size]):
-                    text = head[:-size] + MASK + _ELLIPSIS
-                    break
+        for form in dict.fromkeys(_forms(secret)):
+            # A form shorter than a secret may be (a secret of blanks reflowed
+            # to nothing) would match everywhere.
+            if len(form) >= _MIN_SCRUB:
+                text = re.sub(re.escape(form), MASK, text, flags=re.IGNORECASE)
+        text = _scrub_cut(text, secret)
     return text
 
 
@@ -167,6 +199,9 @@ class CredentialsError(Exception):
             self.teamspace = teamspace if self.teamspace is None else self.teamspace
         secrets = tuple(secrets)
         self.message = scrub(self.message, secrets)
+        if isinstance(self.code, str):
+            # A server's code is meant to be a number; a string one may echo anything.
+            self.code = scrub(self.code, secrets)
         if self.request_id is not None:
             self.request_id = scrub(self.request_id, secrets)
         self.args = (self.message,)

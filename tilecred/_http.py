@@ -409,6 +409,9 @@ def _status_error(
         code = body.code
         message = body.message
         request_id = body.request_id or request_id
+        if isinstance(code, str):
+            # A server's code is meant to be a number; a string one may echo anything.
+            code = scrub(code, secrets)
         if body.validation_error and body.validation_error.fields:
             fields = "; ".join(f"{f.field}: {f.message}" for f in body.validation_error.fields)
             message = f"{message or 'invalid request'} ({fields})"
@@ -417,4 +420,6 @@ def _status_error(
     # Scrubbed before the error is built: it cuts long messages short, and a
     # secret cut in half could no longer be found.
     message = scrub(message, secrets)
+    if request_id is not None:
+        request_id = scrub(request_id, secrets)
     return error_for_status(status, message, code=code, request_id=request_id)
