@@ -259,6 +259,41 @@ def test_a_host_with_credentials_in_it_is_refused() -> None:
     assert _settings(host="https://api.example.com/a@b").host == "https://api.example.com/a@b"
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        f"ftp://alice:{CANARY_TOKEN}@host",
+        f"alice:{CANARY_TOKEN}@host",
+        f"ftp:alice:{CANARY_TOKEN}@host",
+        f"https://alice:{CANARY_TOKEN}@host?q#f",
+    ],
+)
+def test_credentials_in_a_host_are_refused_before_the_scheme_is_checked(given: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        _settings(host=given)
+    assert str(info.value) == "host must not carry user or password; use username and password"
+
+
+HIDDEN = "the one given (not shown: it has an '@')"
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (f"http:///alice:{CANARY_TOKEN}@host", f"host must be an http or https URL, not {HIDDEN}"),
+        (
+            f"api.example.com:99999/{CANARY_TOKEN}@x",
+            f"host {HIDDEN} is not a valid URL: Port out of range 0-65535",
+        ),
+    ],
+)
+def test_a_bad_host_with_an_at_sign_is_never_quoted(given: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        _settings(host=given)
+    assert str(info.value) == message
+    assert CANARY_TOKEN not in str(info.value)
+
+
 def test_blank_host_counts_as_set_to_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TILEDB_REST_SERVER_ADDRESS", "   ")
     assert _settings().backend == "local"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -161,18 +162,28 @@ def normalize_host(host: str) -> str:
     """
     given = host.strip()
     scheme, _, rest = given.partition("://") if "://" in given else ("https", "", given)
+    # Checked before anything else: every other message quotes the host, and
+    # "ftp://alice:password@host" would quote the password.
+    if "@" in re.split(r"[/?#]", rest, maxsplit=1)[0]:
+        raise ConfigurationError("host must not carry user or password; use username and password")
     rest = rest.rstrip("/")
     if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
-        raise ConfigurationError(f"host must be an http or https URL, not {given!r}")
-    if "@" in rest.split("/", 1)[0]:
-        # The host is shown and logged; a password inside it would be too.
-        raise ConfigurationError("host must not carry user or password; use username and password")
+        raise ConfigurationError(f"host must be an http or https URL, not {_shown(given)}")
     url = f"{scheme}://{rest}"
     try:
         urlsplit(url).port  # noqa: B018 - raises on a port or address that is not one
     except ValueError as exc:
-        raise ConfigurationError(f"host {given!r} is not a valid URL: {exc}") from exc
+        raise ConfigurationError(f"host {_shown(given)} is not a valid URL: {exc}") from exc
     return url
+
+
+def _shown(host: str) -> str:
+    """A host as an error message may quote it: not at all if it has an ``@``.
+
+    In a URL too malformed to find its user part ("http:///alice:pw@host"),
+    whatever precedes an ``@`` may still be a password.
+    """
+    return repr(host) if "@" not in host else "the one given (not shown: it has an '@')"
 
 
 def check_timeout(value: object) -> float:
