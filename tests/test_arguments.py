@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 import tilecred
-from tests.conftest import CANARY_TOKEN
+from tests.conftest import CANARY_SECRET, CANARY_TOKEN
 from tilecred import (
     AccessCredentialRole,
     AWSCredential,
@@ -44,6 +44,27 @@ class _Broken:
     @property
     def teamspace_id(self) -> str:
         raise RuntimeError("lookup failed")
+
+
+class _FailingModel:
+    """A model object of TileDB's client whose ``to_dict`` fails, quoting a secret."""
+
+    def to_dict(self) -> dict[str, object]:
+        raise KeyError(CANARY_SECRET)
+
+
+class _FailingIterable:
+    """A provider list whose iteration fails, quoting a secret."""
+
+    def __iter__(self) -> Iterator[str]:
+        yield "aws"
+        raise RuntimeError(CANARY_SECRET)
+
+
+def _self_containing() -> dict[str, Any]:
+    role: dict[str, Any] = {"aws": {"role_arn": ARN}}
+    role["aws"]["external_id"] = role
+    return role
 
 
 @pytest.fixture(params=["client", "module"])
@@ -214,6 +235,17 @@ BAD: list[tuple[str, Call, str]] = [
      "per_page must be None or an int of at least 1, not 0"),
     ("per_page float", lambda a: a.list_credentials(per_page=2.5),
      "per_page must be None or an int of at least 1, not 2.5"),
+    ("page above int32", lambda a: a.list_credentials(page=2**31),
+     "page must be at most 2147483647, not 2147483648"),
+    ("per_page above int32", lambda a: a.list_credentials(per_page=2**63),
+     "per_page must be at most 2147483647, not 9223372036854775808"),
+    # -- arguments whose own code fails: the caller's argument, named, values unshown --
+    ("dict containing itself", lambda a: a.create_credential("c", "AWS", role=_self_containing()),
+     "invalid role: nested too deeply (does it contain itself?)"),
+    ("to_dict fails", lambda a: a.update_credential("c", credential=_FailingModel()),
+     "invalid credential: _FailingModel.to_dict() failed: KeyError"),
+    ("provider iteration fails", lambda a: a.list_credentials(provider=_FailingIterable()),
+     "provider: iterating over _FailingIterable failed: RuntimeError"),
     # -- list filters --
     ("filter provider", lambda a: a.list_credentials(provider="s3"),
      f"provider must be one of {PROVIDERS}, not 's3'"),
@@ -239,6 +271,26 @@ def test_bad_argument_is_rejected_before_any_request(
     assert isinstance(error, ValueError)
     assert isinstance(error, CredentialsError)
     assert error.status is None
+    assert httpserver.log == []
+
+
+@pytest.mark.parametrize(
+    ("call", "cause"),
+    [
+        (lambda c: c.create_credential("c", "AWS", role=_self_containing()), RecursionError),
+        (lambda c: c.verify_credential("c", "AWS", credential=_FailingModel()), KeyError),
+        (lambda c: c.list_credentials(exclude_provider=_FailingIterable()), RuntimeError),
+    ],
+    ids=["recursion", "to_dict", "iteration"],
+)
+def test_a_failing_argument_is_chained_and_never_shows_its_values(
+    httpserver: HTTPServer, call: Call, cause: type[Exception]
+) -> None:
+    client = tilecred.Client(host=httpserver.url_for("/"), token=CANARY_TOKEN, workspace="ws_x")
+    with pytest.raises(InvalidArgumentError) as info:
+        call(client)
+    assert isinstance(info.value.__cause__, cause)
+    assert CANARY_SECRET not in repr(info.value)
     assert httpserver.log == []
 
 

@@ -25,6 +25,7 @@ from ._models import (
 )
 
 __all__ = [
+    "MAX_PAGE",
     "check_bool",
     "check_credential_type",
     "check_name",
@@ -37,6 +38,9 @@ __all__ = [
 ]
 
 _Container = TypeVar("_Container", bound=_Model)
+
+# The largest page number and page size: the service's paging fields are int32.
+MAX_PAGE = 2**31 - 1
 
 # C0 and C1 control characters, and lone surrogates (which cannot be encoded
 # into a URL or a JSON body).
@@ -101,7 +105,15 @@ def check_providers(value: object, what: str) -> list[CloudProvider] | None:
     if isinstance(value, str | CloudProvider):
         return [check_provider(value, what)]
     if isinstance(value, Iterable):
-        providers = [check_provider(item, what) for item in value]
+        try:
+            items = list(value)
+        except Exception as exc:
+            # The caller's iterable failing is still the caller's argument
+            # failing; its message may quote what it held, so only its type shows.
+            raise InvalidArgumentError(
+                f"{what}: iterating over {type(value).__name__} failed: {type(exc).__name__}"
+            ) from exc
+        providers = [check_provider(item, what) for item in items]
         return providers or None
     raise InvalidArgumentError(f"{what} must be a provider or a list of them, not {value!r}")
 
@@ -133,6 +145,11 @@ def check_page(page: object, per_page: object) -> tuple[int, int | None]:
         raise InvalidArgumentError(
             f"per_page must be None or an int of at least 1, not {per_page!r}"
         )
+    # Refused here rather than as an OverflowError from the store or the server.
+    if page > MAX_PAGE:
+        raise InvalidArgumentError(f"page must be at most {MAX_PAGE}, not {page}")
+    if per_page is not None and per_page > MAX_PAGE:
+        raise InvalidArgumentError(f"per_page must be at most {MAX_PAGE}, not {per_page}")
     return page, per_page
 
 
@@ -183,13 +200,24 @@ def _convert(value: object, container: type[_Container], what: str) -> _Containe
     ):
         # A model object of TileDB's own client (OpenAPI-generated): code
         # written for that client passes these, and they all have to_dict().
-        value = to_dict()
+        try:
+            value = to_dict()
+        except Exception as exc:
+            # Its message may quote the object's fields (secrets among them):
+            # only the type shows.
+            raise InvalidArgumentError(
+                f"invalid {what}: {type(value).__name__}.to_dict() failed: {type(exc).__name__}"
+            ) from exc
     try:
         plain = msgspec.to_builtins(value, builtin_types=_KEEP)
         converted = msgspec.convert(plain, container)
     except (msgspec.ValidationError, TypeError) as exc:
         # msgspec's messages name the path ($.aws.role_arn) or the type, never a value.
         raise InvalidArgumentError(f"invalid {what}: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidArgumentError(
+            f"invalid {what}: nested too deeply (does it contain itself?)"
+        ) from exc
     unknown = _unknown_field(plain, container)
     if unknown is not None:
         # Responses may carry fields we do not know; a request may not: a
