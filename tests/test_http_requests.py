@@ -12,15 +12,18 @@ import datetime
 import ipaddress
 import logging
 import ssl
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import urllib3
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
+from urllib3.exceptions import InsecureRequestWarning
 
 import tilecred
 from tests._http_helpers import (
@@ -640,8 +643,40 @@ def test_tls_with_ca_file_or_verification_off(tls_server: tuple[HTTPServer, str]
     server.expect_request(f"{CREDENTIALS}/c").respond_with_json({"data": credential_json("c")})
     settings: dict[str, Any] = {"ca_file": cert_file} if how == "ca_file" else {"verify_ssl": False}
 
-    with tls_client(server, **settings) as client:
+    with warnings.catch_warnings(record=True) as caught, tls_client(server, **settings) as client:
+        warnings.simplefilter("always")
         assert client.get_credential("c") == expected_credential("c")
+
+    # Verification off is said once, by tilecred; a CA file raises no warning.
+    assert len(caught) == (0 if how == "ca_file" else 1)
 
     [request] = seen(server)
     assert request.headers["x-tiledb-rest-api-key"] == CANARY_TOKEN
+
+
+def test_verification_off_warns_once_and_quiets_urllib3_for_that_host_only(
+    tls_server: tuple[HTTPServer, str],
+) -> None:
+    server, _ = tls_server
+    server.clear()
+    server.expect_request(f"{CREDENTIALS}/c").respond_with_json({"data": credential_json("c")})
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with tls_client(server, verify_ssl=False) as client:
+            for _ in range(3):
+                client.get_credential("c")
+        ours = [(w.category, str(w.message)) for w in caught]
+        # Another host (the same server by name) verified by no one: urllib3
+        # still warns about it, as it would without tilecred.
+        other = urllib3.PoolManager(cert_reqs="CERT_NONE")
+        other.request("GET", f"https://localhost:{server.port}{CREDENTIALS}/c", retries=False)
+        other.clear()
+        theirs = [(w.category, str(w.message)) for w in caught[len(ours) :]]
+
+    unverified = "TLS certificates of 127.0.0.1 are not verified: verify_ssl is off"
+    assert ours == [(InsecureRequestWarning, unverified)]
+    assert len(seen(server)) == 4
+    assert [(category, text.split(". ")[0]) for category, text in theirs] == [
+        (InsecureRequestWarning, "Unverified HTTPS request is being made to host 'localhost'")
+    ]

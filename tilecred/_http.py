@@ -11,6 +11,7 @@ import email.utils
 import logging
 import math
 import random
+import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -103,10 +104,8 @@ class Transport:
         # Everything that would let someone act as this client; scrubbed from
         # every error message, whatever the server echoes back.
         self.secrets = tuple(s for s in (settings.token, settings.password, basic) if s)
-        if not settings.verify_ssl:
-            # The user turned verification off on purpose; one warning per
-            # request would drown their output.
-            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+        if not settings.verify_ssl and split.scheme.lower() == "https":
+            _warn_unverified(split.hostname or "")
         self._pool = urllib3.PoolManager(
             num_pools=4,
             maxsize=16,
@@ -293,6 +292,28 @@ class Transport:
                 "%s %s failed in %.1f ms: %s",
                 method, _path_of(where), (time.monotonic() - started) * 1000, _why(exc),
             )  # fmt: skip
+
+
+def _warn_unverified(hostname: str) -> None:
+    """Warn once that ``hostname``'s certificates go unchecked; quiet urllib3 for it alone.
+
+    urllib3 warns on every request made without verification, which would
+    drown the output of a user who turned it off on purpose. Its warning is
+    silenced only for this host: other code in the process that talks to
+    other hosts unverified is still warned. The filter is added once per
+    client, never per request.
+    """
+    warnings.warn(
+        f"TLS certificates of {hostname} are not verified: verify_ssl is off",
+        InsecureRequestWarning,
+        stacklevel=2,
+    )
+    warnings.filterwarnings(
+        "ignore",
+        message=f"Unverified HTTPS request is being made to host '{re.escape(hostname)}'",
+        category=InsecureRequestWarning,
+        module=r"urllib3\.connectionpool",
+    )
 
 
 def _read_body(resp: BaseHTTPResponse, deadline: float) -> bytes | None:
