@@ -189,6 +189,7 @@ def test_add_context_scrubs_a_string_code_and_keeps_an_int_one() -> None:
         ("form-encoded a%2Fb+c%3D", "a/b c=", "form-encoded ***"),
         ("any case SECRET-Value", "secret-value", "any case ***"),
         ("blank secret stays", "     ", "blank secret stays"),
+        ("piece in lower case: encrypted", "ENCRYPTED\nKEYDATA1", "piece in lower case: encrypted"),
     ],
 )
 def test_scrub(text: str, secret: str, expected: str) -> None:

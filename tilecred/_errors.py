@@ -52,17 +52,20 @@ def _one_line(text: str) -> str:
 
 
 def _forms(secret: str) -> Iterator[str]:
-    """The ways a secret can appear in a message, longest first."""
+    """The ways a whole secret can appear in a message, longest first."""
     # As sent; quoted inside a JSON string (a body echoed back); percent-encoded
-    # (a URL or form echoed back); reflowed onto one line; and, for a
-    # multi-line secret, each long enough piece of it.
+    # (a URL or form echoed back); and reflowed onto one line.
     yield secret
     yield from _json_forms(secret)
     yield from _url_forms(secret)
-    flat = _WHITESPACE.sub(" ", secret).strip()
-    yield flat
-    if flat != secret:
-        yield from (piece for piece in flat.split(" ") if len(piece) >= _MIN_PIECE)
+    yield _WHITESPACE.sub(" ", secret).strip()
+
+
+def _pieces(secret: str) -> Iterator[str]:
+    """Each long enough piece of a multi-line secret: a message may quote one line."""
+    pieces = _WHITESPACE.sub(" ", secret).strip().split(" ")
+    if len(pieces) > 1:
+        yield from (piece for piece in pieces if len(piece) >= _MIN_PIECE)
 
 
 def _json_forms(secret: str) -> Iterator[str]:
@@ -123,6 +126,10 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
             # to nothing) would match everywhere.
             if len(form) >= _MIN_SCRUB:
                 text = re.sub(re.escape(form), MASK, text, flags=re.IGNORECASE)
+        # Pieces match in their own case only: a PEM key's "ENCRYPTED" line
+        # piece must not take "encrypted" out of a sentence.
+        for piece in _pieces(secret):
+            text = text.replace(piece, MASK)
         text = _scrub_cut(text, secret)
     return text
 
