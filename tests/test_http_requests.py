@@ -9,8 +9,11 @@ from __future__ import annotations
 import base64
 import collections
 import datetime
+import gzip
 import ipaddress
+import json
 import logging
+import secrets
 import ssl
 import warnings
 from collections.abc import Iterator
@@ -24,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
 from urllib3.exceptions import InsecureRequestWarning
+from werkzeug import Response
 
 import tilecred
 from tests._http_helpers import (
@@ -680,3 +684,23 @@ def test_verification_off_warns_once_and_quiets_urllib3_for_that_host_only(
     assert [(category, text.split(". ")[0]) for category, text in theirs] == [
         (InsecureRequestWarning, "Unverified HTTPS request is being made to host 'localhost'")
     ]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+def test_a_gzip_encoded_answer_is_read_whole(httpserver: HTTPServer, chunked: bool) -> None:
+    # Large and random enough to arrive in several reads, compressed or not.
+    noise = secrets.token_hex(200_000)
+    packed = gzip.compress(json.dumps({"data": credential_json("c", noise=noise)}).encode())
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+
+    def pieces() -> Iterator[bytes]:
+        yield from (packed[i : i + 997] for i in range(0, len(packed), 997))
+
+    httpserver.expect_request(f"{CREDENTIALS}/c").respond_with_response(
+        Response(pieces() if chunked else packed, headers=headers)
+    )
+
+    with make_client(httpserver) as client:
+        assert client.get_credential("c") == expected_credential("c")
+    [request] = seen(httpserver)
+    assert request.path == f"{CREDENTIALS}/c"

@@ -342,6 +342,9 @@ def _read_body(resp: BaseHTTPResponse, deadline: float) -> bytes | None:
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
+        if resp.closed and "content-encoding" not in resp.headers:
+            # All read, and nothing left in a decoder: no need to ask for more.
+            return b"".join(chunks)
 
 
 def _maybe_done(method: str) -> str:
