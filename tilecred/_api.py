@@ -7,7 +7,7 @@ Names, parameters and their order are those of TileDB's
 from __future__ import annotations
 
 import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._client import Client, ProviderArg, ProvidersArg, SecretArg
 from ._models import (
@@ -18,6 +18,9 @@ from ._models import (
     Token,
 )
 from ._pager import Pager
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "configure",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,8 @@ from ._models import (
 from ._pager import Pager
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ._models import _Model
 
 __all__ = ["Client"]

@@ -13,11 +13,12 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from ._errors import ConfigurationError
 
@@ -119,6 +120,8 @@ def workspace_from_token(token: str | None) -> str | None:
 
 def default_home() -> Path:
     """The user data directory for tilecred on this platform."""
+    from pathlib import Path
+
     if sys.platform == "win32":
         base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
         return Path(base) / "tilecred"
@@ -170,6 +173,8 @@ def normalize_host(host: str) -> str:
     if scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
         raise ConfigurationError(f"host must be an http or https URL, not {_shown(given)}")
     url = f"{scheme}://{rest}"
+    from urllib.parse import urlsplit  # here, not at import: ``import tilecred`` stays cheap
+
     try:
         urlsplit(url).port  # noqa: B018 - raises on a port or address that is not one
     except ValueError as exc:
@@ -236,6 +241,8 @@ def resolve_settings(
     # means the default, as an unset one does.
     if profile_name is None and env.get("TILEDB_PROFILE_NAME"):
         profile_name = env["TILEDB_PROFILE_NAME"]
+    from pathlib import Path  # here, not at import: ``import tilecred`` stays cheap
+
     profile_dir = Path(env.get("TILEDB_PROFILE_DIR") or Path.home() / ".tiledb")
     profile_path = profile_dir / "profiles.json"
     profile = read_profile(
@@ -286,6 +293,8 @@ def _local_settings(
     timeout: float,
     retries: int,
 ) -> Settings:
+    from pathlib import Path
+
     home = values.get("home")
     if not home:
         home, sources["home"] = default_home(), "default"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from http import HTTPStatus
 from typing import Any
 
 import msgspec
@@ -231,6 +230,9 @@ class ConflictError(CredentialsError):
 
 
 def _reason(status: int) -> str:
+    # Imported here, on the error path: ``import tilecred`` stays cheap.
+    from http import HTTPStatus
+
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -240,8 +242,8 @@ def _reason(status: int) -> str:
 def error_for_status(status: int, message: str, **fields: Any) -> CredentialsError:
     """Build the error of the right class for an HTTP status."""
     cls: type[CredentialsError] = CredentialsError
-    if status == HTTPStatus.NOT_FOUND:
+    if status == 404:
         cls = NotFoundError
-    elif status == HTTPStatus.CONFLICT:
+    elif status == 409:
         cls = ConflictError
     return cls(message, status=status, **fields)

@@ -325,6 +325,11 @@ def _read_body(resp: BaseHTTPResponse, deadline: float) -> bytes | None:
     closed and not returned to the pool: its unread rest would be taken for
     the next answer.
     """
+    # Without a content-encoding there is nothing to decode, and read1 can hand
+    # over what it read as it is: with decoding on, urllib3 copies every chunk
+    # through its decoded-content buffer (a listing page is read 3 to 5 times
+    # over, about 5% of a listing's time).
+    decode = "content-encoding" in resp.headers
     chunks: list[bytes] = []
     while True:
         remaining = deadline - time.monotonic()
@@ -338,13 +343,13 @@ def _read_body(resp: BaseHTTPResponse, deadline: float) -> bytes | None:
         sock = getattr(resp.connection, "sock", None)
         if sock is not None:
             sock.settimeout(remaining)
-        chunk = resp.read1()
+        chunk = resp.read1(decode_content=decode)
         if not chunk:
-            return b"".join(chunks)
+            break
         chunks.append(chunk)
-        if resp.closed and "content-encoding" not in resp.headers:
-            # All read, and nothing left in a decoder: no need to ask for more.
-            return b"".join(chunks)
+        if resp.closed and not decode:
+            break  # all read, and nothing left in a decoder: no need to ask for more
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _maybe_done(method: str) -> str:
