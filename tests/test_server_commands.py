@@ -152,6 +152,23 @@ def test_a_first_start_that_fails_issues_the_admin_token_on_the_next(tmp_path: P
         app.close()
 
 
+def test_a_revocation_the_token_file_refuses_is_a_configuration_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    app = create_app(home)
+    try:
+        record, _text = app.tokens.create(app.store.create_workspace("w").id, "ci")
+        _execute(
+            home / TOKEN_FILE,
+            "CREATE TRIGGER refused BEFORE UPDATE ON tokens BEGIN SELECT RAISE(ABORT, 'full'); END",
+        )
+        with pytest.raises(ConfigurationError) as info:
+            app.tokens.revoke(record.id)
+        assert info.value.message == f"cannot write token file {home / TOKEN_FILE}: full"
+        assert [token.revoked_at for token in app.tokens.list()] == [None]
+    finally:
+        app.close()
+
+
 def _start(data: Path) -> tuple[subprocess.Popen[str], list[str], int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TILEDB_", "TILECRED_"))}
     proc = subprocess.Popen(

@@ -21,7 +21,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .._errors import ConfigurationError, InvalidArgumentError, NotFoundError
 
@@ -225,12 +225,18 @@ class TokenStore:
         Raises:
             NotFoundError: no live token has this id.
         """
-        with self._lock:
+
+        def mark() -> tuple[int, Any]:
             cursor = self._db.execute(
                 "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (_now(), token_id),
             )
-            row = self._db.execute(_SELECT + " WHERE id = ?", (token_id,)).fetchone()
-        if cursor.rowcount == 0:
+            return cursor.rowcount, self._db.execute(
+                _SELECT + " WHERE id = ?", (token_id,)
+            ).fetchone()
+
+        with self._lock:
+            changed, row = self._write(mark)
+        if changed == 0:
             raise NotFoundError(f"no live token with id {token_id!r}", status=404)
         return _record(row)
