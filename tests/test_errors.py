@@ -17,8 +17,14 @@ CLASSES = [
     tilecred.CredentialsError,
     tilecred.ConfigurationError,
     tilecred.InvalidArgumentError,
+    tilecred.AuthenticationError,
+    tilecred.PermissionDeniedError,
     tilecred.NotFoundError,
     tilecred.ConflictError,
+    tilecred.RateLimitError,
+    tilecred.ServerError,
+    tilecred.TransportError,
+    tilecred.RequestTimeoutError,
 ]
 
 
@@ -116,21 +122,38 @@ def test_hierarchy() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "cls"),
+    ("status", "cls", "retryable"),
     [
-        (400, tilecred.CredentialsError),
-        (401, tilecred.CredentialsError),
-        (404, tilecred.NotFoundError),
-        (409, tilecred.ConflictError),
-        (422, tilecred.CredentialsError),
-        (500, tilecred.CredentialsError),
+        (400, tilecred.CredentialsError, False),
+        (401, tilecred.AuthenticationError, False),
+        (403, tilecred.PermissionDeniedError, False),
+        (404, tilecred.NotFoundError, False),
+        (409, tilecred.ConflictError, False),
+        (422, tilecred.CredentialsError, False),
+        (429, tilecred.RateLimitError, True),
+        (500, tilecred.ServerError, False),
+        (501, tilecred.ServerError, False),
+        (502, tilecred.ServerError, True),
+        (503, tilecred.ServerError, True),
+        (504, tilecred.ServerError, True),
     ],
 )
-def test_error_for_status(status: int, cls: type[tilecred.CredentialsError]) -> None:
+def test_error_for_status(
+    status: int, cls: type[tilecred.CredentialsError], retryable: bool
+) -> None:
     error = error_for_status(status, "m", code=1, request_id="r")
 
     assert type(error) is cls
     assert (error.status, error.code, error.request_id) == (status, 1, "r")
+    assert error.retryable is retryable
+    assert error.attempts == 0
+
+
+def test_transport_errors_are_retryable() -> None:
+    assert tilecred.TransportError("dropped").retryable is True
+    assert tilecred.RequestTimeoutError("late").retryable is True
+    assert issubclass(tilecred.RequestTimeoutError, tilecred.TransportError)
+    assert tilecred.ConfigurationError("x").retryable is False
 
 
 def test_message_is_one_line_and_bounded() -> None:

@@ -22,15 +22,15 @@ CREDENTIALS = f"/v4/credentials/{WORKSPACE}"
 # status -> (class, reason phrase); 422's phrase is Python's (it changed in 3.13).
 STATUSES: dict[int, tuple[type[tilecred.CredentialsError], str]] = {
     400: (tilecred.CredentialsError, "Bad Request"),
-    401: (tilecred.CredentialsError, "Unauthorized"),
-    403: (tilecred.CredentialsError, "Forbidden"),
+    401: (tilecred.AuthenticationError, "Unauthorized"),
+    403: (tilecred.PermissionDeniedError, "Forbidden"),
     404: (tilecred.NotFoundError, "Not Found"),
     409: (tilecred.ConflictError, "Conflict"),
     422: (tilecred.CredentialsError, HTTPStatus(422).phrase),
-    429: (tilecred.CredentialsError, "Too Many Requests"),
-    500: (tilecred.CredentialsError, "Internal Server Error"),
-    502: (tilecred.CredentialsError, "Bad Gateway"),
-    503: (tilecred.CredentialsError, "Service Unavailable"),
+    429: (tilecred.RateLimitError, "Too Many Requests"),
+    500: (tilecred.ServerError, "Internal Server Error"),
+    502: (tilecred.ServerError, "Bad Gateway"),
+    503: (tilecred.ServerError, "Service Unavailable"),
 }
 
 
@@ -174,7 +174,7 @@ def test_unreadable_error_body_still_gives_status(
 
     error = fail_get(client)
 
-    assert type(error) is tilecred.CredentialsError
+    assert type(error) is STATUSES[status][0]
     assert (error.status, error.code, error.request_id) == (status, None, "h-2")
     phrase = STATUSES[status][1]
     assert (

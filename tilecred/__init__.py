@@ -22,11 +22,17 @@ from ._backend import Page
 from ._client import Client
 from ._config import Settings
 from ._errors import (
+    AuthenticationError,
     ConfigurationError,
     ConflictError,
     CredentialsError,
     InvalidArgumentError,
     NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
 )
 from ._models import (
     AccessCredential,
@@ -64,6 +70,7 @@ __all__ = [
     "AWSRole",
     "AccessCredential",
     "AccessCredentialRole",
+    "AuthenticationError",
     "AzureCredential",
     "AzureEntraIDTaskToken",
     "AzureEntraIDToken",
@@ -88,11 +95,16 @@ __all__ = [
     "Page",
     "Pager",
     "PaginationMetadata",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ServerError",
     "Settings",
     "SnowflakeServiceUserKey",
     "Teamspace",
     "TeamspaceUser",
     "Token",
+    "TransportError",
     "Workspace",
     "WorkspaceUser",
     "__version__",

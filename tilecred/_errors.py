@@ -2,11 +2,17 @@
 
 ::
 
-    CredentialsError(Exception)            .message .status .code .request_id .name .teamspace
-    ├── ConfigurationError                 nothing usable configured, unreadable profile, bad key
-    ├── InvalidArgumentError(ValueError)   rejected before any request was sent
-    ├── NotFoundError                      404: no such credential, teamspace or workspace
-    └── ConflictError                      409: name already in use
+    CredentialsError(Exception)        .message .status .code .request_id .retryable .attempts
+    ├── ConfigurationError             nothing usable configured, unreadable profile, bad key
+    ├── InvalidArgumentError(ValueError)  rejected before any request was sent
+    ├── AuthenticationError            401: no token, or one the server does not know
+    ├── PermissionDeniedError          403: not allowed (token scope, or not allowed_in_tasks)
+    ├── NotFoundError                  404: no such credential, teamspace or workspace
+    ├── ConflictError                  409: name already in use
+    ├── RateLimitError                 429: too many requests (retryable)
+    ├── ServerError                    5xx: the server failed (retryable for 502, 503, 504)
+    └── TransportError                 no answer: could not connect, dropped, timed out (retryable)
+        └── RequestTimeoutError        no answer within the call's deadline
 """
 
 from __future__ import annotations
@@ -18,11 +24,17 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
     "CredentialsError",
     "InvalidArgumentError",
     "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ServerError",
+    "TransportError",
     "error_for_status",
     "scrub",
 ]
@@ -144,7 +156,12 @@ class CredentialsError(Exception):
         action: what was being done (``"get credential"``), when known.
         name: the credential's name, when known.
         teamspace: the teamspace, when known.
+        retryable: whether trying the same call again later can help.
+        attempts: how many times the request was sent (0: never sent).
     """
+
+    #: Whether trying again later can help, when the instance does not say.
+    default_retryable = False
 
     def __init__(
         self,
@@ -156,6 +173,8 @@ class CredentialsError(Exception):
         action: str | None = None,
         name: str | None = None,
         teamspace: str | None = None,
+        retryable: bool | None = None,
+        attempts: int = 0,
     ) -> None:
         self.message = _one_line(message)
         self.status = status
@@ -164,6 +183,8 @@ class CredentialsError(Exception):
         self.action = action
         self.name = name
         self.teamspace = teamspace
+        self.retryable = type(self).default_retryable if retryable is None else retryable
+        self.attempts = attempts
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -221,12 +242,41 @@ class InvalidArgumentError(CredentialsError, ValueError):
     """An argument was rejected before any request was sent."""
 
 
+class AuthenticationError(CredentialsError):
+    """No API token was sent, or the server does not know it (401)."""
+
+
+class PermissionDeniedError(CredentialsError):
+    """The caller may not do this (403): a read-only or task token, or a
+    credential that is not ``allowed_in_tasks``."""
+
+
 class NotFoundError(CredentialsError):
     """The credential, teamspace or workspace does not exist (404)."""
 
 
 class ConflictError(CredentialsError):
     """The name is already in use (409)."""
+
+
+class RateLimitError(CredentialsError):
+    """The server asked to slow down (429); trying again later can help."""
+
+    default_retryable = True
+
+
+class ServerError(CredentialsError):
+    """The server failed (5xx); 502, 503 and 504 are worth trying again."""
+
+
+class TransportError(CredentialsError):
+    """No usable answer: the connection failed or dropped; trying again can help."""
+
+    default_retryable = True
+
+
+class RequestTimeoutError(TransportError):
+    """No answer arrived within the call's deadline."""
 
 
 def _reason(status: int) -> str:
@@ -241,9 +291,19 @@ def _reason(status: int) -> str:
 
 def error_for_status(status: int, message: str, **fields: Any) -> CredentialsError:
     """Build the error of the right class for an HTTP status."""
-    cls: type[CredentialsError] = CredentialsError
-    if status == 404:
-        cls = NotFoundError
-    elif status == 409:
-        cls = ConflictError
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else CredentialsError
+    if cls is ServerError and "retryable" not in fields:
+        fields["retryable"] = status in _RETRYABLE_SERVER_STATUSES
     return cls(message, status=status, **fields)
+
+
+_BY_STATUS: dict[int, type[CredentialsError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+_RETRYABLE_SERVER_STATUSES = frozenset({502, 503, 504})
