@@ -13,6 +13,7 @@ from typing import TypeVar
 import msgspec
 
 from ._errors import InvalidArgumentError
+from ._limits import MAX_CREDENTIAL_NAME, MAX_TEAMSPACE_NAME, MAX_WORKSPACE_NAME
 from ._models import (
     MEMBER_PROVIDERS,
     REQUIRED_SECRETS,
@@ -34,6 +35,7 @@ __all__ = [
     "check_providers",
     "check_secret",
     "check_teamspace",
+    "check_workspace",
     "provider_of",
 ]
 
@@ -48,12 +50,18 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def check_name(value: object, what: str = "name") -> str:
-    """A credential or teamspace name: a non-empty str, no ``/``, no control characters."""
+def check_name(value: object, what: str = "name", limit: int = MAX_CREDENTIAL_NAME) -> str:
+    """A name: a non-empty str of at most ``limit`` characters, no ``/``, no control characters.
+
+    The default limit is a credential name's (``tilecred._limits``).
+    """
     if not isinstance(value, str):
         raise InvalidArgumentError(f"{what} must be a str, not {type(value).__name__}")
     if not value:
         raise InvalidArgumentError(f"{what} must not be empty")
+    if len(value) > limit:
+        # Checked before any message quotes the name: it may be huge.
+        raise InvalidArgumentError(f"{what} is {len(value)} characters long; the limit is {limit}")
     if "/" in value:
         raise InvalidArgumentError(f"{what} {value!r} must not contain '/'")
     if _CONTROL.search(value):
@@ -82,7 +90,12 @@ def check_teamspace(value: object) -> str | None:
                 f"not {type(value).__name__}"
             )
         value = ident
-    return check_name(value, "teamspace")
+    return check_name(value, "teamspace", MAX_TEAMSPACE_NAME)
+
+
+def check_workspace(value: object) -> str:
+    """A workspace name or id."""
+    return check_name(value, "workspace", MAX_WORKSPACE_NAME)
 
 
 def check_provider(value: object, what: str = "provider") -> CloudProvider:

@@ -20,7 +20,7 @@ import msgspec
 if TYPE_CHECKING:
     from pathlib import Path
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, InvalidArgumentError
 
 __all__ = [
     "DEFAULT_HOST",
@@ -286,6 +286,15 @@ def _check_explicit(explicit: Mapping[str, Any]) -> None:
         raise ConfigurationError(f"home must be a str or path, not {type(home).__name__}")
 
 
+def _check_workspace(workspace: str, sources: dict[str, str]) -> None:
+    from ._arguments import check_workspace
+
+    try:
+        check_workspace(workspace)
+    except InvalidArgumentError as exc:
+        raise ConfigurationError(f"{exc.message} (from {sources['workspace']})") from exc
+
+
 def _local_settings(
     values: dict[str, Any],
     sources: dict[str, str],
@@ -301,6 +310,7 @@ def _local_settings(
     workspace = values.get("workspace") or "default"
     if not values.get("workspace"):
         sources["workspace"] = "default"
+    _check_workspace(workspace, sources)
     return Settings(
         backend="local",
         home=Path(home).expanduser(),
@@ -338,6 +348,8 @@ def _http_settings(
         bound = workspace_from_token(token)
         if bound is not None:
             workspace, sources["workspace"] = bound, sources["token"] + " (bound token)"
+    if workspace is not None:
+        _check_workspace(workspace, sources)
 
     verify = values.get("verify_ssl", True)
     if isinstance(verify, str):

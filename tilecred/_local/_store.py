@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from .._arguments import check_workspace
 from .._backend import ListQuery, Page
 from .._errors import ConfigurationError, ConflictError, CredentialsError, NotFoundError
 from .._models import (
@@ -422,7 +423,9 @@ class Store:
 
         Raises:
             ConflictError: the name is in use.
+            InvalidArgumentError: the name is not a usable workspace name.
         """
+        check_workspace(name)
         with self._transaction(write=True) as conn:
             if conn.execute("SELECT 1 FROM workspaces WHERE name = ?", (name,)).fetchone():
                 raise _conflict()
@@ -455,12 +458,14 @@ class Store:
 
         Raises:
             NotFoundError: a ``ws_…`` id that does not exist.
+            InvalidArgumentError: a new name that is not a usable workspace name.
         """
         found = self.find_workspace(name_or_id)
         if found is not None:
             return found
         if name_or_id.startswith("ws_"):
             raise NotFoundError(f"workspace {name_or_id!r} not found", status=404)
+        check_workspace(name_or_id)
         with self._transaction(write=True) as conn:
             return self._find_workspace(conn, name_or_id) or self._insert_workspace(
                 conn, name_or_id

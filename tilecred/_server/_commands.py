@@ -238,8 +238,14 @@ def _configure_logging() -> None:
 
 def run_token_create(args: argparse.Namespace) -> int:
     """``tilecred token create``: issue a token and print it, once."""
+    from .._arguments import check_workspace
+    from ._tokens import check_token_name
+
+    # Checked before anything is opened: a refused name must not leave a new
+    # workspace behind.
+    wanted = check_workspace(_workspace_arg(args))
+    check_token_name(args.name)
     with _opened(args) as app:
-        wanted = _workspace_arg(args)
         workspace = app.store.find_workspace(wanted)
         if workspace is None:
             if not args.create_workspace:
@@ -288,8 +294,9 @@ def run_token_revoke(args: argparse.Namespace) -> int:
 def run_teamspace_create(args: argparse.Namespace) -> int:
     """``tilecred teamspace create NAME``."""
     from .._arguments import check_name
+    from .._limits import MAX_TEAMSPACE_NAME
 
-    name = check_name(args.name, "teamspace name")
+    name = check_name(args.name, "teamspace name", MAX_TEAMSPACE_NAME)
     if name.startswith("ts_"):
         raise InvalidArgumentError(f"teamspace name {name!r} must not start with 'ts_'")
     with _opened(args) as app:

@@ -17,6 +17,7 @@ import msgspec
 from .._arguments import check_name, check_provider, check_secret
 from .._backend import ListQuery
 from .._errors import CredentialsError, InvalidArgumentError
+from .._limits import MAX_TEAMSPACE_NAME
 from .._models import (
     CloudProvider,
     CredentialCreateRequest,
@@ -271,7 +272,7 @@ class Handlers:
     def create_teamspace(self, caller: TokenRecord, request: Request, ws: str) -> Response:
         body = decode_body(request.body, TeamspaceCreateRequest)
         try:
-            check_name(body.name)
+            check_name(body.name, "name", MAX_TEAMSPACE_NAME)
         except InvalidArgumentError as exc:
             raise _invalid(exc, "$.name") from exc
         if body.name.startswith("ts_"):

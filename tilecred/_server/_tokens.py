@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .._errors import ConfigurationError, InvalidArgumentError, NotFoundError
+from .._limits import MAX_TOKEN_NAME
 
-__all__ = ["TOKEN_FILE", "TokenRecord", "TokenStore"]
+__all__ = ["TOKEN_FILE", "TokenRecord", "TokenStore", "check_token_name"]
 
 TOKEN_FILE = "server-tokens.sqlite3"
 TOKEN_PREFIX = "tc"
@@ -76,6 +77,16 @@ def _record(row: tuple[str, str, str, int, str, str | None]) -> TokenRecord:
         created_at=datetime.datetime.fromisoformat(created_at),
         revoked_at=None if revoked_at is None else datetime.datetime.fromisoformat(revoked_at),
     )
+
+
+def check_token_name(name: str) -> None:
+    """A token's name: non-empty printable text of at most ``MAX_TOKEN_NAME`` characters."""
+    if len(name) > MAX_TOKEN_NAME:
+        raise InvalidArgumentError(
+            f"token name is {len(name)} characters long; the limit is {MAX_TOKEN_NAME}"
+        )
+    if not name or any(ord(ch) < 0x20 for ch in name):
+        raise InvalidArgumentError(f"token name {name!r} must be non-empty printable text")
 
 
 class TokenStore:
@@ -173,8 +184,7 @@ class TokenStore:
     def _new_token(workspace_id: str, name: str, read_only: bool) -> tuple[TokenRecord, str]:
         if not workspace_id.startswith("ws_") or "-" in workspace_id:
             raise InvalidArgumentError(f"workspace id {workspace_id!r} cannot be bound to a token")
-        if not name or any(ord(ch) < 0x20 for ch in name):
-            raise InvalidArgumentError(f"token name {name!r} must be non-empty printable text")
+        check_token_name(name)
         # token_hex: no '-' inside the secret, so the token splits into three parts.
         text = f"{TOKEN_PREFIX}-{workspace_id}-{secrets.token_hex(32)}"
         record = TokenRecord(
