@@ -17,6 +17,7 @@ import pytest
 import tilecred
 from tilecred import ConfigurationError, CredentialsError, create_credential, get_credential
 from tilecred._local import Store, rotate_key
+from tilecred._local._schema import SCHEMA_VERSION
 from tilecred._models import (
     AWSCredential,
     CloudProvider,
@@ -192,7 +193,7 @@ def test_a_store_from_a_newer_tilecred_is_refused(isolated: Path) -> None:
         get_credential("k")
     assert info.value.message == (
         f"the local store {_home(isolated) / 'tilecred.db'} has schema version 99, newer than "
-        "this tilecred knows (2): upgrade tilecred"
+        f"this tilecred knows ({SCHEMA_VERSION}): upgrade tilecred"
     )
 
 

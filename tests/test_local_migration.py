@@ -13,6 +13,7 @@ import tilecred
 from tilecred import CloudProvider, create_credential, get_credential, list_credentials
 from tilecred._local import Store
 from tilecred._local._keys import Cipher
+from tilecred._local._schema import SCHEMA_VERSION
 from tilecred._local._store import _row_aad
 
 from .conftest import CANARY_SECRET
@@ -82,10 +83,15 @@ def test_a_version_1_store_is_migrated_on_open(
     assert cred.credential.aws.access_key_id == "AKIAIOSFODNN7EXAMPLE"
 
     db = sqlite3.connect(home / "tilecred.db")
-    assert db.execute("PRAGMA user_version").fetchone() == (2,)
+    assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert db.execute("SELECT id, visibility, description FROM teamspaces").fetchall() == [
         ("ts_1", "private", None)
     ]
+    # Version 3: an empty audit log, append-only from the start.
+    assert db.execute("SELECT count(*) FROM audit").fetchone() == (0,)
+    assert db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit' ORDER BY name"
+    ).fetchall() == [("audit_no_delete",), ("audit_no_update",)]
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     db.close()
 

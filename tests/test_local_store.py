@@ -451,10 +451,10 @@ def test_a_failed_commit_leaves_no_transaction_or_lock_behind(isolated: Path) ->
         with sqlite3.connect(home / "tilecred.db") as db:
             db.executescript(
                 "CREATE TABLE nowhere (id TEXT PRIMARY KEY);"
-                "CREATE TABLE audit (ref TEXT REFERENCES nowhere (id)"
+                "CREATE TABLE dangling (ref TEXT REFERENCES nowhere (id)"
                 " DEFERRABLE INITIALLY DEFERRED);"
                 "CREATE TRIGGER audited AFTER INSERT ON credentials"
-                " BEGIN INSERT INTO audit VALUES ('missing'); END;"
+                " BEGIN INSERT INTO dangling VALUES ('missing'); END;"
             )
         with pytest.raises(CredentialsError) as info:
             store.create_credential(ws.id, None, request)

@@ -1,13 +1,15 @@
 """tilecred: named cloud credentials for Python.
 
 Six functions with the names and parameters of TileDB's
-``tiledb.client.credentials``, msgspec models, a lazy ``Pager`` and one
-error family. Calls go to TileDB's REST API (or ``tilecred serve``) when a host
-is configured, and to an encrypted local store when nothing is.
+``tiledb.client.credentials``, ``use_credential`` and ``read_audit``, msgspec
+models, a lazy ``Pager`` and one error family. Calls go to TileDB's REST API
+(or ``tilecred serve``) when a host is configured, and to an encrypted local
+store when nothing is.
 """
 
 import logging as _logging
 
+from ._access import CredentialAccess
 from ._api import (
     configure,
     create_credential,
@@ -15,7 +17,9 @@ from ._api import (
     get_client,
     get_credential,
     list_credentials,
+    read_audit,
     update_credential,
+    use_credential,
     verify_credential,
 )
 from ._backend import Page
@@ -37,6 +41,7 @@ from ._errors import (
 from ._models import (
     AccessCredential,
     AccessCredentialRole,
+    AuditRecord,
     AWSCredential,
     AWSRole,
     AzureCredential,
@@ -70,6 +75,7 @@ __all__ = [
     "AWSRole",
     "AccessCredential",
     "AccessCredentialRole",
+    "AuditRecord",
     "AuthenticationError",
     "AzureCredential",
     "AzureEntraIDTaskToken",
@@ -80,6 +86,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "Credential",
+    "CredentialAccess",
     "CredentialCreateRequest",
     "CredentialGetResponse",
     "CredentialType",
@@ -114,7 +121,9 @@ __all__ = [
     "get_client",
     "get_credential",
     "list_credentials",
+    "read_audit",
     "update_credential",
+    "use_credential",
     "verify_credential",
 ]
 

@@ -1,4 +1,4 @@
-"""The six module functions, over a default client built on first use.
+"""The module functions, over a default client built on first use.
 
 Names, parameters and their order are those of TileDB's
 ``tiledb.client.credentials``, so code written for it runs unchanged.
@@ -13,6 +13,7 @@ from ._client import Client, ProviderArg, ProvidersArg, SecretArg
 from ._models import (
     AccessCredential,
     AccessCredentialRole,
+    AuditRecord,
     Credential,
     CredentialType,
     Token,
@@ -20,7 +21,10 @@ from ._models import (
 from ._pager import Pager
 
 if TYPE_CHECKING:
+    import datetime
     from pathlib import Path
+
+    from ._access import CredentialAccess
 
 __all__ = [
     "configure",
@@ -29,7 +33,9 @@ __all__ = [
     "get_client",
     "get_credential",
     "list_credentials",
+    "read_audit",
     "update_credential",
+    "use_credential",
     "verify_credential",
 ]
 
@@ -342,3 +348,71 @@ def verify_credential(
         role=role,
         token=token,
     )
+
+
+def use_credential(name: str, *, teamspace: object = None) -> CredentialAccess:
+    """Use a credential: its secrets, in the form the caller's library takes.
+
+    Only a credential stored with ``allowed_in_tasks=True`` can be used, on
+    every backend; every use and every refusal is recorded in the audit log.
+    On ``tilecred serve`` only a task token may use a credential. TileDB's
+    own service applies credentials on its side and never hands them out, so
+    there this always fails.
+
+    Parameters:
+        name: the credential's name.
+        teamspace: as for ``create_credential``.
+
+    Returns:
+        A ``CredentialAccess`` (a context manager): ``.credential`` with its
+        secret fields filled, and the forms ``.env()``, ``.storage_options()``,
+        ``.tiledb_config()``, ``.boto3_session()``.
+
+    Raises:
+        PermissionDeniedError: the credential is not allowed in tasks, or the
+            token may not use it; nothing was returned.
+        NotFoundError: there is no credential by that name there.
+        ConfigurationError: calls go to a service that cannot hand out secrets.
+        CredentialsError: anything else went wrong.
+
+    Examples:
+        >>> create_credential("task-key", "AWS", allowed_in_tasks=True, credential={"aws": {
+        ...     "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "s3cr3t-value"}})
+        >>> with use_credential("task-key") as access:
+        ...     access.credential.credential.aws
+        AWSCredential(access_key_id='AKIAIOSFODNN7EXAMPLE', secret_access_key='***')
+    """
+    return get_client().use_credential(name, teamspace=teamspace)
+
+
+def read_audit(
+    *,
+    credential: str | None = None,
+    since: datetime.datetime | datetime.timedelta | None = None,
+    limit: int | None = None,
+) -> list[AuditRecord]:
+    """Read the workspace's audit log: every use, refusal and change.
+
+    On ``tilecred serve`` this needs a management token.
+
+    Parameters:
+        credential: only records about the credential of this name.
+        since: only records from this time on: an aware datetime, or a
+            timedelta meaning "that long ago".
+        limit: at most this many records, the newest (default 1000, at most 10000).
+
+    Returns:
+        The records, oldest first.
+
+    Raises:
+        InvalidArgumentError: an argument is wrong; nothing was read.
+        PermissionDeniedError: the token may not read the audit log.
+        CredentialsError: anything else went wrong.
+
+    Examples:
+        >>> create_credential("audited", "AWS", role={"aws": {
+        ...     "role_arn": "arn:aws:iam::123456789012:role/demo"}})
+        >>> [(r.action, r.credential, r.outcome) for r in read_audit(credential="audited")]
+        [('create', 'audited', 'ok')]
+    """
+    return get_client().audit(credential=credential, since=since, limit=limit)

@@ -6,6 +6,7 @@ Every function here either returns a value ready for the wire or raises
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
 from typing import TypeVar
@@ -27,6 +28,7 @@ from ._models import (
 
 __all__ = [
     "MAX_PAGE",
+    "check_audit_limit",
     "check_bool",
     "check_credential_type",
     "check_name",
@@ -34,6 +36,7 @@ __all__ = [
     "check_provider",
     "check_providers",
     "check_secret",
+    "check_since",
     "check_teamspace",
     "check_workspace",
     "provider_of",
@@ -164,6 +167,34 @@ def check_page(page: object, per_page: object) -> tuple[int, int | None]:
     if per_page is not None and per_page > MAX_PAGE:
         raise InvalidArgumentError(f"per_page must be at most {MAX_PAGE}, not {per_page}")
     return page, per_page
+
+
+def check_since(value: object) -> datetime.datetime | None:
+    """``None``, an aware datetime, or a positive timedelta meaning "that long ago"."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        if value <= datetime.timedelta(0):
+            raise InvalidArgumentError(f"since must be a positive timedelta, not {value}")
+        return datetime.datetime.now(datetime.UTC) - value
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidArgumentError(
+                f"since must carry a time zone (e.g. datetime.UTC), not {value.isoformat()}"
+            )
+        return value
+    raise InvalidArgumentError(
+        f"since must be a datetime or a timedelta, not {type(value).__name__}"
+    )
+
+
+def check_audit_limit(value: object, default: int, maximum: int) -> int:
+    """How many audit records to read: ``None`` is ``default``; at most ``maximum``."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise InvalidArgumentError(f"limit must be an int from 1 to {maximum}, not {value!r}")
+    return value
 
 
 def check_bool(value: object, what: str) -> bool | None:

@@ -9,10 +9,12 @@ done and scrubs secrets from the message.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from typing import Generic, Protocol, TypeVar
 
 from ._models import (
     AccessCredential,
+    AuditRecord,
     CloudProvider,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
@@ -20,9 +22,13 @@ from ._models import (
     CredentialUpdateRequest,
 )
 
-__all__ = ["Backend", "ListQuery", "Page"]
+__all__ = ["AuditQuery", "Backend", "ListQuery", "Page"]
 
 T = TypeVar("T")
+
+# How many audit records one read returns when no limit is given, and at most.
+DEFAULT_AUDIT_LIMIT = 1000
+MAX_AUDIT_LIMIT = 10_000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -34,6 +40,19 @@ class ListQuery:
     exclude_provider: tuple[CloudProvider, ...] | None = None
     credential_type: CredentialType | None = None
     verify: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Which audit records to read: ``None`` means "not filtered".
+
+    ``since`` is an aware datetime; of the records that match, the newest
+    ``limit`` are returned, oldest first.
+    """
+
+    credential: str | None = None
+    since: datetime.datetime | None = None
+    limit: int = DEFAULT_AUDIT_LIMIT
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -69,5 +88,13 @@ class Backend(Protocol):
     def delete(self, name: str, teamspace: str | None) -> None: ...
 
     def verify(self, request: CredentialsVerifyRequest, teamspace: str | None) -> None: ...
+
+    def use(self, name: str, teamspace: str | None) -> AccessCredential:
+        """The credential with its secrets, if it is allowed in tasks (audited)."""
+        ...
+
+    def audit(self, query: AuditQuery) -> list[AuditRecord]:
+        """The workspace's audit records that match ``query``."""
+        ...
 
     def close(self) -> None: ...

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._arguments import (
+    check_audit_limit,
     check_bool,
     check_credential_type,
     check_name,
@@ -16,14 +17,23 @@ from ._arguments import (
     check_provider,
     check_providers,
     check_secret,
+    check_since,
     check_teamspace,
 )
-from ._backend import Backend, ListQuery, Page
+from ._backend import (
+    DEFAULT_AUDIT_LIMIT,
+    MAX_AUDIT_LIMIT,
+    AuditQuery,
+    Backend,
+    ListQuery,
+    Page,
+)
 from ._config import Settings, resolve_settings
 from ._errors import CredentialsError, InvalidArgumentError
 from ._models import (
     AccessCredential,
     AccessCredentialRole,
+    AuditRecord,
     CloudProvider,
     Credential,
     CredentialCreateRequest,
@@ -36,8 +46,10 @@ from ._models import (
 from ._pager import Pager
 
 if TYPE_CHECKING:
+    import datetime
     from pathlib import Path
 
+    from ._access import CredentialAccess
     from ._models import _Model
 
 __all__ = ["Client"]
@@ -357,3 +369,39 @@ class Client:
         )
         with _Failure(self, "verify credential", name, ts, request):
             self._get_backend().verify(request, ts)
+
+    # -- using a credential, and the audit log --------------------------------------
+
+    def use_credential(self, name: str, *, teamspace: object = None) -> CredentialAccess:
+        """A credential's secrets, for code that uses them; see ``tilecred.use_credential``."""
+        from ._access import CredentialAccess
+
+        name = check_name(name)
+        ts = check_teamspace(teamspace)
+        credential = self._use(name, ts)
+
+        def resolve(other: str) -> AccessCredential:
+            # Another credential (a key to assume a role with): same scope, same gate.
+            return self._use(check_name(other), ts)
+
+        return CredentialAccess(credential, resolve=resolve)
+
+    def _use(self, name: str, teamspace: str | None) -> AccessCredential:
+        with _Failure(self, "use credential", name, teamspace):
+            return self._get_backend().use(name, teamspace)
+
+    def audit(
+        self,
+        *,
+        credential: str | None = None,
+        since: datetime.datetime | datetime.timedelta | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        """Read the audit log; see ``tilecred.read_audit``."""
+        query = AuditQuery(
+            credential=None if credential is None else check_name(credential, "credential"),
+            since=check_since(since),
+            limit=check_audit_limit(limit, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT),
+        )
+        with _Failure(self, "read the audit log", None, None):
+            return self._get_backend().audit(query)

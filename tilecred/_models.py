@@ -21,6 +21,8 @@ __all__ = [
     "AWSRole",
     "AccessCredential",
     "AccessCredentialRole",
+    "AuditListResponse",
+    "AuditRecord",
     "AzureCredential",
     "AzureEntraIDTaskToken",
     "AzureEntraIDToken",
@@ -475,6 +477,37 @@ class TeamspaceCreateRequest(_Model, kw_only=True):
     # and the field is required on the wire.
     visibility: str
     description: str | None = None
+
+
+# -- the audit log ----------------------------------------------------------------
+
+
+class AuditRecord(_Model, kw_only=True):
+    """One entry of the append-only audit log: who did what to which credential.
+
+    ``actor`` is ``"local:<os user>"`` for the library on the local store, or
+    ``"token:<id> (<token name>)"`` for a call to ``tilecred serve``.
+    ``action`` is ``create``, ``update``, ``delete``, ``verify``, ``use``, ``get``,
+    ``list`` or ``token.create``/``token.revoke``; ``outcome`` is ``ok``,
+    ``denied`` (refused: not allowed) or ``failed``. ``detail`` says why, or
+    what changed, by field name; it never holds a secret.
+    """
+
+    at: datetime.datetime
+    actor: str
+    workspace: str
+    teamspace: str | None = None
+    credential: str | None = None
+    action: str
+    outcome: str
+    request_id: str | None = None
+    detail: str | None = None
+
+
+class AuditListResponse(_Model, kw_only=True):
+    """The body of an audit log response: records oldest first."""
+
+    data: list[AuditRecord]
 
 
 # Which member of each secret container belongs to which provider.

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import msgspec
 
-from ._backend import ListQuery, Page
+from ._backend import AuditQuery, ListQuery, Page
 from ._config import Settings
 from ._errors import ConfigurationError, CredentialsError, InvalidArgumentError, NotFoundError
 from ._http import Query, Transport
 from ._models import (
     AccessCredential,
+    AuditListResponse,
+    AuditRecord,
     CredentialCreateRequest,
     CredentialGetResponse,
     CredentialsListResponse,
@@ -32,6 +35,19 @@ _GET_DECODER = msgspec.json.Decoder(CredentialGetResponse)
 _LIST_DECODER = msgspec.json.Decoder(CredentialsListResponse)
 _TEAMSPACE_DECODER = msgspec.json.Decoder(TeamspaceResponse)
 _WORKSPACE_DECODER = msgspec.json.Decoder(WorkspaceResponse)
+_AUDIT_DECODER = msgspec.json.Decoder(AuditListResponse)
+
+# tilecred's own extensions to the API live outside TileDB's /v4 paths.
+EXTENSION_ROOT = "/tilecred/v1"
+# TileDB's hosted service: it applies credentials on its side (a task's
+# access_credentials_name) and has no way to hand their secrets out.
+_TILEDB_HOSTS = ("tiledb.com",)
+# What `tilecred serve` says when a credential, teamspace or workspace is
+# missing. Any other 404 from an extension route means the server does not
+# have the route: TileDB's service, or a tilecred older than the extension.
+_OUR_NOT_FOUND = re.compile(
+    r"credential not found|workspace '.*' not found|teamspace '.*' not found in workspace '.*'"
+)
 
 
 def segment(value: str) -> str:
@@ -44,6 +60,19 @@ def _encode(request: msgspec.Struct) -> bytes:
         return _ENCODER.encode(request)
     except (UnicodeError, msgspec.EncodeError) as exc:
         raise InvalidArgumentError(f"the request cannot be sent as JSON: {exc}") from exc
+
+
+def _hosted_by_tiledb(host: str | None) -> bool:
+    name = (urlsplit(host or "").hostname or "").lower()
+    return any(name == domain or name.endswith("." + domain) for domain in _TILEDB_HOSTS)
+
+
+def _no_extension(host: str | None, what: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"the service at {host} cannot {what}: TileDB's service applies credentials on its "
+        "side (name one in a task's access_credentials_name) and never hands their secrets "
+        "out; use `tilecred serve` (a task token) or the local store to use a credential here"
+    )
 
 
 def _decode(decoder: msgspec.json.Decoder[T], data: bytes, request_id: str | None) -> T:
@@ -60,6 +89,7 @@ class HttpBackend:
 
     def __init__(self, settings: Settings) -> None:
         self.transport = Transport(settings)
+        self._host = settings.host
         self._workspace = settings.workspace
         self._workspace_id: str | None = None
         # "/v4/credentials/{workspace}", built once the workspace id is known.
@@ -180,3 +210,39 @@ class HttpBackend:
         self.transport.request(
             "POST", "/v4/actions/credentials/verify", body=_encode(request), sent=request
         )
+
+    # -- tilecred's extensions: use and the audit log ------------------------------
+
+    def _check_extensions(self, what: str) -> None:
+        # Refused before anything is sent, the workspace lookup included.
+        if _hosted_by_tiledb(self._host):
+            raise _no_extension(self._host, what)
+
+    def _extension(self, what: str, method: str, path: str, query: Query = ()) -> bytes:
+        """Call an extension route; a service without it gets a clear refusal."""
+        try:
+            return self.transport.request(method, EXTENSION_ROOT + path, query=query).data
+        except NotFoundError as exc:
+            if _OUR_NOT_FOUND.fullmatch(exc.message):
+                raise
+            raise _no_extension(self._host, what) from exc
+
+    def use(self, name: str, teamspace: str | None) -> AccessCredential:
+        what = "hand out a credential's secrets"
+        self._check_extensions(what)
+        base, query = self._scope(teamspace)
+        path = f"{base.removeprefix('/v4')}/{segment(name)}/use"
+        data = self._extension(what, "POST", path, query)
+        return _decode(_GET_DECODER, data, None).data
+
+    def audit(self, query: AuditQuery) -> list[AuditRecord]:
+        what = "read tilecred's audit log"
+        self._check_extensions(what)
+        params: list[tuple[str, str]] = [("limit", str(query.limit))]
+        if query.credential is not None:
+            params.append(("credential", query.credential))
+        if query.since is not None:
+            params.append(("since", query.since.isoformat()))
+        path = f"/audit/{segment(self.workspace_id())}"
+        data = self._extension(what, "GET", path, params)
+        return _decode(_AUDIT_DECODER, data, None).data

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import threading
 
-from .._backend import ListQuery, Page
+from .._backend import AuditQuery, ListQuery, Page
 from .._config import Settings, default_home
 from .._errors import NotFoundError
 from .._models import (
     AccessCredential,
+    AuditRecord,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
+    iter_secrets,
 )
+from ._audit import AuditEntry, audited, describe_create, describe_update, local_actor
 from ._store import DEFAULT_PER_PAGE, Store
 from ._verify import verify_request
 
@@ -34,6 +37,7 @@ class LocalBackend:
         self._workspace_id: str | None = None
         self._teamspace_ids: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._actor = local_actor()
 
     def close(self) -> None:
         self.store.close()
@@ -63,11 +67,28 @@ class LocalBackend:
             raise NotFoundError("credential not found", status=404)
         return ident
 
+    def _entry(
+        self, action: str, name: str, teamspace: str | None, detail: str | None = None
+    ) -> AuditEntry:
+        return AuditEntry(
+            actor=self._actor,
+            workspace_id=self.workspace_id(),
+            action=action,
+            teamspace=teamspace,
+            credential=name,
+            detail=detail,
+        )
+
     # -- the six operations -----------------------------------------------------
 
     def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None:
-        scope = None if teamspace is None else self.teamspace_id(teamspace) or teamspace
-        self.store.create_credential(self.workspace_id(), scope, request, create_teamspace=True)
+        entry = self._entry("create", request.name, teamspace, describe_create(request))
+        entry.secrets = tuple(iter_secrets(request))
+        with audited(self.store, entry):
+            scope = None if teamspace is None else self.teamspace_id(teamspace) or teamspace
+            self.store.create_credential(
+                entry.workspace_id, scope, request, create_teamspace=True, audit=entry
+            )
 
     def get(self, name: str, teamspace: str | None) -> AccessCredential:
         return self.store.get_credential(self.workspace_id(), self._existing_scope(teamspace), name)
@@ -83,11 +104,31 @@ class LocalBackend:
         return self.store.list_credentials(self.workspace_id(), scope, query, page, per_page)
 
     def update(self, name: str, request: CredentialUpdateRequest, teamspace: str | None) -> None:
-        scope = self._existing_scope(teamspace)
-        self.store.update_credential(self.workspace_id(), scope, name, request)
+        entry = self._entry("update", name, teamspace, describe_update(request))
+        entry.secrets = tuple(iter_secrets(request))
+        with audited(self.store, entry):
+            scope = self._existing_scope(teamspace)
+            self.store.update_credential(entry.workspace_id, scope, name, request, audit=entry)
 
     def delete(self, name: str, teamspace: str | None) -> None:
-        self.store.delete_credential(self.workspace_id(), self._existing_scope(teamspace), name)
+        entry = self._entry("delete", name, teamspace)
+        with audited(self.store, entry):
+            scope = self._existing_scope(teamspace)
+            self.store.delete_credential(entry.workspace_id, scope, name, audit=entry)
 
     def verify(self, request: CredentialsVerifyRequest, teamspace: str | None) -> None:
-        verify_request(request)
+        entry = self._entry("verify", request.name, teamspace)
+        entry.secrets = tuple(iter_secrets(request))
+        with audited(self.store, entry):
+            verify_request(request)
+
+    # -- use and the audit log --------------------------------------------------
+
+    def use(self, name: str, teamspace: str | None) -> AccessCredential:
+        entry = self._entry("use", name, teamspace)
+        with audited(self.store, entry):
+            scope = self._existing_scope(teamspace)
+            return self.store.use_credential(entry.workspace_id, scope, name, audit=entry)
+
+    def audit(self, query: AuditQuery) -> list[AuditRecord]:
+        return self.store.read_audit(self.workspace_id(), query)

@@ -55,6 +55,28 @@ _V2 = (
     "ALTER TABLE teamspaces ADD COLUMN description TEXT",
 )
 
+# Version 3: the append-only audit log.
+_APPEND_ONLY = "SELECT RAISE(ABORT, 'the audit log is append-only')"
+_V3 = (
+    # seq keeps the order of appends, which times from two clocks cannot.
+    # workspace_id has no foreign key: a record outlives whatever it names.
+    "CREATE TABLE audit ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " workspace_id TEXT NOT NULL,"
+    " teamspace TEXT,"
+    " credential TEXT,"
+    " action TEXT NOT NULL,"
+    " outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'denied', 'failed')),"
+    " request_id TEXT,"
+    " detail TEXT)",
+    "CREATE INDEX audit_by_credential ON audit (workspace_id, credential, seq)",
+    "CREATE INDEX audit_by_time ON audit (workspace_id, at)",
+    f"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN {_APPEND_ONLY}; END",
+    f"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN {_APPEND_ONLY}; END",
+)
+
 
 def _steps(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -64,7 +86,11 @@ def _steps(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
     return run
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_steps(_V1), _steps(_V2))
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _steps(_V1),
+    _steps(_V2),
+    _steps(_V3),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -25,10 +25,11 @@ from typing import Any
 import msgspec
 
 from .._arguments import check_workspace
-from .._backend import ListQuery, Page
+from .._backend import AuditQuery, ListQuery, Page
 from .._errors import ConfigurationError, ConflictError, CredentialsError, NotFoundError
 from .._models import (
     AccessCredential,
+    AuditRecord,
     CloudProvider,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
@@ -36,6 +37,7 @@ from .._models import (
     CredentialUpdateRequest,
 )
 from . import _keys
+from ._audit import AuditEntry, insert_audit, not_allowed_in_tasks, select_audit
 from ._records import TeamspaceRecord, WorkspaceRecord, from_micros, to_micros
 from ._rows import UNPROCESSABLE, join_secret, the_secret
 from ._schema import SCHEMA_VERSION, migrate, user_version
@@ -561,6 +563,7 @@ class Store:
         request: CredentialCreateRequest,
         *,
         create_teamspace: bool = False,
+        audit: AuditEntry | None = None,
     ) -> AccessCredential:
         """Store a new credential, its secrets sealed.
 
@@ -570,6 +573,7 @@ class Store:
                 with ``create_teamspace``, a name or id, and a name not yet in
                 use becomes a new teamspace in the same transaction.
             request: what to store.
+            audit: the audit record to append in the same transaction.
 
         Raises:
             ConflictError: the name is in use in that scope, or another writer
@@ -615,6 +619,8 @@ class Store:
                         now,
                     ),
                 )
+            if audit is not None:
+                insert_audit(conn, audit, "ok", at=from_micros(now))
         return self._credential(
             (ident, teamspace, request.name, request.provider.value, default,
              bool(request.allowed_in_tasks), secret.kind, secret.member, public, None, now, now),
@@ -789,8 +795,12 @@ class Store:
         teamspace_id: str | None,
         name: str,
         request: CredentialUpdateRequest,
+        *,
+        audit: AuditEntry | None = None,
     ) -> AccessCredential:
         """Change a credential in one transaction; ``id`` and ``created_at`` stay.
+
+        ``audit``, when given, is appended to the audit log in that transaction.
 
         Raises:
             NotFoundError: no credential by that name in that scope.
@@ -846,13 +856,22 @@ class Store:
                 (new_name, provider.value, bool(default), bool(allowed), kind, member, public,
                  sealed, now, ident),
             )  # fmt: skip
+            if audit is not None:
+                insert_audit(conn, audit, "ok", at=from_micros(now))
         return self._credential(
             (ident, teamspace, new_name, provider.value, default, allowed, kind, member, public,
              None, created, now),
         )  # fmt: skip
 
-    def delete_credential(self, workspace_id: str, teamspace_id: str | None, name: str) -> None:
-        """Delete a credential.
+    def delete_credential(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        *,
+        audit: AuditEntry | None = None,
+    ) -> None:
+        """Delete a credential (``audit`` appended in the same transaction).
 
         Raises:
             NotFoundError: no credential by that name in that scope.
@@ -864,7 +883,45 @@ class Store:
             )
             if cursor.rowcount == 0:
                 raise _not_found()
+            if audit is not None:
+                insert_audit(conn, audit, "ok")
         self._fold_wal()
+
+    def use_credential(
+        self, workspace_id: str, teamspace_id: str | None, name: str, *, audit: AuditEntry
+    ) -> AccessCredential:
+        """The credential with its secrets, through the gate, its use audited.
+
+        The secret is opened, and ``audit`` appended, in one write transaction:
+        no secret leaves the store without its record.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+            PermissionDeniedError: the credential is not ``allowed_in_tasks``.
+        """
+        with self._transaction(write=True) as conn:
+            row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if row is None:
+                raise _not_found()
+            if not row[5]:  # allowed_in_tasks: the gate, the same on every backend
+                raise not_allowed_in_tasks(name)
+            opened = self._open_secret(
+                functools.partial(self._current_cipher, conn), workspace_id, row
+            )
+            insert_audit(conn, audit, "ok")
+        return self._credential(row, opened)
+
+    # -- the audit log ------------------------------------------------------------
+
+    def append_audit(self, entry: AuditEntry, outcome: str, detail: str | None = None) -> None:
+        """Append one record to the audit log, in a transaction of its own."""
+        with self._transaction(write=True) as conn:
+            insert_audit(conn, entry, outcome, detail)
+
+    def read_audit(self, workspace_id: str, query: AuditQuery) -> list[AuditRecord]:
+        """A workspace's audit records, oldest first (the newest ``query.limit``)."""
+        with self._transaction(write=False, snapshot=False) as conn:
+            return select_audit(conn, workspace_id, query)
 
     # -- the key ------------------------------------------------------------------
 

@@ -1,0 +1,200 @@
+"""The audit log: one record per use, refusal and change, appended, never altered.
+
+The caller that knows who is acting writes the record: the local backend for
+the library (actor ``local:<os user>``), the server's handlers for a request
+(actor ``token:<id> (<name>)``). Both go through :func:`audited`, which
+records the outcome of the block it wraps. A successful write appends its
+record inside the store's own transaction (``entry`` passed to the store), so
+a change and its record commit together; a failure or refusal is appended
+after the rollback, in a transaction of its own.
+
+SQLite triggers refuse UPDATE and DELETE on the table (schema version 3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import getpass
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from .._backend import AuditQuery
+from .._errors import PermissionDeniedError, scrub
+from .._models import AuditRecord, CredentialCreateRequest, CredentialUpdateRequest
+from ._records import from_micros, to_micros
+
+if TYPE_CHECKING:
+    from ._store import Store
+
+__all__ = [
+    "AuditEntry",
+    "audited",
+    "describe_create",
+    "describe_update",
+    "insert_audit",
+    "local_actor",
+    "not_allowed_in_tasks",
+    "select_audit",
+]
+
+logger = logging.getLogger("tilecred")
+
+# Statuses that mean "refused" rather than "failed".
+_DENIED = frozenset({401, 403})
+
+
+@dataclasses.dataclass(slots=True)
+class AuditEntry:
+    """A record being written: what the block is doing, and on what.
+
+    ``secrets`` are values scrubbed from ``detail`` and from an error's
+    message before either is stored (a request's secret fields, say).
+    """
+
+    actor: str
+    workspace_id: str
+    action: str
+    teamspace: str | None = None
+    credential: str | None = None
+    request_id: str | None = None
+    detail: str | None = None
+    secrets: tuple[str, ...] = ()
+    recorded: bool = False
+
+
+def local_actor() -> str:
+    """``local:<os user>``: who the library acts for on this machine."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        # No login name (a container's bare uid): the uid still says who.
+        user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"local:{user}"
+
+
+def describe_create(request: CredentialCreateRequest) -> str:
+    """What a create stored: provider, kind and flags (``AWS credential.aws
+    allowed_in_tasks``), never a value of the secret."""
+    parts = [request.provider.value]
+    for container in ("credential", "role", "token"):
+        parts.extend(
+            f"{container}.{member}"
+            for member, value in _members(getattr(request, container))
+            if value is not None
+        )
+    flags = ("provider_default", "allowed_in_tasks")
+    parts.extend(flag for flag in flags if getattr(request, flag))
+    return " ".join(parts)
+
+
+def describe_update(request: CredentialUpdateRequest) -> str:
+    """Which fields an update changed, by name; a new name is shown, a secret never."""
+    changed = [f for f in request.__struct_fields__ if getattr(request, f) is not None]
+    text = "changed " + ", ".join(changed)
+    if request.allowed_in_tasks is not None:
+        text += f"; allowed_in_tasks={request.allowed_in_tasks}"
+    if request.name is not None:
+        text += f"; new name {request.name!r}"
+    return text
+
+
+def _members(container: object) -> list[tuple[str, object]]:
+    fields: tuple[str, ...] = getattr(container, "__struct_fields__", ())
+    return [(field, getattr(container, field)) for field in fields]
+
+
+def not_allowed_in_tasks(name: str) -> PermissionDeniedError:
+    """The gate's refusal: names the credential and says how to allow it."""
+    return PermissionDeniedError(
+        f"credential {name!r} is not allowed in tasks, so its secrets cannot be used; "
+        f"allow it with update_credential({name!r}, allowed_in_tasks=True) "
+        f"or `tilecred update {name} --allow-in-tasks`",
+        status=403,
+    )
+
+
+def insert_audit(
+    conn: sqlite3.Connection,
+    entry: AuditEntry,
+    outcome: str,
+    detail: str | None = None,
+    *,
+    at: datetime.datetime | None = None,
+) -> None:
+    """Append one record in the caller's transaction, timed now unless ``at`` is given."""
+    text = detail if detail is not None else entry.detail
+    if text is not None and entry.secrets:
+        text = scrub(text, entry.secrets)
+    conn.execute(
+        "INSERT INTO audit (at, actor, workspace_id, teamspace, credential, action, outcome,"
+        " request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (to_micros(at or datetime.datetime.now(datetime.UTC)), entry.actor, entry.workspace_id,
+         entry.teamspace, entry.credential, entry.action, outcome, entry.request_id, text),
+    )  # fmt: skip
+    entry.recorded = True
+
+
+def select_audit(
+    conn: sqlite3.Connection, workspace_id: str, query: AuditQuery
+) -> list[AuditRecord]:
+    """A workspace's records, oldest first: the newest ``query.limit`` that match."""
+    where = ["a.workspace_id = ?"]
+    params: list[Any] = [workspace_id]
+    if query.credential is not None:
+        where.append("a.credential = ?")
+        params.append(query.credential)
+    if query.since is not None:
+        where.append("a.at >= ?")
+        params.append(to_micros(query.since))
+    # Built only from the constant fragments above; every value is a parameter.
+    sql = (
+        "SELECT a.at, a.actor, coalesce(w.name, a.workspace_id), a.teamspace, a.credential,"  # noqa: S608
+        " a.action, a.outcome, a.request_id, a.detail"
+        " FROM audit a LEFT JOIN workspaces w ON w.id = a.workspace_id"
+        " WHERE " + " AND ".join(where) + " ORDER BY a.seq DESC LIMIT ?"
+    )
+    rows = conn.execute(sql, [*params, query.limit]).fetchall()
+    return [
+        AuditRecord(at=from_micros(at), actor=actor, workspace=workspace, teamspace=teamspace,
+                    credential=credential, action=action, outcome=outcome,
+                    request_id=request_id, detail=detail)
+        for at, actor, workspace, teamspace, credential, action, outcome, request_id, detail
+        in reversed(rows)
+    ]  # fmt: skip
+
+
+def _outcome(exc: BaseException) -> str:
+    status = getattr(exc, "status", None)
+    return "denied" if status in _DENIED else "failed"
+
+
+@contextlib.contextmanager
+def audited(store: Store, entry: AuditEntry) -> Iterator[AuditEntry]:
+    """Record the outcome of the block: ``ok``, ``denied`` (401/403) or ``failed``.
+
+    A store write given ``entry`` records ``ok`` in its own transaction;
+    otherwise ``ok`` is appended when the block ends. A failure's record
+    carries the error's one-line message (scrubbed), and the error goes on
+    unchanged; if even that record cannot be written, the failure to write
+    it is logged and the original error still raised.
+    """
+    try:
+        yield entry
+    except Exception as exc:
+        message = getattr(exc, "message", None)
+        detail = message if isinstance(message, str) else type(exc).__name__
+        try:
+            store.append_audit(entry, _outcome(exc), detail)
+        except Exception as failure:
+            logger.warning(
+                "could not append to the audit log of %s (%s): %s",
+                store.path, entry.action, type(failure).__name__,
+            )  # fmt: skip
+        raise
+    if not entry.recorded:
+        store.append_audit(entry, "ok")
