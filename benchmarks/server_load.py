@@ -35,7 +35,7 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/bench"
 def _start_server(home: Path) -> tuple[subprocess.Popen[str], int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TILEDB_", "TILECRED_"))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tilecred._server", "serve", "--data", str(home), "--port", "0",
+        [sys.executable, "-m", "tilecred._server", "serve", "--home", str(home), "--port", "0",
          "--threads", str(SERVER_THREADS)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )  # fmt: skip

@@ -469,8 +469,7 @@ def test_from_json_takes_a_whole_body_and_options_win(
     assert unknown.code == 2
     assert unknown.err.endswith(
         "tilecred create: error: --from-json: unknown field 'workspace_id' in standard input "
-        "(a create body has name, provider, provider_default, allowed_in_tasks, credential, "
-        "role, token)\n"
+        "(known: allowed_in_tasks, credential, name, provider, provider_default, role, token)\n"
     )
     assert mixed.code == 2
     assert mixed.err.endswith(
@@ -478,9 +477,46 @@ def test_from_json_takes_a_whole_body_and_options_win(
         "do not combine it with --secret-env\n"
     )
     assert broken.code == 2
-    assert "is not a JSON object" in broken.err
+    assert broken.err.endswith(
+        "tilecred create: error: --from-json: standard input line 1 column 10: Expecting value\n"
+    )
     assert CANARY_SECRET not in broken.err
     assert len(seen(httpserver)) == 2
+
+
+def test_from_json_mistakes_give_line_column_and_the_field_meant(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    env = cli_env(httpserver)
+    path = tmp_path / "body.json"
+    path.write_text('{\n  "name": "x",\n  "provider": "AWS"\n  "role": {}\n}\n')
+    cases = {
+        str(path): f"{path} line 4 column 3: Expecting ',' delimiter",
+        "-": "unknown field 'provder' in standard input (did you mean 'provider'?)",
+    }
+    broken = run(["create", "--from-json", str(path)], env)
+    misspelt = run(["create", "--from-json", "-"], env, stdin='{"name": "x", "provder": "AWS"}')
+    nested = run(["create", "--from-json", "-"], env, stdin=json.dumps(
+        {"name": "x", "provider": "AWS",
+         "credential": {"aws": {"acess_key_id": "A", "secret_access_key": CANARY_SECRET}}}
+    ))  # fmt: skip
+    member = run(["verify", "--from-json", "-"], env, stdin=json.dumps(
+        {"name": "x", "provider": "AWS", "role": {"awss": {}}}
+    ))  # fmt: skip
+    listed = run(["create", "--from-json", "-"], env, stdin="[1, 2]")
+    prefix = "tilecred {}: error: --from-json: "
+    for result, command, message in (
+        (broken, "create", cases[str(path)]),
+        (misspelt, "create", cases["-"]),
+        (nested, "create", "unknown field 'credential.aws.acess_key_id' in standard input "
+                           "(did you mean 'access_key_id'?)"),
+        (member, "verify", "unknown field 'role.awss' in standard input (did you mean 'aws'?)"),
+        (listed, "create", "standard input holds a JSON list, not an object"),
+    ):  # fmt: skip
+        assert (result.code, result.out) == (2, "")
+        assert result.err.endswith(prefix.format(command) + message + "\n"), result.err
+        assert CANARY_SECRET not in result.err
+    assert seen(httpserver) == []
 
 
 def test_usage_errors_exit_2_and_send_nothing(httpserver: HTTPServer) -> None:

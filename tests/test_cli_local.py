@@ -57,6 +57,25 @@ def _session(env: dict[str, str], *, extra: list[str]) -> list[Any]:
 
     renamed = run(["update", "prod-keys", "--name", "old-keys", "--default", *extra], env)
     assert (renamed.code, renamed.err) == (0, "")
+    # A stored credential verified by name, and a verifying listing.
+    stored = run(["verify", "prod-role", *extra], env)
+    absent = run(["verify", "nothing", *extra], env)
+    checked = run(["list", "--verify", *extra], env)
+    assert (stored.code, stored.out, stored.err) == (
+        0, "credential 'prod-role'" + _where(extra).rstrip("\n") + " verified\n", ""
+    )  # fmt: skip
+    assert (absent.code, absent.out) == (1, "")
+    assert "could not get credential 'nothing'" in absent.err
+    assert "404 Not Found" in absent.err
+    assert sorted(row[0] + ":" + row[5] for row in _table(checked.out)) == [
+        "blobs:failed", "old-keys:verified", "prod-role:verified"
+    ]  # fmt: skip
+    # The canary is no SAS token: verification fails, with exit status 1.
+    failed = run(["verify", "blobs", *extra], env)
+    assert (failed.code, failed.out) == (1, "")
+    assert failed.err == (
+        "error: credential 'blobs'" + _where(extra).rstrip("\n") + " failed verification\n"
+    )
     verified = run(["verify", "check", "--provider", "aws", "--kind", "role", "--role-arn", ARN,
                     *extra], env)  # fmt: skip
     rejected = run(["verify", "check", "--provider", "aws", "--kind", "role",
@@ -108,8 +127,8 @@ def test_a_session_against_tilecred_serve(server: Any, tmp_path: Path) -> None:
         TILEDB_REST_SERVER_ADDRESS=server.url,
         TILEDB_REST_TOKEN=server.token,
     )
-    team = run(["teamspace", "create", "ml", "--workspace", "team", "--data", str(server.home)],
-               env)  # fmt: skip
+    # Teamspace commands go where every other command goes: to the server.
+    team = run(["teamspace", "create", "ml"], env)
     assert (team.code, team.err) == (0, ""), team
 
     _session(env, extra=["--teamspace", "ml"])

@@ -49,10 +49,12 @@ def test_secret_from_env_file_stdin_and_key_files(httpserver: HTTPServer, tmp_pa
     snowflake = ["--provider", "snowflake", "--account", "acme", "--user", "svc"]
 
     results = [
-        run(["create", "env", *aws, "--secret-env", "S"], env),
+        # A real process for some: ps can only show the arguments of one.
+        run(["create", "env", *aws, "--secret-env", "S"], env, process=True),
         run(["create", "file", *aws, "--secret-file", str(secret_file)], env),
         run(["create", "dash", *aws, "--secret-file", "-"], env, stdin=CANARY_SECRET + "\n"),
-        run(["create", "stdin", *aws, "--secret-stdin"], env, stdin=CANARY_SECRET + "\r\n"),
+        run(["create", "stdin", *aws, "--secret-stdin"], env, stdin=CANARY_SECRET + "\r\n",
+            process=True),
         run(["create", "pp-env", *snowflake, "--key-file", str(pem), "--passphrase-env", "P"], env),
         run(["create", "pp-file", *snowflake, "--key-file", str(pem),
              "--passphrase-file", str(secret_file)], env),
@@ -91,7 +93,8 @@ def test_secret_in_a_json_body_and_in_an_echoing_error(
     results = [
         run(["create", "--from-json", str(path)], env),
         run(["create", "--from-json", "-"], env, stdin=json.dumps(body)),
-        run(["create", "--from-json", str(path), "--debug"], env),
+        # --debug logs to stderr in a process of its own (here, pytest takes the log).
+        run(["create", "--from-json", str(path), "--debug"], env, process=True),
     ]
 
     assert [r.code for r in results] == [1, 1, 1]
@@ -112,9 +115,9 @@ def test_token_from_env_file_and_stdin(httpserver: HTTPServer, tmp_path: Path) -
     env = cli_env(T=CANARY_TOKEN, TILEDB_REST_SERVER_ADDRESS=base_url(httpserver))
 
     results = [
-        run(["list", "--token-env", "T", "--debug"], env),
+        run(["list", "--token-env", "T", "--debug"], env, process=True),
         run(["list", "--token-file", str(token_file)], env),
-        run(["--token", "list"], env, stdin=CANARY_TOKEN + "\n"),
+        run(["--token", "list"], env, stdin=CANARY_TOKEN + "\n", process=True),
         run(["--token-env", "T", "config"], env),
         run(["--token-env", "T", "config", "--json"], env),
     ]
@@ -147,8 +150,10 @@ def test_missing_and_empty_secret_sources_fail_without_sending(
     ]  # fmt: skip
 
     assert [(r.code, r.out, r.err) for r in results] == [
-        (1, "", "error: cannot read the AWS secret access key: "
-                "environment variable UNSET_VARIABLE is not set\n"),
+        # The command line names a variable that is not there: a usage error.
+        (2, "", "usage: tilecred create NAME --provider P [--kind KIND] [kind and secret "
+                "options] [other options]\ntilecred create: error: cannot read the AWS secret "
+                "access key: environment variable UNSET_VARIABLE is not set\n"),
         (1, "", f"error: cannot read the AWS secret access key from {tmp_path / 'nope.txt'}: "
                 "No such file or directory\n"),
         (1, "", f"error: the AWS secret access key from file {empty} is empty\n"),

@@ -1,25 +1,31 @@
-"""Running the real ``tilecred`` command: in a subprocess, on pipes or on a terminal.
+"""Running the real ``tilecred`` command: in this process, in a subprocess, on a terminal.
 
-No tests here; the ``test_cli_*`` modules share these helpers. Every run is a
-new process started the way a user starts it (``python -m tilecred`` or the
-installed console script), with the environment pointing at a real server.
+No tests here; the ``test_cli_*`` modules share these helpers. A run calls
+``tilecred._cli.main`` in this process, with its own environment, standard
+streams and arguments, unless it asks for a process (``process=True``, or a
+``command``): tests of the process boundary (arguments as ``ps`` shows them,
+exit statuses, signals, the installed console script, a terminal) start one
+the way a user does. Either way the environment points at a real server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import logging
 import os
 import select
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from pytest_httpserver import HTTPServer
 
+import tilecred._api
 from tests._http_helpers import base_url
 from tests.conftest import CANARY_TOKEN
 
@@ -73,16 +79,61 @@ def cli_env(server: HTTPServer | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` is ``env`` inside, and as it was after."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _in_process(args: Sequence[str], env: dict[str, str], stdin: str | None) -> Result:
+    from tilecred._cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    # A byte stream underneath, as a pipe has: --from-json - reads sys.stdin.buffer.
+    given = io.TextIOWrapper(io.BytesIO((stdin or "").encode()), encoding="utf-8")
+    logger = logging.getLogger("tilecred")
+    level = logger.level
+    try:
+        with (
+            _environment(env),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            contextlib.ExitStack() as stack,
+        ):
+            saved_stdin, sys.stdin = sys.stdin, given
+            stack.callback(setattr, sys, "stdin", saved_stdin)
+            code = main(list(args))
+    finally:
+        logger.setLevel(level)  # --debug turns it up
+        client, tilecred._api._default = tilecred._api._default, None
+        if client is not None:
+            client.close()
+    return Result(code, out.getvalue(), err.getvalue())
+
+
 def run(
     args: Sequence[str],
     env: dict[str, str],
     *,
     stdin: str | None = None,
-    command: Sequence[str] = CLI,
+    command: Sequence[str] | None = None,
+    process: bool = False,
 ) -> Result:
-    """Run ``tilecred`` to the end; stdin is a pipe with ``stdin``, else /dev/null."""
+    """Run ``tilecred`` to the end; stdin is ``stdin`` (a pipe in a process), else empty.
+
+    In this process unless ``process`` or ``command`` (``CLI`` or ``SCRIPT``) is given.
+    """
+    if command is None and not process:
+        return _in_process(args, env, stdin)
     proc = subprocess.run(
-        [*command, *args],
+        [*(command or CLI), *args],
         input=None if stdin is None else stdin.encode(),
         stdin=subprocess.DEVNULL if stdin is None else None,
         capture_output=True,
@@ -93,13 +144,8 @@ def run(
 
 
 def run_all(runs: Sequence[Sequence[str]], env: dict[str, str]) -> list[Result]:
-    """Run several independent commands side by side; results in the same order.
-
-    Only for commands whose order does not matter: the server may see their
-    requests in any order.
-    """
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda args: run(args, env), runs))
+    """Run several independent commands, in this process, one after another."""
+    return [run(args, env) for args in runs]
 
 
 def list_json(server_items: list[dict[str, Any]], page: int = 1, pages: int = 1) -> dict[str, Any]:

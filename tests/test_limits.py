@@ -150,18 +150,18 @@ def test_the_cli_refuses_long_names_before_touching_the_store(tmp_path: Path) ->
         2,
         "error: name is 257 characters long; the limit is 256\n",
     )
-    teamspace = run(["teamspace", "create", "t" * 129, "--data", str(data)], env)
+    teamspace = run(["teamspace", "create", "t" * 129, "--home", str(data)], env)
     assert (teamspace.code, teamspace.err) == (
         2,
         "error: teamspace name is 129 characters long; the limit is 128\n",
     )
-    token = run(["token", "create", "--data", str(data), "--workspace", "new",
+    token = run(["token", "create", "--home", str(data), "--workspace", "new",
                  "--create-workspace", "--name", "x" * 129], env)  # fmt: skip
     assert (token.code, token.err) == (
         2,
         "error: token name is 129 characters long; the limit is 128\n",
     )
-    workspace = run(["token", "create", "--data", str(data), "--workspace", "w" * 129,
+    workspace = run(["token", "create", "--home", str(data), "--workspace", "w" * 129,
                      "--create-workspace", "--name", "ci"], env)  # fmt: skip
     assert (workspace.code, workspace.err) == (
         2,

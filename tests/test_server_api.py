@@ -468,10 +468,10 @@ def test_store_failure_is_a_500_with_the_details_in_the_log_only(
 
 
 def test_a_token_revoked_from_the_command_line_stops_working_at_once(server: Running) -> None:
-    from tests.test_server_commands import run
+    from tests.test_cli_support import cli_env, run
 
     record, text = server.app.tokens.create(server.workspace_id, "ci")
     assert server.request("GET", server.credentials_path(), token=text).status == 200
-    assert run("token", "revoke", "--data", str(server.home), record.id) == 0
+    assert run(["token", "revoke", "--home", str(server.home), record.id], cli_env()).code == 0
     reply = server.request("GET", server.credentials_path(), token=text)
     assert_error(reply, 401, "unknown or revoked API token")

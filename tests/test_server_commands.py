@@ -1,4 +1,4 @@
-"""``serve``, ``token …`` and ``teamspace …``: through argparse, and a real process."""
+"""``serve``: through argparse, and a real process (``token``, ``teamspace``: test_cli_tokens)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ import pytest
 
 from tilecred._errors import (
     ConfigurationError,
-    ConflictError,
     CredentialsError,
     InvalidArgumentError,
-    NotFoundError,
 )
 from tilecred._server import create_app
 from tilecred._server._commands import add_commands, bootstrap
@@ -44,68 +42,12 @@ def test_importing_the_commands_does_not_import_waitress() -> None:
     assert out.stdout == "False\n"
 
 
-def test_token_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = str(tmp_path / "home")
-    with pytest.raises(NotFoundError) as missing:
-        run("token", "create", "--data", data, "--workspace", "team")
-    assert missing.value.message == (
-        "workspace 'team' not found (add --create-workspace to create it)"
-    )
-    assert run("token", "create", "--data", data, "--workspace", "team", "--create-workspace",
-               "--name", "ci", "--read-only") == 0  # fmt: skip
-    lines = capsys.readouterr().out.splitlines()
-    assert re.fullmatch(r"created workspace 'team' \(ws_[0-9a-f]+\)", lines[0])
-    assert re.fullmatch(
-        r"created read-only token tok_[0-9a-f]+ for workspace 'team'; it is shown only this once:",
-        lines[1],
-    )
-    token = lines[2]
-    assert TOKEN.match(token)
-    token_id = lines[1].split()[3]
-
-    assert run("token", "list", "--data", data) == 0
-    listed = capsys.readouterr().out
-    assert re.fullmatch(rf"{token_id}  team  'ci'  read-only  created \S+ \S+  live\n", listed), (
-        listed
-    )
-    assert token not in listed
-    assert token.rsplit("-", 1)[1] not in listed
-
-    assert run("token", "revoke", "--data", data, token_id) == 0
-    assert capsys.readouterr().out == f"revoked token {token_id} ('ci')\n"
-    run("token", "list", "--data", data, "--workspace", "team")
-    assert re.search(r"  revoked \S+ \S+\n$", capsys.readouterr().out)
-    with pytest.raises(NotFoundError) as again:
-        run("token", "revoke", "--data", data, token_id)
-    assert again.value.message == f"no live token with id {token_id!r}"
-
-
-def test_teamspace_create_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = str(tmp_path / "home")
-    run("token", "create", "--data", data, "--workspace", "default", "--create-workspace")
-    capsys.readouterr()
-    assert run("teamspace", "create", "--data", data, "ml", "--visibility", "public") == 0
-    out = capsys.readouterr().out
-    assert re.fullmatch(r"created teamspace 'ml' \(ts_[0-9a-f]+\) in workspace 'default'\n", out)
-    ident = out.split("(")[1].split(")")[0]
-    assert run("teamspace", "list", "--data", data) == 0
-    assert capsys.readouterr().out == f"{ident}  ml  public\n"
-    with pytest.raises(ConflictError):
-        run("teamspace", "create", "--data", data, "ml")
-    with pytest.raises(InvalidArgumentError) as bad:
-        run("teamspace", "create", "--data", data, "ts_1")
-    assert bad.value.message == "teamspace name 'ts_1' must not start with 'ts_'"
-    with pytest.raises(NotFoundError) as none:
-        run("teamspace", "list", "--data", data, "--workspace", "elsewhere")
-    assert none.value.message == "workspace 'elsewhere' not found"
-
-
 def test_serve_rejects_bad_numbers_before_opening_anything(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError) as threads:
-        run("serve", "--data", str(tmp_path / "h"), "--threads", "0")
+        run("serve", "--home", str(tmp_path / "h"), "--threads", "0")
     assert threads.value.message == "--threads must be at least 1, not 0"
     with pytest.raises(InvalidArgumentError):
-        run("serve", "--data", str(tmp_path / "h"), "--port", "70000")
+        run("serve", "--home", str(tmp_path / "h"), "--port", "70000")
     assert not (tmp_path / "h").exists()
 
 
@@ -172,7 +114,7 @@ def test_a_revocation_the_token_file_refuses_is_a_configuration_error(tmp_path: 
 def _start(data: Path) -> tuple[subprocess.Popen[str], list[str], int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TILEDB_", "TILECRED_"))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tilecred._server", "serve", "--data", str(data), "--port", "0",
+        [sys.executable, "-m", "tilecred._server", "serve", "--home", str(data), "--port", "0",
          "--threads", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
@@ -234,54 +176,13 @@ def test_serve_prints_the_admin_token_once_and_stops_cleanly(
     assert (proc.returncode, out) == (0, "tilecred stopped\n")
 
 
-def test_the_main_clis_home_option_is_the_data_directory(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = str(tmp_path / "home")
-    run("token", "create", "--data", data, "--create-workspace")
-    run("teamspace", "create", "--data", data, "ml")
-    capsys.readouterr()
-    parser = argparse.ArgumentParser(prog="tilecred")
-    parser.add_argument("--home")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["--home", data, "teamspace", "list"])
-    assert args.handler(args) == 0
-    assert capsys.readouterr().out.split()[1:] == ["ml", "private"]
-
-
-def test_the_main_clis_workspace_option_reaches_the_commands(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # The main command line's --workspace comes before the command; a default
-    # of the command's own --workspace must not replace it.
-    data = str(tmp_path / "home")
-    parser = argparse.ArgumentParser(prog="tilecred")
-    parser.add_argument("--workspace")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-
-    def main(*argv: str) -> int:
-        args = parser.parse_args(argv)
-        return int(args.handler(args))
-
-    assert main("--workspace", "acme", "token", "create", "--data", data, "--create-workspace") == 0
-    assert "for workspace 'acme'" in capsys.readouterr().out
-    assert main("--workspace", "acme", "teamspace", "create", "--data", data, "ml") == 0
-    assert capsys.readouterr().out.endswith("in workspace 'acme'\n")
-    with pytest.raises(NotFoundError) as none:
-        main("teamspace", "list", "--data", data)  # no --workspace: the default one
-    assert none.value.message == "workspace 'default' not found"
-
-
-def test_every_server_command_has_examples_in_its_help() -> None:
+def test_serve_has_examples_and_takes_bind_not_host(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser(prog="tilecred")
     add_commands(parser.add_subparsers(dest="command", required=True))
-    for argv in (["serve"], ["token"], ["token", "create"], ["token", "list"],
-                 ["token", "revoke"], ["teamspace"], ["teamspace", "create"],
-                 ["teamspace", "list"]):  # fmt: skip
-        command = parser
-        for word in argv:
-            subparsers = next(
-                a for a in command._actions if isinstance(a, argparse._SubParsersAction)
-            )
-            command = subparsers.choices[word]
-        assert "examples:\n  tilecred " + " ".join(argv) in command.format_help(), argv
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    text = subparsers.choices["serve"].format_help()
+    assert "examples:\n  tilecred serve" in text
+    assert "--bind ADDRESS" in text
+    assert "--home DIR" in text
+    assert "--host" not in text
+    assert "--data" not in text

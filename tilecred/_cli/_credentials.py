@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
-
-import msgspec
 
 from tilecred import CloudProvider, CredentialType
 
+from ._body import read_body
 from ._failures import CommandError, UsageError
-from ._inputs import STDIN, stdin_is_terminal
+from ._inputs import stdin_is_terminal
 from ._kinds import DEFAULT_KINDS, KINDS, add_kind_options, secret_from_options, used_kind_options
 from ._output import (
     CREDENTIAL_COLUMNS,
@@ -27,18 +25,6 @@ from ._parser import AddCommand, add_command
 from ._session import client_for
 
 __all__ = ["COMMANDS"]
-
-# The fields --from-json may carry: a request body's fields, minus those
-# tilecred fills in itself (the workspace and teamspace ids of verify).
-_BODY_FIELDS = (
-    "name",
-    "provider",
-    "provider_default",
-    "allowed_in_tasks",
-    "credential",
-    "role",
-    "token",
-)
 
 
 def _provider(text: str) -> CloudProvider:
@@ -83,6 +69,7 @@ def run_list(args: argparse.Namespace) -> int:
         provider=args.provider,
         exclude_provider=args.exclude_provider,
         credential_type=args.type,
+        verify=True if args.verify else None,
     )
     out = sys.stdout
     if args.json:
@@ -115,39 +102,13 @@ def run_get(args: argparse.Namespace) -> int:
 # -- create, update, verify ---------------------------------------------------------
 
 
-def _read_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The request body --from-json names, checked field by field."""
-    where = "standard input" if args.from_json == STDIN else args.from_json
-    if args.from_json == STDIN:
-        if stdin_is_terminal():
-            raise UsageError("--from-json -: pipe the JSON in, or give a file")
-        raw = sys.stdin.buffer.read()
-    else:
-        try:
-            raw = Path(args.from_json).read_bytes()
-        except OSError as exc:
-            raise CommandError(f"cannot read {where}: {exc.strerror}") from exc
-    try:
-        body = msgspec.json.decode(raw, type=dict[str, Any])
-    except msgspec.DecodeError as exc:
-        # msgspec's message names the position, never the content.
-        raise UsageError(f"--from-json: {where} is not a JSON object: {exc}") from None
-    unknown = sorted(set(body) - set(_BODY_FIELDS))
-    if unknown:
-        raise UsageError(
-            f"--from-json: unknown field {unknown[0]!r} in {where} "
-            f"(a {args.command} body has {', '.join(_BODY_FIELDS)})"
-        )
-    return body
-
-
 def _request(args: argparse.Namespace) -> dict[str, Any]:
     """The call's arguments, from --from-json and the options (options win)."""
     if args.from_json is not None:
         used = used_kind_options(args)
         if used:
             raise UsageError(f"--from-json carries the secret: do not combine it with {used[0]}")
-    body = _read_body(args) if args.from_json is not None else {}
+    body = read_body(args.from_json) if args.from_json is not None else {}
     given = {
         "name": args.new_name if args.command == "update" else args.name,
         "provider": args.provider,
@@ -202,8 +163,35 @@ def run_update(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_stored(args: argparse.Namespace) -> int:
+    """Verify the stored credential ``NAME`` again, as a verifying listing does.
+
+    Its secret never leaves the server, so the client cannot send it to the
+    verify action: the listing with ``verify`` re-checks it where it is
+    stored (both backends), and the credential's provider narrows the walk.
+    """
+    given = (("--default", args.provider_default), ("--allow-in-tasks", args.allowed_in_tasks))
+    flags = [option for option, value in given if value is not None]
+    if flags:
+        raise UsageError(f"{flags[0]} does not apply when verifying a stored credential")
+    client = client_for(args)
+    stored = client.get_credential(args.name, teamspace=args.teamspace)
+    pager = client.list_credentials(teamspace=args.teamspace, provider=stored.provider, verify=True)
+    status = next((c.status for c in pager if c.name == args.name and c.id == stored.id), None)
+    what = f"credential {args.name!r}{_scope(args)}"
+    if status == "verified":
+        print(f"{what} verified")
+        return 0
+    if status == "failed":
+        raise CommandError(f"{what} failed verification")
+    raise CommandError(f"{what}: the server gave no verification status")
+
+
 def run_verify(args: argparse.Namespace) -> int:
-    """Check a credential with the server without storing it."""
+    """Check a credential with the server without storing it, or a stored one by name."""
+    stored = args.provider is None and args.from_json is None and not used_kind_options(args)
+    if args.name is not None and stored:
+        return _verify_stored(args)
     client = client_for(args)
     body = _request(args)
     name, provider = body.pop("name"), body.pop("provider")
@@ -228,7 +216,9 @@ def run_delete(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
-            raise CommandError(f"{what} not deleted")
+            # Declining is an answer, not a failure: a script sees status 0.
+            print(f"{what} not deleted", file=sys.stderr)
+            return 0
     client_for(args).delete_credential(args.name, teamspace=args.teamspace)
     print(f"deleted {what}")
     return 0
@@ -269,14 +259,17 @@ def _add_list(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         subparsers, "list", parents=parents,
         summary="list credentials, a page at a time",
         usage="%(prog)s [--teamspace T] [--provider P ...] [--exclude-provider P ...]\n"
-        "                     [--type TYPE] [--page N] [--per-page N] [--json] [global options]",
+        "                     [--type TYPE] [--page N] [--per-page N] [--verify] [--json]\n"
+        "                     [global options]",
         description="List credentials as an aligned table (NAME, PROVIDER, KIND, DEFAULT, "
         "TASKS, STATUS, UPDATED in UTC), printed a page at a time as pages arrive, "
-        "or as JSON Lines with --json: one credential per line, secrets never included.",
+        "or as JSON Lines with --json: one credential per line, secrets never included. "
+        "--verify has each credential verified as it is listed, which fills STATUS.",
         examples="""
             tilecred list
             tilecred list --teamspace ml --provider aws --provider gcp
             tilecred list --exclude-provider azure --json | jq -r .name
+            tilecred list --verify
         """,
     )  # fmt: skip
     _add_teamspace(p)
@@ -303,6 +296,9 @@ def _add_list(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--page", type=_positive, default=1, help="the first page to print (default 1)")
     p.add_argument(
         "--per-page", type=_positive, metavar="N", help="page size (default: the server's)"
+    )
+    p.add_argument(
+        "--verify", action="store_true", help="verify each credential: fills the STATUS column"
     )
     p.add_argument("--json", action="store_true", help="print JSON Lines, one credential per line")
     p.set_defaults(handler=run_list)  # fmt: skip
@@ -392,9 +388,17 @@ def _add_verify(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
     """Register ``tilecred verify``."""
     p = add_command(
         subparsers, "verify", parents=parents,
-        summary="check a credential with the server without storing it",
-        usage="%(prog)s NAME --provider P [--kind KIND] [kind and secret options] [other options]",
+        summary="verify a stored credential by name, or check one without storing it",
+        usage="%(prog)s NAME [--teamspace T] [global options]\n"
+        "       %(prog)s NAME --provider P [--kind KIND] [kind and secret options] "
+        "[other options]",
+        description="With only a NAME, verify the stored credential of that name again "
+        "where it is stored (its secret never leaves it) and say whether it passed: exit "
+        "status 0 verified, 1 failed. With --provider and a secret (or --from-json), check "
+        "that credential with the server without storing anything.",
         examples="""
+            tilecred verify prod-s3
+            tilecred verify blobs --teamspace ml
             tilecred verify prod-s3 --provider aws --access-key-id AKIAEXAMPLE \\
                 --secret-env AWS_SECRET_ACCESS_KEY
             tilecred verify prod-role --provider aws --kind role \\

@@ -119,7 +119,8 @@ def read_secret(source: SecretSource, label: str, *, multiline: bool = False) ->
         The secret, not empty.
 
     Raises:
-        UsageError: the source cannot be used here (a prompt with no terminal).
+        UsageError: the source cannot be used here (a prompt with no terminal,
+            a variable that is not set).
         CommandError: the source cannot be read, or holds nothing.
     """
     if source.how == "env":
@@ -133,7 +134,9 @@ def read_secret(source: SecretSource, label: str, *, multiline: bool = False) ->
             )
         value = os.environ.get(source.where)
         if value is None:
-            raise CommandError(
+            # The command line names a variable that is not there: a usage error
+            # (exit 2), like a file option naming nothing, and nothing was sent.
+            raise UsageError(
                 f"cannot read the {label}: environment variable {source.where} is not set"
             )
         origin = f"environment variable {source.where}"

@@ -9,7 +9,7 @@ from typing import Any
 import tilecred
 
 from ._inputs import SecretSource, read_secret
-from ._parser import AddCommand, add_command
+from ._parser import ON_THIS_MACHINE, AddCommand, add_command
 
 __all__ = ["COMMANDS"]
 
@@ -46,13 +46,13 @@ def run_key_rotate(args: argparse.Namespace) -> int:
 def _add_key(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     """Register ``key rotate``."""
     key = add_command(
-        subparsers, "key", parents=parents,
+        subparsers, "key", parents=parents, takes=ON_THIS_MACHINE,
         summary="manage the local store's encryption key",
         examples="tilecred key rotate",
     )  # fmt: skip
     actions = key.add_subparsers(dest="key_command", metavar="ACTION", required=True)
     rotate = add_command(
-        actions, "rotate", parents=parents,
+        actions, "rotate", parents=parents, takes=ON_THIS_MACHINE,
         summary="re-encrypt every secret in the local store with a new key",
         description="Open the local store (--home, else TILECRED_HOME, else the user data "
         "dir) with its current key and re-encrypt every secret with a new one, in one "

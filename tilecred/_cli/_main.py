@@ -14,7 +14,8 @@ from tilecred import CredentialsError, InvalidArgumentError
 from ._failures import CommandError, UsageError
 from ._inputs import check_stdin_readers
 from ._output import Style
-from ._parser import build_parser
+from ._parser import build_parser, check_global_options
+from ._session import close_clients
 
 __all__ = ["main"]
 
@@ -84,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             logging.basicConfig(format="%(name)s: %(message)s")
             logging.getLogger("tilecred").setLevel(logging.DEBUG)
+        check_global_options(args)
         check_stdin_readers(args)
         status: int = args.handler(args)
         return status
@@ -112,3 +114,5 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         _failure(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)")
         return EXIT_FAILURE
+    finally:
+        close_clients()

@@ -16,7 +16,17 @@ from tilecred import __version__
 
 from ._failures import UsageError
 
-__all__ = ["AddCommand", "TilecredParser", "add_command", "build_parser"]
+__all__ = [
+    "EVERYWHERE",
+    "GLOBAL_OPTIONS",
+    "ON_THIS_MACHINE",
+    "AddCommand",
+    "TilecredParser",
+    "add_command",
+    "build_parser",
+    "check_global_options",
+    "global_options",
+]
 
 _DESCRIPTION = """\
 Manage named cloud credentials: in TileDB's service, in `tilecred serve`, or
@@ -41,8 +51,8 @@ exit status: 0 success, 1 failure, 2 usage error (nothing was sent)
 # Registers one command on the subparsers, with the given parent parsers.
 AddCommand = Callable[[Any, list[argparse.ArgumentParser]], None]
 
-# The server's commands, registered together by tilecred._server._commands.
-SERVER_COMMANDS = ("serve", "token", "teamspace")
+# The server's own command, registered by tilecred._server._commands.
+SERVER_COMMANDS = ("serve",)
 # Global options that take a value, so that the value is not taken for the command.
 _VALUED = frozenset({"--host", "--token-env", "--token-file", "--workspace", "--profile", "--home"})
 
@@ -63,46 +73,77 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=32)
 
 
-def _global_options() -> argparse.ArgumentParser:
-    """The options every command takes, defaults suppressed (see the module docstring)."""
+# Every global option by its namespace name, in the order --help lists them.
+GLOBAL_OPTIONS = {
+    "host": "--host",
+    "token": "--token",
+    "token_env": "--token-env",
+    "token_file": "--token-file",
+    "workspace": "--workspace",
+    "profile": "--profile",
+    "local": "--local",
+    "home": "--home",
+    "debug": "--debug",
+}
+# What most commands take: everything that says where calls go.
+EVERYWHERE = frozenset(GLOBAL_OPTIONS)
+# What a command on this machine's store (or a server's data directory) takes.
+ON_THIS_MACHINE = frozenset({"home", "debug"})
+
+
+def global_options(takes: frozenset[str] = EVERYWHERE) -> argparse.ArgumentParser:
+    """A parent parser with the global options in ``takes``, defaults suppressed.
+
+    A command is offered only the options it uses (``key rotate`` has no
+    ``--host``); :func:`check_global_options` refuses the others when they
+    come before the command.
+    """
     parent = argparse.ArgumentParser(add_help=False)
     where = parent.add_argument_group(
         "where calls go (overrides TileDB's environment and profile for this call)"
+        if "host" in takes
+        else "global options"
     )
     suppress: dict[str, Any] = {"default": argparse.SUPPRESS}
-    where.add_argument(
-        "--host", metavar="URL", help="the REST server, e.g. https://api.tiledb.com", **suppress
-    )
-    # Not a mutually exclusive group: the options may come before and after the
-    # command, so session.token_source checks that only one was given.
-    where.add_argument(
-        "--token",
-        action="store_true",
-        help="read the API token from stdin (a no-echo prompt on a terminal); "
-        "it takes no value: a token in an argument shows in ps and shell history",
-        **suppress,
-    )
-    where.add_argument(
-        "--token-env", metavar="VAR", help="read the API token from variable VAR", **suppress
-    )
-    where.add_argument(
-        "--token-file", metavar="FILE", help="read the API token from FILE", **suppress
-    )
-    where.add_argument(
-        "--workspace", metavar="NAME", help="the workspace name or ws_… id", **suppress
-    )
-    where.add_argument("--profile", metavar="NAME", help="the TileDB profile to read", **suppress)
-    where.add_argument("--local", action="store_true", help="use the local store", **suppress)
-    where.add_argument(
-        "--home", metavar="DIR", help="the local store's directory (implies --local)", **suppress
-    )
-    where.add_argument(
-        "--debug",
-        action="store_true",
-        help="log requests and show tracebacks on stderr",
-        **suppress,
-    )
+    flag = "store_true"
+    options: dict[str, dict[str, Any]] = {
+        "host": {"metavar": "URL", "help": "the REST server, e.g. https://api.tiledb.com"},
+        # Not a mutually exclusive group: the options may come before and after
+        # the command, so session.token_source checks that only one was given.
+        "token": {"action": flag, "help": "read the API token from stdin (a no-echo prompt on "
+                  "a terminal); it takes no value: a token in an argument shows in ps and "
+                  "shell history"},
+        "token_env": {"metavar": "VAR", "help": "read the API token from variable VAR"},
+        "token_file": {"metavar": "FILE", "help": "read the API token from FILE"},
+        "workspace": {"metavar": "NAME", "help": "the workspace name or ws_… id"},
+        "profile": {"metavar": "NAME", "help": "the TileDB profile to read"},
+        "local": {"action": flag, "help": "use the local store"},
+        "home": {"metavar": "DIR", "help": "the local store's (or a server's data) directory; "
+                 "default TILECRED_HOME, else the user data dir (implies --local)"},
+        "debug": {"action": flag, "help": "log requests and show tracebacks on stderr"},
+    }  # fmt: skip
+    for dest, option in GLOBAL_OPTIONS.items():
+        if dest in takes:
+            where.add_argument(option, dest=dest, **options[dest], **suppress)
     return parent
+
+
+def check_global_options(args: argparse.Namespace) -> None:
+    """Refuse a global option, given before the command, that the command does not use.
+
+    Raises:
+        UsageError: naming the option (and, for ``serve --host``, the option meant).
+    """
+    takes: frozenset[str] = getattr(args, "takes", EVERYWHERE)
+    parser = getattr(args, "parser", None)
+    command = parser.prog if isinstance(parser, argparse.ArgumentParser) else "tilecred"
+    for dest, option in GLOBAL_OPTIONS.items():
+        if dest in takes or not hasattr(args, dest):
+            continue
+        hint = ""
+        if command.endswith(" serve") and dest == "host":
+            hint = " (it says which server to call; give the address to listen on with --bind)"
+        raise UsageError(f"{command} does not take {option}{hint}")
 
 
 def add_command(
@@ -114,6 +155,7 @@ def add_command(
     parents: list[argparse.ArgumentParser],
     description: str | None = None,
     usage: str | None = None,
+    takes: frozenset[str] | None = None,
 ) -> argparse.ArgumentParser:
     """Add one command with the global options and an examples epilog.
 
@@ -125,6 +167,8 @@ def add_command(
         parents: parsers whose options the command takes (the global options).
         description: a longer description, when the summary is not enough.
         usage: a short usage line, when argparse's would list every option.
+        takes: the global options the command uses, when not all of them
+            (then ``parents`` is ignored).
 
     Returns:
         The command's parser.
@@ -136,11 +180,11 @@ def add_command(
         description=textwrap.fill(description or summary, 79),
         epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
         formatter_class=_Formatter,
-        parents=parents,
+        parents=parents if takes is None else [global_options(takes)],
         usage=usage,
     )
     # main() prints this command's usage line when a handler finds a mistake.
-    parser.set_defaults(parser=parser)
+    parser.set_defaults(parser=parser, takes=EVERYWHERE if takes is None else takes)
     return parser
 
 
@@ -174,10 +218,18 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
     from ._configuration import COMMANDS as CONFIG_COMMANDS
     from ._credentials import COMMANDS as CREDENTIAL_COMMANDS
     from ._key import COMMANDS as KEY_COMMANDS
+    from ._teamspaces import COMMANDS as TEAMSPACE_COMMANDS
+    from ._tokens import COMMANDS as TOKEN_COMMANDS
 
-    commands = {**CREDENTIAL_COMMANDS, **CONFIG_COMMANDS, **KEY_COMMANDS}
+    commands = {
+        **CREDENTIAL_COMMANDS,
+        **CONFIG_COMMANDS,
+        **TEAMSPACE_COMMANDS,
+        **KEY_COMMANDS,
+        **TOKEN_COMMANDS,
+    }
     wanted = None if argv is None else _command_in(argv, [*commands, *SERVER_COMMANDS])
-    globals_ = _global_options()
+    globals_ = global_options()
     parser = TilecredParser(
         prog="tilecred",
         description=_DESCRIPTION,
@@ -193,5 +245,5 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
     if wanted is None or wanted in SERVER_COMMANDS:
         from tilecred._server._commands import add_commands as add_server_commands
 
-        add_server_commands(subparsers)
+        add_server_commands(subparsers, [global_options(ON_THIS_MACHINE)])
     return parser

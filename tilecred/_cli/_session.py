@@ -9,7 +9,11 @@ import tilecred
 from ._failures import UsageError
 from ._inputs import SecretSource, read_secret
 
-__all__ = ["client_for", "token_source"]
+__all__ = ["client_for", "close_clients", "token_source"]
+
+# The clients this run made, closed when the command ends (main may run
+# several times in one process: tests, and programs that embed it).
+_clients: list[tilecred.Client] = []
 
 
 def token_source(args: argparse.Namespace) -> SecretSource | None:
@@ -40,7 +44,7 @@ def client_for(args: argparse.Namespace) -> tilecred.Client:
     """
     source = token_source(args)
     token = None if source is None else read_secret(source, "API token")
-    return tilecred.Client(
+    client = tilecred.Client(
         host=getattr(args, "host", None),
         token=token,
         workspace=getattr(args, "workspace", None),
@@ -48,3 +52,11 @@ def client_for(args: argparse.Namespace) -> tilecred.Client:
         local=True if getattr(args, "local", False) else None,
         home=getattr(args, "home", None),
     )
+    _clients.append(client)
+    return client
+
+
+def close_clients() -> None:
+    """Close every client :func:`client_for` made."""
+    while _clients:
+        _clients.pop().close()

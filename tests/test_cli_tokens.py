@@ -1,0 +1,190 @@
+"""``tilecred token …`` on a server's data directory, ``tilecred teamspace …`` where
+calls go, and which global options each command takes. In this process."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from tests.test_cli_support import cli_env, run
+from tests.test_server_harness import Running
+from tilecred._cli._parser import build_parser
+from tilecred._server import create_app
+
+pytest_plugins = ["tests.test_server_harness"]
+
+TOKEN = re.compile(r"^tc-ws_[0-9a-f]+-[0-9a-f]{64}$")
+USAGE_LIST = "usage: tilecred token list [-h] [--workspace NAME] [--home DIR] [--debug]\n"
+
+
+def _server_home(path: Path) -> Path:
+    """A data directory as ``tilecred serve`` leaves it, with no workspace yet."""
+    create_app(path).close()
+    return path
+
+
+def test_token_commands_need_a_named_data_directory_and_make_nothing(isolated: Path) -> None:
+    env = cli_env()
+    unnamed = {k: v for k, v in env.items() if k != "TILECRED_HOME"}
+    missing = isolated / "no-store"
+
+    without = run(["token", "list"], unnamed)
+    empty = run(["token", "create", "--home", str(missing)], env)
+
+    assert (without.code, without.out) == (2, "")
+    assert without.err == USAGE_LIST + (
+        "tilecred token list: error: token commands act on a server's data directory: "
+        "name it with --home DIR or TILECRED_HOME (the directory `tilecred serve` serves)\n"
+    )
+    assert (empty.code, empty.out) == (1, "")
+    assert empty.err == (
+        f"error: no tilecred store in {missing} (--home): start `tilecred serve --home "
+        f"{missing}` there once first\n"
+    )
+    assert not missing.exists()
+    assert not (isolated / "xdg-data").exists()
+    assert not (isolated / "tilecred-home").exists()
+
+
+def test_token_create_list_revoke(isolated: Path) -> None:
+    home = str(_server_home(isolated / "server"))
+    env = cli_env()
+    note = f"tokens of the server data directory {home} (--home)\n"
+
+    refused = run(["token", "create", "--home", home, "--workspace", "team"], env)
+    created = run(["--workspace", "team", "token", "create", "--home", home,
+                   "--create-workspace", "--name", "ci", "--read-only"], env)  # fmt: skip
+
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == note + (
+        "error: 404 Not Found: workspace 'team' not found (add --create-workspace to create it)\n"
+    )
+    assert (created.code, created.err) == (0, note)
+    lines = created.out.splitlines()
+    assert re.fullmatch(r"created workspace 'team' \(ws_[0-9a-f]+\)", lines[0])
+    assert re.fullmatch(
+        r"created read-only token tok_[0-9a-f]+ for workspace 'team'; it is shown only this once:",
+        lines[1],
+    )
+    token, token_id = lines[2], lines[1].split()[3]
+    assert TOKEN.match(token)
+
+    listed = run(["token", "list"], cli_env(TILECRED_HOME=home))
+    assert (listed.code, listed.err) == (
+        0, f"tokens of the server data directory {home} (TILECRED_HOME)\n"
+    )  # fmt: skip
+    header, row = listed.out.splitlines()
+    # A header, and columns that start where the header's do.
+    assert header.split() == ["ID", "WORKSPACE", "NAME", "ACCESS", "CREATED", "STATE"]
+    assert row.split()[:4] == [token_id, "team", "ci", "read-only"]
+    assert row.split()[6:] == ["live"]
+    assert [header.index(h) for h in ("WORKSPACE", "NAME", "ACCESS", "STATE")] == [
+        row.index(v) for v in ("team ", "ci ", "read-only", "live")
+    ]
+    assert token not in listed.out
+    assert token.rsplit("-", 1)[1] not in listed.out
+
+    revoked = run(["token", "revoke", "--home", home, token_id], env)
+    again = run(["token", "revoke", "--home", home, token_id], env)
+    after = run(["token", "list", "--home", home, "--workspace", "team"], env)
+    assert (revoked.code, revoked.out) == (0, f"revoked token {token_id} ('ci')\n")
+    assert (again.code, again.err) == (
+        1,
+        note + f"error: 404 Not Found: no live token with id {token_id!r}\n",
+    )
+    assert re.search(r"  revoked \S+ \S+\n$", after.out)
+
+
+def test_teamspace_commands_go_to_the_configured_server(isolated: Path, server: Running) -> None:
+    env = cli_env(TILEDB_REST_SERVER_ADDRESS=server.url, TILEDB_REST_TOKEN=server.token)
+
+    empty = run(["teamspace", "list"], env)
+    created = run(["teamspace", "create", "ml", "--description", "models"], env)
+    public = run(["teamspace", "create", "finance", "--visibility", "public"], env)
+    taken = run(["teamspace", "create", "ml"], env)
+    bad = run(["teamspace", "create", "ts_1"], env)
+    listed = run(["teamspace", "list"], env)
+    lines = run(["teamspace", "list", "--json"], env)
+
+    assert (empty.code, empty.out, empty.err) == (0, "", "no teamspaces\n")
+    assert created.code == 0
+    ident = re.fullmatch(r"created teamspace 'ml' \((ts_[0-9a-f]+)\)\n", created.out)
+    assert ident is not None
+    assert public.code == 0
+    assert (taken.code, taken.out) == (1, "")
+    assert taken.err.startswith("error: could not create teamspace 'ml': 409 Conflict: ")
+    assert (bad.code, bad.err) == (2, "error: teamspace name 'ts_1' must not start with 'ts_'\n")
+    assert [line.split() for line in listed.out.splitlines()] == [
+        ["ID", "NAME", "VISIBILITY", "DESCRIPTION"],
+        [public.out.split("(")[1][:-2], "finance", "public", "-"],
+        [ident.group(1), "ml", "private", "models"],
+    ]
+    assert [line.split('"name":')[1].split(",")[0] for line in lines.out.splitlines()] == [
+        '"finance"', '"ml"'
+    ]  # fmt: skip
+    # The server has them; nothing was made on this machine.
+    assert sorted(t.name for t in server.app.store.list_teamspaces(server.workspace_id)) == [
+        "finance", "ml"
+    ]  # fmt: skip
+    assert not (isolated / "tilecred-home").exists()
+    assert not (isolated / "xdg-data").exists()
+
+
+def test_teamspace_commands_on_the_local_store(isolated: Path) -> None:
+    env = cli_env()
+    fresh = run(["teamspace", "list"], env)
+    assert (fresh.code, fresh.out, fresh.err) == (0, "", "no teamspaces\n")
+    assert not (isolated / "tilecred-home").exists()  # listing made no store
+
+    created = run(["teamspace", "create", "ml"], env)
+    listed = run(["teamspace", "list"], env)
+    assert created.code == 0
+    assert [line.split()[1:] for line in listed.out.splitlines()] == [
+        ["NAME", "VISIBILITY", "DESCRIPTION"],
+        ["ml", "private", "-"],
+    ]
+    scoped = run(["create", "r", "--provider", "aws", "--kind", "role", "--role-arn",
+                  "arn:aws:iam::123456789012:role/demo", "--teamspace", "ml"], env)  # fmt: skip
+    assert scoped.code == 0
+
+
+def test_a_global_option_a_command_does_not_use_is_refused(isolated: Path) -> None:
+    env = cli_env()
+    serve = run(["--host", "0.0.0.0", "serve"], env)
+    token = run(["--host", "https://api.example.com", "token", "list"], env)
+    key = run(["key", "rotate", "--token-env", "T"], env)
+    assert (serve.code, serve.out) == (2, "")
+    assert serve.err.endswith(
+        "tilecred serve: error: tilecred serve does not take --host (it says which server "
+        "to call; give the address to listen on with --bind)\n"
+    )
+    assert (token.code, token.out) == (2, "")
+    assert token.err.endswith(
+        "tilecred token list: error: tilecred token list does not take --host\n"
+    )
+    assert key.code == 2
+    assert "unrecognized arguments: --token-env T" in key.err
+    assert not (isolated / "tilecred-home").exists()
+
+
+def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in dict.fromkeys(action.choices.values()):
+                yield command
+                yield from _commands(command)
+
+
+def test_every_command_has_a_description_and_examples() -> None:
+    commands = list(_commands(build_parser()))
+    assert len(commands) >= 19
+    for command in commands:
+        text = command.format_help()
+        assert command.description, command.prog
+        assert f"\nexamples:\n  {command.prog}" in text or "examples:\n  " in text, command.prog
+        # Only the options it uses: nothing that reaches a server is offered to
+        # commands that work on this machine.
+        if command.prog.startswith(("tilecred serve", "tilecred key", "tilecred token")):
+            assert "--host" not in text, command.prog

@@ -1,0 +1,200 @@
+"""``tilecred teamspace create/list``: where every other command goes.
+
+Over HTTP these are TileDB's teamspace create and list calls (``shared/WIRE.md``);
+on the embedded default, the local store. The library has no public teamspace
+functions (TileDB's credentials API has none either), so this module reaches
+the client's backend directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from tilecred import Client, CredentialsError
+
+from ._output import Style, Table
+from ._parser import AddCommand, add_command
+from ._session import client_for
+
+if TYPE_CHECKING:
+    from tilecred._local import LocalBackend
+    from tilecred._remote import HttpBackend
+
+__all__ = ["COMMANDS", "TeamspaceRow", "create_teamspace", "list_teamspaces"]
+
+TEAMSPACE_COLUMNS = ("ID", "NAME", "VISIBILITY", "DESCRIPTION")
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamspaceRow:
+    """What the command prints of a teamspace, from either backend."""
+
+    id: str
+    name: str
+    visibility: str
+    description: str | None
+
+
+def _remote(client: Client) -> HttpBackend | None:
+    from tilecred._remote import HttpBackend
+
+    backend = client._get_backend() if client.settings.backend == "http" else None
+    return backend if isinstance(backend, HttpBackend) else None
+
+
+def _local(client: Client) -> LocalBackend:
+    from tilecred._local import LocalBackend
+
+    backend = client._get_backend()
+    assert isinstance(backend, LocalBackend)
+    return backend
+
+
+def create_teamspace(
+    client: Client, name: str, *, visibility: str, description: str | None
+) -> TeamspaceRow:
+    """Create a teamspace in the client's workspace, over HTTP or in the local store.
+
+    Raises:
+        InvalidArgumentError: a bad name (before any I/O).
+        CredentialsError: the server or the store refused (409 when the name is taken).
+    """
+    from tilecred._arguments import check_name
+    from tilecred._errors import InvalidArgumentError
+    from tilecred._limits import MAX_TEAMSPACE_NAME
+
+    name = check_name(name, "teamspace name", MAX_TEAMSPACE_NAME)
+    if name.startswith("ts_"):
+        raise InvalidArgumentError(f"teamspace name {name!r} must not start with 'ts_'")
+    try:
+        remote = _remote(client)
+        if remote is not None:
+            from tilecred._models import TeamspaceCreateRequest, TeamspaceResponse
+            from tilecred._remote import segment
+
+            request = TeamspaceCreateRequest(
+                name=name, visibility=visibility, description=description
+            )
+            path = f"/v4/teamspaces/{segment(remote.workspace_id())}"
+            resp = remote.transport.request(
+                "POST", path, body=msgspec.json.encode(request), sent=request
+            )
+            made = msgspec.json.decode(resp.data, type=TeamspaceResponse).data
+            return TeamspaceRow(made.teamspace_id, made.name, made.visibility, made.description)
+        local = _local(client)
+        record = local.store.create_teamspace(
+            local.workspace_id(), name, visibility=visibility, description=description
+        )
+        return TeamspaceRow(record.id, record.name, record.visibility, record.description)
+    except CredentialsError as exc:
+        exc.add_context(action="create teamspace", name=name)
+        raise
+    except msgspec.MsgspecError as exc:
+        raise CredentialsError(f"could not create teamspace {name!r}: {exc}") from exc
+
+
+def list_teamspaces(client: Client) -> list[TeamspaceRow]:
+    """The client's workspace's teamspaces; a local store not yet made has none.
+
+    Raises:
+        CredentialsError: the server or the store failed.
+    """
+    try:
+        remote = _remote(client)
+        if remote is not None:
+            from tilecred._models import TeamspaceListResponse
+            from tilecred._remote import segment
+
+            path = f"/v4/teamspaces/{segment(remote.workspace_id())}"
+            resp = remote.transport.request("GET", path)
+            found = msgspec.json.decode(resp.data, type=TeamspaceListResponse).data
+            return [TeamspaceRow(t.teamspace_id, t.name, t.visibility, t.description)
+                    for t in found]  # fmt: skip
+        from tilecred._local._store import DATABASE_NAME
+
+        home = client.settings.home
+        if home is None or not (home / DATABASE_NAME).is_file():
+            return []  # listing makes no store
+        local = _local(client)
+        records = local.store.list_teamspaces(local.workspace_id())
+        return [TeamspaceRow(r.id, r.name, r.visibility, r.description) for r in records]
+    except CredentialsError as exc:
+        exc.add_context(action="list teamspaces")
+        raise
+    except msgspec.MsgspecError as exc:
+        raise CredentialsError(f"could not list teamspaces: {exc}") from exc
+
+
+def run_teamspace_create(args: argparse.Namespace) -> int:
+    """Create a teamspace where calls go."""
+    row = create_teamspace(
+        client_for(args), args.name, visibility=args.visibility, description=args.description
+    )
+    print(f"created teamspace {row.name!r} ({row.id})")
+    return 0
+
+
+def run_teamspace_list(args: argparse.Namespace) -> int:
+    """List the workspace's teamspaces: a table, or JSON Lines."""
+    rows = list_teamspaces(client_for(args))
+    if args.json:
+        for row in rows:
+            print(msgspec.json.encode(dataclasses.asdict(row)).decode())
+        return 0
+    table = Table(sys.stdout, TEAMSPACE_COLUMNS, Style(sys.stdout))
+    table.write((r.id, r.name, r.visibility, r.description or "-") for r in rows)
+    if not rows:
+        print("no teamspaces", file=sys.stderr)
+    return 0
+
+
+def _add_teamspace(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Register ``teamspace create`` and ``teamspace list``."""
+    teamspace = add_command(
+        subparsers, "teamspace", parents=parents,
+        summary="create and list teamspaces, where every other command goes",
+        description="Create and list the workspace's teamspaces: over TileDB's API (or a "
+        "`tilecred serve`) when a host is configured, in the local store otherwise.",
+        examples="""
+            tilecred teamspace create ml
+            tilecred teamspace list
+        """,
+    )  # fmt: skip
+    actions = teamspace.add_subparsers(dest="teamspace_command", metavar="ACTION", required=True)
+    create = add_command(
+        actions, "create", parents=parents,
+        summary="create a teamspace",
+        usage="%(prog)s NAME [--visibility {private,public}] [--description TEXT] "
+        "[global options]",
+        examples="""
+            tilecred teamspace create ml
+            tilecred teamspace create finance --visibility public --description 'Q4 reports'
+        """,
+    )  # fmt: skip
+    create.add_argument("name", metavar="NAME", help="the teamspace's name (not ts_…)")
+    create.add_argument(
+        "--visibility", choices=("private", "public"), default="private", help="(private)"
+    )
+    create.add_argument("--description", metavar="TEXT", help="a description")
+    create.set_defaults(handler=run_teamspace_create)
+    listing = add_command(
+        actions, "list", parents=parents,
+        summary="list the workspace's teamspaces",
+        description="List the workspace's teamspaces as a table (" + ", ".join(TEAMSPACE_COLUMNS)
+        + ") or as JSON Lines with --json. A local store not yet made has none.",
+        usage="%(prog)s [--json] [global options]",
+        examples="""
+            tilecred teamspace list
+            tilecred --workspace acme teamspace list --json
+        """,
+    )  # fmt: skip
+    listing.add_argument("--json", action="store_true", help="print JSON Lines")
+    listing.set_defaults(handler=run_teamspace_list)
+
+
+COMMANDS: dict[str, AddCommand] = {"teamspace": _add_teamspace}
