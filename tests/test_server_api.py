@@ -444,12 +444,14 @@ def test_revoked_token_is_401_at_once(server: Running) -> None:
                  "unknown or revoked API token")  # fmt: skip
 
 
-def test_token_file_holds_no_token_text(server: Running) -> None:
+def test_the_store_holds_no_token_text(server: Running) -> None:
     for path in server.home.iterdir():
         content = path.read_bytes()
         assert server.token.encode() not in content
         assert server.token.rsplit("-", 1)[1].encode() not in content
-    assert (server.home / "server-tokens.sqlite3").stat().st_mode & 0o777 == 0o600
+    # The tokens live in the store, beside the credentials, readable by its owner only.
+    assert not (server.home / "server-tokens.sqlite3").exists()
+    assert (server.home / "tilecred.db").stat().st_mode & 0o777 == 0o600
 
 
 def test_store_failure_is_a_500_with_the_details_in_the_log_only(

@@ -17,13 +17,11 @@ import msgspec
 import pytest
 
 from tilecred._errors import (
-    ConfigurationError,
     CredentialsError,
     InvalidArgumentError,
 )
 from tilecred._server import create_app
 from tilecred._server._commands import add_commands, bootstrap
-from tilecred._server._tokens import TOKEN_FILE
 
 TOKEN = re.compile(r"^tc-ws_[0-9a-f]+-[0-9a-f]{64}$")
 
@@ -69,12 +67,12 @@ def test_a_first_start_that_fails_issues_the_admin_token_on_the_next(tmp_path: P
             f"the local store {home / 'tilecred.db'} refused a write: full"
         )
         _execute(home / "tilecred.db", "DROP TRIGGER refused")
-        _execute(home / TOKEN_FILE, refuse.format("tokens"))
-        with pytest.raises(ConfigurationError) as info:
+        _execute(home / "tilecred.db", refuse.format("tokens"))
+        with pytest.raises(CredentialsError) as info:
             bootstrap(app)
-        assert info.value.message == f"cannot write token file {home / TOKEN_FILE}: full"
+        assert info.value.message == f"the local store {home / 'tilecred.db'} refused a write: full"
         assert (app.tokens.bootstrapped(), app.tokens.list()) == (False, [])
-        _execute(home / TOKEN_FILE, "DROP TRIGGER refused")
+        _execute(home / "tilecred.db", "DROP TRIGGER refused")
 
         text = bootstrap(app)
         assert text is not None
@@ -94,18 +92,18 @@ def test_a_first_start_that_fails_issues_the_admin_token_on_the_next(tmp_path: P
         app.close()
 
 
-def test_a_revocation_the_token_file_refuses_is_a_configuration_error(tmp_path: Path) -> None:
+def test_a_revocation_the_store_refuses_changes_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     app = create_app(home)
     try:
         record, _text = app.tokens.create(app.store.create_workspace("w").id, "ci")
         _execute(
-            home / TOKEN_FILE,
+            home / "tilecred.db",
             "CREATE TRIGGER refused BEFORE UPDATE ON tokens BEGIN SELECT RAISE(ABORT, 'full'); END",
         )
-        with pytest.raises(ConfigurationError) as info:
+        with pytest.raises(CredentialsError) as info:
             app.tokens.revoke(record.id)
-        assert info.value.message == f"cannot write token file {home / TOKEN_FILE}: full"
+        assert info.value.message == f"the local store {home / 'tilecred.db'} refused a write: full"
         assert [token.revoked_at for token in app.tokens.list()] == [None]
     finally:
         app.close()

@@ -44,6 +44,8 @@ def test_openapi_document_is_generated_from_the_models(server: Running) -> None:
     assert sorted(doc["paths"]) == [
         "/healthz",
         "/openapi.json",
+        "/tilecred/v1/audit/{workspace}",
+        "/tilecred/v1/credentials/{workspace}/{name}/use",
         "/v4/actions/credentials/verify",
         "/v4/credentials/{workspace}",
         "/v4/credentials/{workspace}/{name}",

@@ -174,8 +174,12 @@ def _outcome(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def audited(store: Store, entry: AuditEntry) -> Iterator[AuditEntry]:
+def audited(
+    store: Store, entry: AuditEntry, *, refusals_only: bool = False
+) -> Iterator[AuditEntry]:
     """Record the outcome of the block: ``ok``, ``denied`` (401/403) or ``failed``.
+
+    With ``refusals_only`` (reads: get, list), only a refusal is recorded.
 
     A store write given ``entry`` records ``ok`` in its own transaction;
     otherwise ``ok`` is appended when the block ends. A failure's record
@@ -186,15 +190,18 @@ def audited(store: Store, entry: AuditEntry) -> Iterator[AuditEntry]:
     try:
         yield entry
     except Exception as exc:
+        outcome = _outcome(exc)
+        if refusals_only and outcome != "denied":
+            raise
         message = getattr(exc, "message", None)
         detail = message if isinstance(message, str) else type(exc).__name__
         try:
-            store.append_audit(entry, _outcome(exc), detail)
+            store.append_audit(entry, outcome, detail)
         except Exception as failure:
             logger.warning(
                 "could not append to the audit log of %s (%s): %s",
                 store.path, entry.action, type(failure).__name__,
             )  # fmt: skip
         raise
-    if not entry.recorded:
+    if not (entry.recorded or refusals_only):
         store.append_audit(entry, "ok")

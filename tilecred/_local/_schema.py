@@ -7,10 +7,30 @@ A store written by a newer tilecred is refused rather than guessed at.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import logging
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "user_version"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "TOKENS_MOVED",
+    "TOKEN_FILE",
+    "import_token_file",
+    "migrate",
+    "user_version",
+]
+
+logger = logging.getLogger("tilecred")
+
+# Where tilecred serve kept its API tokens before schema version 3.
+TOKEN_FILE = "server-tokens.sqlite3"
+# The schema version that took the tokens in.
+TOKENS_MOVED = 4
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 # Version 1: workspaces, teamspaces, credentials with sealed secrets, the key check.
 _V1 = (
@@ -77,6 +97,30 @@ _V3 = (
     f"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN {_APPEND_ONLY}; END",
 )
 
+# Version 4: the server's API tokens, until now in a file of their own
+# (server-tokens.sqlite3), imported once on the way (import_token_file).
+_V4 = (
+    # kind: management (change, never read a secret) or task (read and use,
+    # never change). A task token may be held to one teamspace and to named
+    # credentials (a JSON array; NULL: any). active and last_used_at are kept
+    # for deactivation and "last used" (issue #13).
+    "CREATE TABLE tokens ("
+    " id TEXT PRIMARY KEY,"
+    " workspace_id TEXT NOT NULL REFERENCES workspaces (id),"
+    " name TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('management', 'task')),"
+    " read_only INTEGER NOT NULL DEFAULT 0,"
+    " teamspace_id TEXT REFERENCES teamspaces (id),"
+    " credentials TEXT,"
+    " expires_at INTEGER,"
+    " digest TEXT NOT NULL UNIQUE,"
+    " created_at INTEGER NOT NULL,"
+    " revoked_at INTEGER,"
+    " active INTEGER NOT NULL DEFAULT 1,"
+    " last_used_at INTEGER)",
+    "CREATE INDEX tokens_by_workspace ON tokens (workspace_id, created_at)",
+)
+
 
 def _steps(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -90,6 +134,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _steps(_V1),
     _steps(_V2),
     _steps(_V3),
+    _steps(_V4),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -109,3 +154,57 @@ def migrate(conn: sqlite3.Connection) -> int:
         # PRAGMA takes no parameters; the value is our own int.
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
     return old
+
+
+def _micros(text: str | None) -> int | None:
+    if text is None:
+        return None
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return (moment - _EPOCH) // datetime.timedelta(microseconds=1)
+
+
+def import_token_file(conn: sqlite3.Connection, path: Path) -> int:
+    """Copy an old token file's tokens into the ``tokens`` table, once.
+
+    Runs inside the migration's transaction to version 3, so it happens
+    exactly once per store. Every imported token becomes a management token
+    (read-only ones stay read-only; revoked ones stay revoked), so tokens
+    handed out before keep working. A token whose workspace is not in this
+    store cannot be used anyway and is left out. The old file is left in
+    place, unread from now on.
+
+    Returns:
+        How many tokens were imported.
+    """
+    if not path.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as old:
+            rows = old.execute(
+                "SELECT id, workspace_id, name, read_only, digest, created_at, revoked_at"
+                " FROM tokens"
+            ).fetchall()
+            bootstrapped = old.execute(
+                "SELECT value FROM meta WHERE key = 'bootstrapped'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        # Raised inside the migration: the store stays at its old version.
+        raise sqlite3.OperationalError(f"cannot import the token file {path}: {exc}") from exc
+    imported = 0
+    for ident, workspace_id, name, read_only, digest, created, revoked in rows:
+        cursor = conn.execute(
+            "INSERT INTO tokens (id, workspace_id, name, kind, read_only, digest, created_at,"
+            " revoked_at) SELECT ?, id, ?, 'management', ?, ?, ?, ? FROM workspaces WHERE id = ?",
+            (ident, name, int(read_only), digest, _micros(created), _micros(revoked),
+             workspace_id),
+        )  # fmt: skip
+        imported += cursor.rowcount
+    if bootstrapped is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('tokens_bootstrapped', ?)",
+            (_micros(str(bootstrapped[0])),),
+        )
+    logger.info("imported %d of %d API tokens from %s", imported, len(rows), path)
+    return imported

@@ -40,7 +40,14 @@ from . import _keys
 from ._audit import AuditEntry, insert_audit, not_allowed_in_tasks, select_audit
 from ._records import TeamspaceRecord, WorkspaceRecord, from_micros, to_micros
 from ._rows import UNPROCESSABLE, join_secret, the_secret
-from ._schema import SCHEMA_VERSION, migrate, user_version
+from ._schema import (
+    SCHEMA_VERSION,
+    TOKEN_FILE,
+    TOKENS_MOVED,
+    import_token_file,
+    migrate,
+    user_version,
+)
 from ._verify import verify_request
 
 __all__ = ["DATABASE_NAME", "DEFAULT_PER_PAGE", "KEY_FILE_NAME", "Store"]
@@ -275,6 +282,8 @@ class Store:
             try:
                 # Another process may have done this since we looked.
                 old = migrate(conn)
+                if old < TOKENS_MOVED <= SCHEMA_VERSION:
+                    import_token_file(conn, self.home / TOKEN_FILE)
                 check = self._read_check(conn)
                 if check is None:
                     check = _keys.Cipher(source.key).key_check()
@@ -369,6 +378,12 @@ class Store:
             raise CredentialsError(f"the local store {self.path} failed: {exc}") from exc
         finally:
             self._release(conn)
+
+    def transaction(
+        self, *, write: bool, snapshot: bool = True
+    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One transaction, for the server's tables kept in this store (its tokens)."""
+        return self._transaction(write=write, snapshot=snapshot)
 
     def _fold_wal(self) -> None:
         """Copy the WAL into the database and empty it, so that replaced or
@@ -741,6 +756,9 @@ class Store:
             if providers:
                 where.append(f"provider {operator} ({', '.join('?' * len(providers))})")
                 params.extend(p.value for p in providers)
+        if query.names is not None:
+            where.append(f"name IN ({', '.join('?' * len(query.names))})")
+            params.extend(query.names)
         if query.credential_type is CredentialType.WORKSPACE:
             where.append("teamspace_id IS NULL")
         elif query.credential_type is CredentialType.TEAMSPACE:

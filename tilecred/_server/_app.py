@@ -8,6 +8,7 @@ request and never a body, a query string or a token.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 import uuid
@@ -39,6 +40,22 @@ logger = logging.getLogger("tilecred.server")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 _JSON = ("Content-Type", "application/json")
+# No answer of this API is for a cache: one of them carries secrets, and the
+# others describe what a token may see.
+_NO_STORE = ("Cache-Control", "no-store")
+
+
+def _secure(environ: dict[str, Any]) -> bool:
+    """Whether the request came over TLS, or from this machine (loopback)."""
+    if environ.get("wsgi.url_scheme") == "https":
+        return True
+    try:
+        address = ipaddress.ip_address(str(environ.get("REMOTE_ADDR", "")).split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def _segments(environ: dict[str, Any]) -> tuple[str, ...]:
@@ -98,7 +115,7 @@ def _token(environ: dict[str, Any]) -> str:
 
 
 class ServerApp:
-    """The WSGI callable over one store and one token file.
+    """The WSGI callable over one store, its API tokens included.
 
     Parameters:
         store: the local store (``tilecred._local.Store``).
@@ -112,24 +129,19 @@ class ServerApp:
         self.handlers = Handlers(store, verifier, msgspec.json.encode(openapi_document()))
 
     def close(self) -> None:
-        """Close the store and the token file."""
-        try:
-            self.store.close()
-        finally:
-            self.tokens.close()
+        """Close the store (the tokens live in it)."""
+        self.store.close()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         method = environ.get("REQUEST_METHOD", "GET").upper()
         caller: TokenRecord | None = None
-        headers = [("X-Request-Id", request_id)]
+        headers = [("X-Request-Id", request_id), _NO_STORE]
         try:
             route, captured = match(method, _segments(environ))
             if not route.public:
-                caller = self._authenticate(environ)
-                if route.writes and caller.read_only:
-                    raise HttpError(403, "this API token is read-only")
+                caller = self._authenticate(environ, request_id)
             response = self._dispatch(environ, method, route, captured, caller, request_id)
         except HttpError as exc:
             headers.extend(exc.headers)
@@ -161,8 +173,12 @@ class ServerApp:
             )
         return [response.body] if response.body else []
 
-    def _authenticate(self, environ: dict[str, Any]) -> TokenRecord:
-        caller = self.tokens.authenticate(_token(environ))
+    def _authenticate(self, environ: dict[str, Any], request_id: str) -> TokenRecord:
+        text = _token(environ)
+        try:
+            caller = self.tokens.authenticate(text)
+        except CredentialsError as exc:
+            raise _store_failure(exc, request_id) from exc
         if caller is None:
             raise HttpError(401, "unknown or revoked API token")
         return caller
@@ -176,20 +192,29 @@ class ServerApp:
         caller: TokenRecord | None,
         request_id: str,
     ) -> Response:
+        params = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if caller is not None:
+            # Before the body is read: a token refused outright costs no more.
+            self.handlers.authorize(caller, route, captured, params, request_id)
         request = Request(
-            params=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
+            params=params,
             body=_read_body(environ) if method in ("POST", "PATCH", "PUT") else b"",
             request_id=request_id,
+            secure=_secure(environ),
         )
         handler = getattr(self.handlers, route.handler)
         try:
             response: Response = handler(caller, request, *captured)
         except CredentialsError as exc:
-            error = store_error(exc)
-            if error.status >= 500:
-                logger.error("store failure in request %s: %s", request_id, exc)
-            raise error from exc
+            raise _store_failure(exc, request_id) from exc
         return response
+
+
+def _store_failure(exc: CredentialsError, request_id: str) -> HttpError:
+    error = store_error(exc)
+    if error.status >= 500:
+        logger.error("store failure in request %s: %s", request_id, exc)
+    return error
 
 
 def create_app(home: str | Path | None = None, *, key: bytes | None = None) -> ServerApp:
@@ -206,18 +231,12 @@ def create_app(home: str | Path | None = None, *, key: bytes | None = None) -> S
         The application; call ``close()`` when done.
 
     Raises:
-        CredentialsError: the store or the token file cannot be opened.
+        CredentialsError: the store cannot be opened.
     """
     from .._local import Store, verify_request
 
-    directory = resolve_home(home)
-    store = Store(directory, key=key)
-    try:
-        tokens = TokenStore(directory)
-    except BaseException:
-        store.close()
-        raise
-    return ServerApp(store, tokens, verify_request)
+    store = Store(resolve_home(home), key=key)
+    return ServerApp(store, TokenStore(store), verify_request)
 
 
 def resolve_home(home: str | Path | None) -> Path:

@@ -8,16 +8,19 @@ a missing one (404), so a token cannot learn what else the server holds.
 
 from __future__ import annotations
 
+import datetime
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
 from .._arguments import check_name, check_provider, check_secret
-from .._backend import ListQuery
+from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, AuditQuery, ListQuery
 from .._errors import CredentialsError, InvalidArgumentError
 from .._limits import MAX_TEAMSPACE_NAME
+from .._local._audit import AuditEntry, audited, describe_create, describe_update
 from .._models import (
     CloudProvider,
     CredentialCreateRequest,
@@ -25,12 +28,16 @@ from .._models import (
     CredentialType,
     CredentialUpdateRequest,
     TeamspaceCreateRequest,
+    iter_secrets,
 )
 from ._request import HttpError, Request, Response, first_param
-from ._tokens import TokenRecord
+from ._routes import Route
+from ._tokens import TokenRecord, refusal
 from ._wire import (
+    audit_body,
     credential_body,
     credentials_page_body,
+    delivered_credential_body,
     teamspace_body,
     teamspaces_body,
     workspace_body,
@@ -42,6 +49,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE", "Handlers"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("tilecred.server")
 
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
@@ -144,6 +153,22 @@ def _providers_param(request: Request, name: str) -> tuple[CloudProvider, ...] |
         raise HttpError(400, exc.message, field=name) from exc
 
 
+def _since_param(request: Request) -> datetime.datetime | None:
+    value = first_param(request.params, "since")
+    if not value:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise HttpError(
+            400, f"query parameter since must be an RFC 3339 time with a zone, not {value!r}",
+            field="since",
+        )  # fmt: skip
+    return moment
+
+
 def _type_param(request: Request) -> CredentialType | None:
     value = first_param(request.params, "type")
     if value is None or value == "":
@@ -195,10 +220,75 @@ class Handlers:
             raise HttpError(404, f"teamspace {ident!r} not found in workspace {workspace.name!r}")
         return record
 
-    def _scope(self, caller: TokenRecord, request: Request, ident: str) -> tuple[str, str | None]:
+    def _scope(
+        self,
+        caller: TokenRecord,
+        request: Request,
+        ident: str,
+        entry: AuditEntry | None = None,
+    ) -> tuple[str, str | None]:
         workspace = self._workspace(caller, ident)
         teamspace = self._teamspace(workspace, first_param(request.params, "teamspace_id") or None)
+        if entry is not None and teamspace is not None:
+            entry.teamspace = teamspace.name
+        if caller.teamspace_id is not None and (
+            teamspace is None or teamspace.id != caller.teamspace_id
+        ):
+            held = self.store.find_teamspace(workspace.id, caller.teamspace_id)
+            name = held.name if held is not None else caller.teamspace_id
+            raise HttpError(403, f"this task token is limited to teamspace {name!r}")
         return workspace.id, None if teamspace is None else teamspace.id
+
+    @staticmethod
+    def _check_named(caller: TokenRecord, name: str) -> None:
+        if caller.credentials is not None and name not in caller.credentials:
+            allowed = ", ".join(repr(held) for held in caller.credentials)
+            raise HttpError(
+                403, f"this task token is limited to the credentials {allowed}, not {name!r}"
+            )
+
+    # -- the audit log ------------------------------------------------------------
+
+    @staticmethod
+    def _entry(
+        caller: TokenRecord, request: Request, action: str, credential: str | None = None
+    ) -> AuditEntry:
+        return AuditEntry(
+            actor=caller.actor,
+            workspace_id=caller.workspace_id,
+            action=action,
+            teamspace=first_param(request.params, "teamspace_id") or None,
+            credential=credential,
+            request_id=request.request_id,
+        )
+
+    def authorize(
+        self,
+        caller: TokenRecord,
+        route: Route,
+        captured: Sequence[str],
+        params: Mapping[str, Sequence[str]],
+        request_id: str,
+    ) -> None:
+        """Refuse (403, audited) a token that may not call this route at all."""
+        message = refusal(caller, route)
+        if message is None:
+            return
+        named = "credentials" in route.pattern and len(captured) > 1
+        entry = AuditEntry(
+            actor=caller.actor,
+            workspace_id=caller.workspace_id,
+            action=route.action,
+            teamspace=first_param(params, "teamspace_id") or None,
+            credential=captured[1] if named else None,
+            request_id=request_id,
+        )
+        try:
+            self.store.append_audit(entry, "denied", message)
+        except CredentialsError as exc:
+            # The refusal stands either way.
+            logger.error("request %s: could not record a refusal: %s", request_id, exc)
+        raise HttpError(403, message)
 
     # -- public -----------------------------------------------------------------
 
@@ -211,14 +301,21 @@ class Handlers:
     # -- credentials ------------------------------------------------------------
 
     def create_credential(self, caller: TokenRecord, request: Request, ws: str) -> Response:
-        body = decode_body(request.body, CredentialCreateRequest)
-        check_request(body, required=True)
-        workspace_id, teamspace_id = self._scope(caller, request, ws)
-        created = self.store.create_credential(workspace_id, teamspace_id, body)
+        entry = self._entry(caller, request, "create")
+        with audited(self.store, entry):
+            body = decode_body(request.body, CredentialCreateRequest)
+            entry.credential, entry.detail = body.name, describe_create(body)
+            entry.secrets = tuple(iter_secrets(body))
+            check_request(body, required=True)
+            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
+            created = self.store.create_credential(workspace_id, teamspace_id, body, audit=entry)
         return Response(201, credential_body(created))
 
     def get_credential(self, caller: TokenRecord, request: Request, ws: str, name: str) -> Response:
-        workspace_id, teamspace_id = self._scope(caller, request, ws)
+        entry = self._entry(caller, request, "get", name)
+        with audited(self.store, entry, refusals_only=True):
+            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
+            self._check_named(caller, name)
         cred = self.store.get_credential(workspace_id, teamspace_id, name, with_secrets=False)
         return Response(200, credential_body(cred))
 
@@ -229,13 +326,16 @@ class Handlers:
         exclude = _providers_param(request, "excl_provider")
         credential_type = _type_param(request)
         verify = _bool_param(request, "verify")
-        workspace_id, teamspace_id = self._scope(caller, request, ws)
+        with audited(self.store, self._entry(caller, request, "list"), refusals_only=True):
+            workspace_id, teamspace_id = self._scope(caller, request, ws)
         query = ListQuery(
             teamspace=teamspace_id,
             provider=provider,
             exclude_provider=exclude,
             credential_type=credential_type,
             verify=verify,
+            # A task token held to named credentials sees only those.
+            names=caller.credentials,
         )
         result = self.store.list_credentials(workspace_id, teamspace_id, query, page, per_page)
         return Response(200, credentials_page_body(result, per_page))
@@ -243,29 +343,69 @@ class Handlers:
     def update_credential(
         self, caller: TokenRecord, request: Request, ws: str, name: str
     ) -> Response:
-        body = decode_body(request.body, CredentialUpdateRequest)
-        if all(getattr(body, field) is None for field in body.__struct_fields__):
-            raise HttpError(400, "invalid request: nothing to update", field="$")
-        check_request(body, required=False)
-        workspace_id, teamspace_id = self._scope(caller, request, ws)
-        updated = self.store.update_credential(workspace_id, teamspace_id, name, body)
+        entry = self._entry(caller, request, "update", name)
+        with audited(self.store, entry):
+            body = decode_body(request.body, CredentialUpdateRequest)
+            entry.secrets = tuple(iter_secrets(body))
+            if all(getattr(body, field) is None for field in body.__struct_fields__):
+                raise HttpError(400, "invalid request: nothing to update", field="$")
+            entry.detail = describe_update(body)
+            check_request(body, required=False)
+            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
+            updated = self.store.update_credential(
+                workspace_id, teamspace_id, name, body, audit=entry
+            )
         return Response(200, credential_body(updated))
 
     def delete_credential(
         self, caller: TokenRecord, request: Request, ws: str, name: str
     ) -> Response:
-        workspace_id, teamspace_id = self._scope(caller, request, ws)
-        self.store.delete_credential(workspace_id, teamspace_id, name)
+        entry = self._entry(caller, request, "delete", name)
+        with audited(self.store, entry):
+            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
+            self.store.delete_credential(workspace_id, teamspace_id, name, audit=entry)
         return Response(204)
 
     def verify_credential(self, caller: TokenRecord, request: Request) -> Response:
-        body = decode_body(request.body, CredentialsVerifyRequest)
-        check_request(body, required=True)
-        # The workspace and teamspace named in the body are checked like a path's.
-        workspace = self._workspace(caller, body.workspace_id or caller.workspace_id)
-        self._teamspace(workspace, body.teamspace_id)
-        self.verifier(body)
+        entry = self._entry(caller, request, "verify")
+        with audited(self.store, entry):
+            body = decode_body(request.body, CredentialsVerifyRequest)
+            entry.credential, entry.teamspace = body.name, body.teamspace_id
+            entry.secrets = tuple(iter_secrets(body))
+            check_request(body, required=True)
+            # The workspace and teamspace named in the body are checked like a path's.
+            workspace = self._workspace(caller, body.workspace_id or caller.workspace_id)
+            teamspace = self._teamspace(workspace, body.teamspace_id)
+            if teamspace is not None:
+                entry.teamspace = teamspace.name
+            self.verifier(body)
         return Response(200, b'{"data":{"status":"verified"}}')
+
+    # -- tilecred's extensions: using a credential, the audit log -------------------
+
+    def use_credential(self, caller: TokenRecord, request: Request, ws: str, name: str) -> Response:
+        entry = self._entry(caller, request, "use", name)
+        with audited(self.store, entry):
+            if not request.secure:
+                raise HttpError(
+                    403,
+                    "secrets are delivered only over TLS or to a client on this machine: "
+                    "serve with --tls-cert and --tls-key, or call from a loopback address",
+                )
+            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
+            self._check_named(caller, name)
+            cred = self.store.use_credential(workspace_id, teamspace_id, name, audit=entry)
+        return Response(200, delivered_credential_body(cred))
+
+    def read_audit(self, caller: TokenRecord, request: Request, ws: str) -> Response:
+        credential = first_param(request.params, "credential") or None
+        query = AuditQuery(
+            credential=credential,
+            since=_since_param(request),
+            limit=_int_param(request, "limit", DEFAULT_AUDIT_LIMIT, maximum=MAX_AUDIT_LIMIT),
+        )
+        workspace = self._workspace(caller, ws)
+        return Response(200, audit_body(self.store.read_audit(workspace.id, query)))
 
     # -- teamspaces and workspaces ------------------------------------------------
 

@@ -6,7 +6,9 @@ from typing import Any
 
 import msgspec
 
+from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
 from .._models import (
+    AuditListResponse,
     CredentialCreateRequest,
     CredentialGetResponse,
     CredentialsListResponse,
@@ -18,7 +20,7 @@ from .._models import (
     WorkspaceResponse,
 )
 from .._version import __version__
-from ._routes import ROUTES
+from ._routes import EXTENSION, ROUTES
 from ._wire import ErrorResponse
 
 __all__ = ["openapi_document"]
@@ -44,15 +46,28 @@ _OPERATIONS: dict[str, tuple[str, type | None, int, type | None]] = {
     "get_teamspace": ("Look a teamspace up by name or id", None, 200, TeamspaceResponse),
     "get_workspace": ("Look the token's workspace up by name or id", None, 200,
                       WorkspaceResponse),
+    "use_credential": ("Use a credential: its secrets, for a task token (tilecred extension; "
+                       "allowed_in_tasks credentials only, over TLS or loopback; "
+                       "Cache-Control: no-store)", None, 200, CredentialGetResponse),
+    "read_audit": ("Read the workspace's audit log, oldest first (tilecred extension; "
+                   "management tokens)", None, 200, AuditListResponse),
 }  # fmt: skip
 
+# (collection, index after it) -> the name of a captured path segment.
 _PATH_NAMES = {
-    ("credentials", 2): "workspace",
-    ("credentials", 3): "name",
-    ("teamspaces", 2): "workspace",
-    ("teamspaces", 3): "teamspace",
-    ("workspaces", 2): "workspace",
+    ("credentials", 1): "workspace",
+    ("credentials", 2): "name",
+    ("teamspaces", 1): "workspace",
+    ("teamspaces", 2): "teamspace",
+    ("workspaces", 1): "workspace",
+    ("audit", 1): "workspace",
 }
+
+
+def _path_name(pattern: tuple[str | None, ...], index: int) -> str:
+    # /v4/<collection>/... and /tilecred/v1/<collection>/...
+    start = len(EXTENSION) if pattern[: len(EXTENSION)] == EXTENSION else 1
+    return _PATH_NAMES[(str(pattern[start]), index - start)]
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -65,15 +80,29 @@ _TEAMSPACE_PARAM = _query("teamspace_id", {"type": "string"},
                           "Teamspace id or name; absent means workspace level.")  # fmt: skip
 _LIST_PARAMS = [
     _TEAMSPACE_PARAM,
-    {**_query("provider", _PROVIDERS, "Only these providers (repeat the parameter)."),
-     "style": "form", "explode": True},
-    {**_query("excl_provider", _PROVIDERS, "Not these providers (repeat the parameter)."),
-     "style": "form", "explode": True},
+    {
+        **_query("provider", _PROVIDERS, "Only these providers (repeat the parameter)."),
+        "style": "form",
+        "explode": True,
+    },
+    {
+        **_query("excl_provider", _PROVIDERS, "Not these providers (repeat the parameter)."),
+        "style": "form",
+        "explode": True,
+    },
     _query("type", {"$ref": _REF.format(name="CredentialType")}, "Workspace or teamspace level."),
     _query("verify", {"type": "boolean"}, "Filter on verification; True/False accepted."),
     _query("page", {"type": "integer", "minimum": 1, "default": 1}, "1-based page number."),
-    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
-           "Page size."),
+    _query(
+        "per_page", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size."
+    ),
+]
+_AUDIT_PARAMS = [
+    _query("credential", {"type": "string"}, "Only records about this credential name."),
+    _query("since", {"type": "string", "format": "date-time"},
+           "Only records from this time on (RFC 3339, with a zone)."),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_LIMIT,
+                     "default": DEFAULT_AUDIT_LIMIT}, "At most this many records, the newest."),
 ]  # fmt: skip
 
 
@@ -81,15 +110,25 @@ def _parameters(handler: str, pattern: tuple[str | None, ...]) -> list[dict[str,
     params: list[dict[str, Any]] = []
     for index, part in enumerate(pattern):
         if part is None:
-            name = _PATH_NAMES[(str(pattern[1]), index)]
+            name = _path_name(pattern, index)
             params.append(
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             )
     if handler == "list_credentials":
         params.extend(_LIST_PARAMS)
-    elif pattern[:2] == ("v4", "credentials"):
+    elif handler == "read_audit":
+        params.extend(_AUDIT_PARAMS)
+    elif "credentials" in pattern and handler != "verify_credential":
         params.append(_TEAMSPACE_PARAM)
     return params
+
+
+_FORBIDDEN = (
+    "The token may not do this: read-only, a task token (never changes anything), "
+    "expired or deactivated, or outside its teamspace or credentials",
+    "Not a task token, outside its teamspace, credentials or lifetime, a credential not "
+    "allowed_in_tasks, or plain HTTP from a non-loopback address",
+)
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -110,11 +149,7 @@ def openapi_document() -> dict[str, Any]:
         summary, request, status, response = _OPERATIONS[route.handler]
         parts = []
         for index, part in enumerate(route.pattern):
-            parts.append(
-                part
-                if part is not None
-                else "{" + _PATH_NAMES[(str(route.pattern[1]), index)] + "}"
-            )
+            parts.append(part if part is not None else "{" + _path_name(route.pattern, index) + "}")
         success: dict[str, Any] = {"description": "Success"}
         if response is not None:
             success["content"] = {
@@ -140,8 +175,7 @@ def openapi_document() -> dict[str, Any]:
         else:
             operation["responses"]["401"] = _error("Missing or unknown API token")
             operation["responses"]["404"] = _error("No such workspace, teamspace or credential")
-            if route.writes:
-                operation["responses"]["403"] = _error("The token is read-only")
+            operation["responses"]["403"] = _error(_FORBIDDEN[route.handler == "use_credential"])
         if route.handler in ("create_credential", "update_credential", "create_teamspace"):
             operation["responses"]["409"] = _error("Name already in use")
         if route.handler == "verify_credential":

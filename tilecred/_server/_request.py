@@ -36,11 +36,16 @@ class HttpError(Exception):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Request:
-    """One parsed request; ``params`` holds every value of each query parameter."""
+    """One parsed request; ``params`` holds every value of each query parameter.
+
+    ``secure``: the request came over TLS, or from this machine (loopback),
+    so a secret in the answer crosses no network in clear.
+    """
 
     params: Mapping[str, Sequence[str]]
     body: bytes
     request_id: str
+    secure: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -11,37 +11,57 @@ import dataclasses
 
 from ._request import HttpError
 
-__all__ = ["ROUTES", "Route", "match"]
+__all__ = ["EXTENSION", "ROUTES", "Route", "match"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Route:
-    """One operation: method, path pattern, handler name, and whether it writes."""
+    """One operation: method, path pattern, handler name, and who may call it.
+
+    ``writes``: read-write management tokens only. ``management``: management
+    tokens only (read-only ones too). ``task``: task tokens only. ``action``
+    names the operation in the audit log.
+    """
 
     method: str
     pattern: tuple[str | None, ...]
     handler: str
     writes: bool = False
     public: bool = False
+    management: bool = False
+    task: bool = False
+    action: str = ""
 
 
 W = None  # a captured segment: workspace, credential or teamspace name or id
 
+# tilecred's own routes live under this prefix, outside TileDB's /v4.
+EXTENSION = ("tilecred", "v1")
+
 ROUTES: tuple[Route, ...] = (
     Route("GET", ("healthz",), "healthz", public=True),
     Route("GET", ("openapi.json",), "openapi", public=True),
-    Route("POST", ("v4", "credentials", W), "create_credential", writes=True),
-    Route("GET", ("v4", "credentials", W), "list_credentials"),
-    Route("GET", ("v4", "credentials", W, W), "get_credential"),
-    Route("PATCH", ("v4", "credentials", W, W), "update_credential", writes=True),
-    Route("DELETE", ("v4", "credentials", W, W), "delete_credential", writes=True),
-    # Verification stores nothing, so read-only tokens may use it.
-    Route("POST", ("v4", "actions", "credentials", "verify"), "verify_credential"),
-    Route("POST", ("v4", "teamspaces", W), "create_teamspace", writes=True),
-    Route("GET", ("v4", "teamspaces", W), "list_teamspaces"),
-    Route("GET", ("v4", "teamspaces", W, W), "get_teamspace"),
-    Route("GET", ("v4", "workspaces", W), "get_workspace"),
-)
+    Route("POST", ("v4", "credentials", W), "create_credential", writes=True, action="create"),
+    Route("GET", ("v4", "credentials", W), "list_credentials", action="list"),
+    Route("GET", ("v4", "credentials", W, W), "get_credential", action="get"),
+    Route("PATCH", ("v4", "credentials", W, W), "update_credential", writes=True,
+          action="update"),
+    Route("DELETE", ("v4", "credentials", W, W), "delete_credential", writes=True,
+          action="delete"),
+    # Verification stores nothing, so read-only management tokens may use it.
+    Route("POST", ("v4", "actions", "credentials", "verify"), "verify_credential",
+          management=True, action="verify"),
+    Route("POST", ("v4", "teamspaces", W), "create_teamspace", writes=True,
+          action="teamspace.create"),
+    Route("GET", ("v4", "teamspaces", W), "list_teamspaces", action="teamspace.list"),
+    Route("GET", ("v4", "teamspaces", W, W), "get_teamspace", action="teamspace.get"),
+    Route("GET", ("v4", "workspaces", W), "get_workspace", action="workspace.get"),
+    # The one route that hands out secrets: task tokens only, a POST (never
+    # cached, never prefetched), over TLS or loopback.
+    Route("POST", (*EXTENSION, "credentials", W, W, "use"), "use_credential", task=True,
+          action="use"),
+    Route("GET", (*EXTENSION, "audit", W), "read_audit", management=True, action="audit"),
+)  # fmt: skip
 
 
 def _captures(pattern: tuple[str | None, ...], segments: tuple[str, ...]) -> list[str] | None:

@@ -3,11 +3,20 @@
 A token reads ``tc-<workspace id>-<secret>``: three ``-``-separated parts with
 the workspace id in the middle, which is how TileDB's client finds the
 workspace. The secret is 256 random bits, so a plain SHA-256 is enough to
-make the stored digest useless to whoever reads the file (a slow password
+make the stored digest useless to whoever reads the store (a slow password
 hash protects guessable secrets; these are not guessable).
 
-Tokens live in their own SQLite file beside the store's, so the store's
-schema is left alone.
+Two kinds, each with the least it needs:
+
+- **management** tokens create, update, delete, verify, list and get, and
+  read the audit log; they never read a secret. ``read_only`` ones only read.
+- **task** tokens list, get and use (receive a credential's secrets); they
+  never change anything. One may be held to a teamspace, to named
+  credentials, and to a lifetime.
+
+Tokens live in the store's ``tokens`` table (schema version 3); the token
+file of older versions, ``server-tokens.sqlite3``, is imported once by the
+store's migration, its tokens becoming management tokens.
 """
 
 from __future__ import annotations
@@ -15,41 +24,54 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import os
 import secrets
 import sqlite3
-import threading
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from .._errors import ConfigurationError, InvalidArgumentError, NotFoundError
+import msgspec
+
+from .._arguments import check_name
+from .._errors import InvalidArgumentError, NotFoundError
 from .._limits import MAX_TOKEN_NAME
+from .._local._audit import AuditEntry, insert_audit, local_actor
+from .._local._records import from_micros, to_micros
+from .._local._schema import TOKEN_FILE
 
-__all__ = ["TOKEN_FILE", "TokenRecord", "TokenStore", "check_token_name"]
+if TYPE_CHECKING:
+    from .._local import Store
+    from ._routes import Route
 
-TOKEN_FILE = "server-tokens.sqlite3"
+__all__ = [
+    "KINDS",
+    "MANAGEMENT",
+    "TASK",
+    "TOKEN_FILE",
+    "TokenRecord",
+    "TokenStore",
+    "check_token_name",
+    "refusal",
+]
+
 TOKEN_PREFIX = "tc"
-_SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tokens (
-    id TEXT PRIMARY KEY,
-    workspace_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    read_only INTEGER NOT NULL,
-    digest TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-T = TypeVar("T")
-_SELECT = "SELECT id, workspace_id, name, read_only, created_at, revoked_at FROM tokens"
+MANAGEMENT = "management"
+TASK = "task"
+KINDS = (MANAGEMENT, TASK)
+_BOOTSTRAPPED = "tokens_bootstrapped"
+_COLUMNS = (
+    "id, workspace_id, name, read_only, created_at, revoked_at, kind, teamspace_id,"
+    " credentials, expires_at, active, last_used_at"
+)
+_SELECT = f"SELECT {_COLUMNS} FROM tokens"  # noqa: S608 - constant columns
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class TokenRecord:
-    """What the server knows about a token: never the token itself."""
+    """What the server knows about a token: never the token itself.
+
+    ``credentials`` is ``None`` when a task token may use any credential of
+    its scope; ``teamspace_id`` is ``None`` when it is not held to one.
+    """
 
     id: str
     workspace_id: str
@@ -57,25 +79,48 @@ class TokenRecord:
     read_only: bool
     created_at: datetime.datetime
     revoked_at: datetime.datetime | None = None
+    kind: str = MANAGEMENT
+    teamspace_id: str | None = None
+    credentials: tuple[str, ...] | None = None
+    expires_at: datetime.datetime | None = None
+    active: bool = True
+    last_used_at: datetime.datetime | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names whoever holds this token."""
+        return f"token:{self.id} ({self.name})"
+
+    def expired(self, now: datetime.datetime | None = None) -> bool:
+        """Whether the token's lifetime is over."""
+        moment = now or datetime.datetime.now(datetime.UTC)
+        return self.expires_at is not None and moment >= self.expires_at
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+def _when(micros: int | None) -> datetime.datetime | None:
+    return None if micros is None else from_micros(micros)
 
 
-def _record(row: tuple[str, str, str, int, str, str | None]) -> TokenRecord:
-    ident, workspace_id, name, read_only, created_at, revoked_at = row
+def _record(row: tuple[Any, ...]) -> TokenRecord:
+    (ident, workspace_id, name, read_only, created, revoked, kind, teamspace_id, names,
+     expires, active, last_used) = row  # fmt: skip
     return TokenRecord(
         id=ident,
         workspace_id=workspace_id,
         name=name,
         read_only=bool(read_only),
-        created_at=datetime.datetime.fromisoformat(created_at),
-        revoked_at=None if revoked_at is None else datetime.datetime.fromisoformat(revoked_at),
+        created_at=from_micros(created),
+        revoked_at=_when(revoked),
+        kind=kind,
+        teamspace_id=teamspace_id,
+        credentials=None if names is None else tuple(msgspec.json.decode(names)),
+        expires_at=_when(expires),
+        active=bool(active),
+        last_used_at=_when(last_used),
     )
 
 
@@ -89,61 +134,106 @@ def check_token_name(name: str) -> None:
         raise InvalidArgumentError(f"token name {name!r} must be non-empty printable text")
 
 
+def _check_credentials(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str | bytes):
+        raise InvalidArgumentError("credentials must be a list of credential names, not a str")
+    names = tuple(dict.fromkeys(check_name(name, "credential name") for name in value))
+    if not names:
+        raise InvalidArgumentError("credentials must name at least one credential, or be None")
+    return names
+
+
+def _check_expiry(
+    value: datetime.datetime | datetime.timedelta | None, now: datetime.datetime
+) -> datetime.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        value = now + value
+    if not isinstance(value, datetime.datetime) or value.utcoffset() is None:
+        raise InvalidArgumentError("expires_at must be an aware datetime or a timedelta from now")
+    if value <= now:
+        raise InvalidArgumentError(f"expires_at {value.isoformat()} is not in the future")
+    return value
+
+
 class TokenStore:
-    """The token file under a data directory; safe to share between threads.
+    """The API tokens in the store's ``tokens`` table; safe to share between threads.
 
     Parameters:
-        home: the data directory (the store's ``TILECRED_HOME``).
-
-    Raises:
-        ConfigurationError: the file cannot be opened or is from a newer tilecred.
+        store: the open store (``tilecred._local.Store``).
     """
 
-    def __init__(self, home: Path) -> None:
-        self.path = home / TOKEN_FILE
-        try:
-            home.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # Created 0600 before SQLite opens it: digests are not secrets, but
-            # nobody else has any business reading who holds which token.
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
-                raise ConfigurationError(
-                    f"token file {self.path} is from a newer tilecred (schema {version})"
-                )
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigurationError(f"cannot open token file {self.path}: {exc}") from exc
-        self._lock = threading.Lock()
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def close(self) -> None:
-        """Close the file."""
-        with self._lock:
-            self._db.close()
+        """Nothing to close: the tokens share the store's connections."""
 
     def create(
-        self, workspace_id: str, name: str, *, read_only: bool = False
+        self,
+        workspace_id: str,
+        name: str,
+        *,
+        read_only: bool = False,
+        kind: str = MANAGEMENT,
+        teamspace_id: str | None = None,
+        credentials: Iterable[str] | None = None,
+        expires_at: datetime.datetime | datetime.timedelta | None = None,
+        actor: str | None = None,
     ) -> tuple[TokenRecord, str]:
         """Issue a token; the text is returned this once and never stored.
+
+        Parameters:
+            workspace_id: the workspace the token is bound to (``ws_…``).
+            name: a label for the token.
+            read_only: a management token that cannot change anything.
+            kind: ``"management"`` or ``"task"``.
+            teamspace_id: a task token held to this teamspace (name or id).
+            credentials: a task token held to these credential names.
+            expires_at: when the token stops working (an aware datetime, or a
+                timedelta from now).
+            actor: who issues it, for the audit log (default ``local:<os user>``).
 
         Returns:
             The token's record and its text.
 
         Raises:
-            InvalidArgumentError: the workspace id or name is unusable.
-            ConfigurationError: the token file cannot be written.
+            InvalidArgumentError: an argument is unusable; nothing was written.
+            NotFoundError: the workspace or the teamspace does not exist.
+            CredentialsError: the store failed.
         """
-        record, text = self._new_token(workspace_id, name, read_only)
-        with self._lock:
-            self._write(lambda: self._insert(record, text))
+        now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+        if kind not in KINDS:
+            raise InvalidArgumentError(f"kind must be management or task, not {kind!r}")
+        if kind == TASK and read_only:
+            raise InvalidArgumentError(
+                "read_only is for management tokens: a task token never changes anything"
+            )
+        names = _check_credentials(credentials)
+        if kind == MANAGEMENT and (teamspace_id is not None or names is not None):
+            raise InvalidArgumentError(
+                "only a task token is held to a teamspace or to named credentials"
+            )
+        expiry = _check_expiry(expires_at, now)
+        record, text = self._new_token(workspace_id, name, read_only, now)
+        record = dataclasses.replace(record, kind=kind, credentials=names, expires_at=expiry)
+        with self.store.transaction(write=True) as conn:
+            if teamspace_id is not None:
+                record = dataclasses.replace(
+                    record, teamspace_id=self._teamspace(conn, workspace_id, teamspace_id)
+                )
+            self._require_workspace(conn, workspace_id)
+            self._insert(conn, record, text)
+            entry = AuditEntry(actor=actor or local_actor(), workspace_id=workspace_id,
+                               action="token.create", detail=_describe(record))  # fmt: skip
+            insert_audit(conn, entry, "ok")
         return record, text
 
     def bootstrap(self, workspace_id: str, name: str) -> tuple[TokenRecord, str] | None:
-        """The first start's admin token: issued exactly once per token file.
+        """The first start's admin token: issued exactly once per store.
 
         Recording that the bootstrap happened and storing the token are one
         transaction, so a failure leaves it to be done on the next start.
@@ -153,35 +243,30 @@ class TokenStore:
 
         Raises:
             InvalidArgumentError: the workspace id or name is unusable.
-            ConfigurationError: the token file cannot be written.
+            CredentialsError: the store failed.
         """
-        record, text = self._new_token(workspace_id, name, False)
-
-        def claim_and_insert() -> bool:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                claimed = self._db.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('bootstrapped', ?)", (_now(),)
-                ).rowcount
-                if claimed:
-                    self._insert(record, text)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return claimed == 1
-
-        with self._lock:
-            return (record, text) if self._write(claim_and_insert) else None
+        now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+        record, text = self._new_token(workspace_id, name, False, now)
+        with self.store.transaction(write=True) as conn:
+            claimed = conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                (_BOOTSTRAPPED, to_micros(now)),
+            ).rowcount
+            if not claimed:
+                return None
+            self._insert(conn, record, text)
+        return record, text
 
     def bootstrapped(self) -> bool:
         """Whether the first start's admin token has been issued."""
-        with self._lock:
-            row = self._db.execute("SELECT 1 FROM meta WHERE key = 'bootstrapped'").fetchone()
+        with self.store.transaction(write=False) as conn:
+            row = conn.execute("SELECT 1 FROM meta WHERE key = ?", (_BOOTSTRAPPED,)).fetchone()
         return row is not None
 
     @staticmethod
-    def _new_token(workspace_id: str, name: str, read_only: bool) -> tuple[TokenRecord, str]:
+    def _new_token(
+        workspace_id: str, name: str, read_only: bool, now: datetime.datetime
+    ) -> tuple[TokenRecord, str]:
         if not workspace_id.startswith("ws_") or "-" in workspace_id:
             raise InvalidArgumentError(f"workspace id {workspace_id!r} cannot be bound to a token")
         check_token_name(name)
@@ -192,30 +277,47 @@ class TokenStore:
             workspace_id=workspace_id,
             name=name,
             read_only=read_only,
-            created_at=datetime.datetime.now(datetime.UTC).replace(microsecond=0),
+            created_at=now,
         )
         return record, text
 
-    def _insert(self, record: TokenRecord, text: str) -> None:
-        self._db.execute(
-            "INSERT INTO tokens (id, workspace_id, name, read_only, digest, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (record.id, record.workspace_id, record.name, int(record.read_only), _digest(text),
-             record.created_at.isoformat()),
+    @staticmethod
+    def _require_workspace(conn: sqlite3.Connection, workspace_id: str) -> None:
+        if not conn.execute("SELECT 1 FROM workspaces WHERE id = ?", (workspace_id,)).fetchone():
+            raise NotFoundError(f"workspace {workspace_id!r} not found", status=404)
+
+    @staticmethod
+    def _teamspace(conn: sqlite3.Connection, workspace_id: str, teamspace: str) -> str:
+        row = conn.execute(
+            "SELECT id FROM teamspaces WHERE workspace_id = ?1 AND (id = ?2 OR name = ?2)"
+            " ORDER BY id = ?2 DESC LIMIT 1",
+            (workspace_id, teamspace),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"teamspace {teamspace!r} not found", status=404)
+        return str(row[0])
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, record: TokenRecord, text: str) -> None:
+        names = None if record.credentials is None else msgspec.json.encode(record.credentials)
+        conn.execute(
+            "INSERT INTO tokens (id, workspace_id, name, kind, read_only, teamspace_id,"
+            " credentials, expires_at, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.id, record.workspace_id, record.name, record.kind, int(record.read_only),
+             record.teamspace_id, None if names is None else names.decode(),
+             None if record.expires_at is None else to_micros(record.expires_at),
+             _digest(text), to_micros(record.created_at)),
         )  # fmt: skip
 
-    def _write(self, action: Callable[[], T]) -> T:
-        try:
-            return action()
-        except sqlite3.Error as exc:
-            raise ConfigurationError(f"cannot write token file {self.path}: {exc}") from exc
-
     def authenticate(self, text: str) -> TokenRecord | None:
-        """The live token with this text, or ``None``."""
-        with self._lock:
-            row = self._db.execute(
-                _SELECT + " WHERE digest = ? AND revoked_at IS NULL",
-                (_digest(text),),
+        """The unrevoked token with this text, or ``None``.
+
+        An expired or deactivated token is returned as it is: the server
+        refuses it with a 403 that says why, rather than a bare 401.
+        """
+        with self.store.transaction(write=False, snapshot=False) as conn:
+            row = conn.execute(
+                _SELECT + " WHERE digest = ? AND revoked_at IS NULL", (_digest(text),)
             ).fetchone()
         return None if row is None else _record(row)
 
@@ -225,28 +327,69 @@ class TokenStore:
         args: tuple[str, ...] = ()
         if workspace_id is not None:
             sql, args = sql + " WHERE workspace_id = ?", (workspace_id,)
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY created_at, id", args).fetchall()
+        with self.store.transaction(write=False, snapshot=False) as conn:
+            rows = conn.execute(sql + " ORDER BY created_at, id", args).fetchall()
         return [_record(row) for row in rows]
 
-    def revoke(self, token_id: str) -> TokenRecord:
-        """Revoke a token by id; it stops working at once.
+    def revoke(self, token_id: str, *, actor: str | None = None) -> TokenRecord:
+        """Revoke a token by id; it stops working at once (audited as ``token.revoke``).
 
         Raises:
             NotFoundError: no live token has this id.
         """
-
-        def mark() -> tuple[int, Any]:
-            cursor = self._db.execute(
+        now = to_micros(datetime.datetime.now(datetime.UTC).replace(microsecond=0))
+        with self.store.transaction(write=True) as conn:
+            changed = conn.execute(
                 "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (_now(), token_id),
+                (now, token_id),
+            ).rowcount
+            if changed == 0:
+                raise NotFoundError(f"no live token with id {token_id!r}", status=404)
+            record = _record(conn.execute(_SELECT + " WHERE id = ?", (token_id,)).fetchone())
+            entry = AuditEntry(
+                actor=actor or local_actor(),
+                workspace_id=record.workspace_id,
+                action="token.revoke",
+                detail=f"token {record.id} ({record.name})",
             )
-            return cursor.rowcount, self._db.execute(
-                _SELECT + " WHERE id = ?", (token_id,)
-            ).fetchone()
+            insert_audit(conn, entry, "ok")
+        return record
 
-        with self._lock:
-            changed, row = self._write(mark)
-        if changed == 0:
-            raise NotFoundError(f"no live token with id {token_id!r}", status=404)
-        return _record(row)
+
+def _describe(record: TokenRecord) -> str:
+    """A token as the audit log records its creation: never its text."""
+    parts = [f"{record.kind} token {record.id} ({record.name})"]
+    if record.read_only:
+        parts.append("read-only")
+    if record.teamspace_id is not None:
+        parts.append(f"teamspace {record.teamspace_id}")
+    if record.credentials is not None:
+        parts.append("credentials " + ", ".join(record.credentials))
+    if record.expires_at is not None:
+        parts.append(f"expires {record.expires_at.isoformat()}")
+    return "; ".join(parts)
+
+
+def refusal(caller: TokenRecord, route: Route) -> str | None:
+    """Why this token may not call this route at all, or ``None`` if it may.
+
+    A task token's teamspace and credential limits depend on the request and
+    are checked by the handlers.
+    """
+    if not caller.active:
+        return "this API token is deactivated"
+    if caller.expires_at is not None and caller.expired():
+        return f"this API token expired at {caller.expires_at.isoformat()}"
+    if route.task and caller.kind != TASK:
+        return (
+            "only a task token can use a credential; a management token never reads a "
+            "secret (issue one with `tilecred token create --task`)"
+        )
+    if caller.kind == TASK and (route.writes or route.management):
+        return (
+            "a task token can list, get and use credentials; it cannot change or verify "
+            "them, create teamspaces or read the audit log"
+        )
+    if route.writes and caller.read_only:
+        return "this API token is read-only"
+    return None

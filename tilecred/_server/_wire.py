@@ -18,6 +18,7 @@ from .._backend import Page
 from .._models import (
     SECRET_FIELD_NAMES,
     AccessCredential,
+    AuditRecord,
     Teamspace,
     TeamspaceUser,
     Workspace,
@@ -31,8 +32,10 @@ __all__ = [
     "ErrorResponse",
     "ValidationErrorDetail",
     "ValidationFieldDetail",
+    "audit_body",
     "credential_body",
     "credentials_page_body",
+    "delivered_credential_body",
     "error_body",
     "teamspace_body",
     "teamspace_view",
@@ -114,6 +117,16 @@ def _credential_dict(cred: AccessCredential) -> dict[str, Any]:
 def credential_body(cred: AccessCredential) -> bytes:
     """``{"data": AccessCredential}``, secrets blanked."""
     return _ENCODER.encode({"data": _credential_dict(cred)})
+
+
+def delivered_credential_body(cred: AccessCredential) -> bytes:
+    """``{"data": AccessCredential}`` with its secrets: the delivery route's answer only."""
+    return _ENCODER.encode({"data": cred})
+
+
+def audit_body(records: list[AuditRecord]) -> bytes:
+    """``{"data": [AuditRecord]}``, oldest first."""
+    return _ENCODER.encode({"data": records})
 
 
 def credentials_page_body(page: Page[AccessCredential], per_page: int) -> bytes:

@@ -1,0 +1,344 @@
+"""The delivery route, task tokens and the audit log on a real ``tilecred serve``.
+
+Requests go over real HTTP to the server on 127.0.0.1 (a loopback client, so
+plain HTTP may receive secrets); the one case that needs another client
+address calls the same WSGI application with that address, as a server would.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import logging
+import sqlite3
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+import tilecred
+from tests.test_server_harness import Reply, Running, aws_key_body, aws_role_body
+from tilecred._server._tokens import TASK, TokenRecord
+
+from .conftest import CANARY_SECRET
+
+pytest_plugins = ["tests.test_server_harness"]
+
+
+def _use_path(server: Running, name: str, workspace: str | None = None) -> str:
+    ws = quote(workspace or server.workspace_id, safe="")
+    return f"/tilecred/v1/credentials/{ws}/{quote(name, safe='')}/use"
+
+
+def _task(server: Running, name: str = "runner", **limits: Any) -> tuple[TokenRecord, str]:
+    return server.app.tokens.create(server.workspace_id, name, kind=TASK, **limits)
+
+
+def _create(server: Running, body: dict[str, Any], teamspace: str | None = None) -> None:
+    query = [("teamspace_id", teamspace)] if teamspace else []
+    reply = server.request("POST", server.credentials_path(), body=body, query=query)
+    assert reply.status == 201, reply.raw
+
+
+def _error(reply: Reply, status: int, message: str) -> None:
+    assert (reply.status, reply.json["message"]) == (status, message), reply.raw
+
+
+def _audit(server: Running, **query: str) -> list[dict[str, Any]]:
+    reply = server.request(
+        "GET", f"/tilecred/v1/audit/{server.workspace_id}", query=list(query.items())
+    )
+    assert reply.status == 200, reply.raw
+    records: list[dict[str, Any]] = reply.json["data"]
+    return records
+
+
+def _row(record: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        record.get(field)
+        for field in ("actor", "teamspace", "credential", "action", "outcome", "detail")
+    )
+
+
+def _admin(server: Running) -> str:
+    caller = server.app.tokens.authenticate(server.token)
+    assert caller is not None
+    return caller.actor
+
+
+GATE = (
+    "credential 'lake' is not allowed in tasks, so its secrets cannot be used; allow it with "
+    "update_credential('lake', allowed_in_tasks=True) or `tilecred update lake --allow-in-tasks`"
+)
+
+
+def test_a_task_token_receives_the_secrets_of_an_allowed_credential(server: Running) -> None:
+    _create(server, aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True))
+    record, task = _task(server)
+    reply = server.request("POST", _use_path(server, "lake"), token=task)
+    assert reply.status == 200
+    assert reply.headers["Cache-Control"] == "no-store"
+    data = reply.json["data"]
+    assert data["credential"]["aws"] == {
+        "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": CANARY_SECRET
+    }  # fmt: skip
+    assert (data["name"], data["allowed_in_tasks"]) == ("lake", True)
+    last = _audit(server)[-1]
+    assert _row(last) == (f"token:{record.id} (runner)", None, "lake", "use", "ok", None)
+    assert last["request_id"] == reply.headers["X-Request-Id"]
+    assert last["workspace"] == "team"
+
+
+def test_the_gate_refuses_a_credential_not_allowed_in_tasks(server: Running) -> None:
+    _create(server, aws_key_body("lake", CANARY_SECRET))
+    record, task = _task(server)
+    reply = server.request("POST", _use_path(server, "lake"), token=task)
+    _error(reply, 403, GATE)
+    assert reply.headers["Cache-Control"] == "no-store"
+    assert CANARY_SECRET.encode() not in reply.raw
+    assert _row(_audit(server)[-1]) == (
+        f"token:{record.id} (runner)", None, "lake", "use", "denied", GATE
+    )  # fmt: skip
+
+
+def test_a_management_token_never_reads_a_secret(server: Running) -> None:
+    _create(server, aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True))
+    reply = server.request("POST", _use_path(server, "lake"))
+    message = (
+        "only a task token can use a credential; a management token never reads a secret "
+        "(issue one with `tilecred token create --task`)"
+    )
+    _error(reply, 403, message)
+    assert _row(_audit(server)[-1]) == (_admin(server), None, "lake", "use", "denied", message)
+
+
+def test_a_task_token_lists_and_gets_but_never_changes(server: Running) -> None:
+    _create(server, aws_role_body("lake"))
+    _record, task = _task(server)
+    assert server.request("GET", server.credentials_path(), token=task).status == 200
+    assert server.request("GET", server.credentials_path("lake"), token=task).status == 200
+    message = (
+        "a task token can list, get and use credentials; it cannot change or verify them, "
+        "create teamspaces or read the audit log"
+    )
+    attempts = [
+        ("POST", server.credentials_path(), aws_role_body("other")),
+        ("PATCH", server.credentials_path("lake"), {"allowed_in_tasks": True}),
+        ("DELETE", server.credentials_path("lake"), None),
+        ("POST", "/v4/actions/credentials/verify", aws_role_body("v")),
+        ("POST", f"/v4/teamspaces/{server.workspace_id}", {"name": "t", "visibility": "private"}),
+        ("GET", f"/tilecred/v1/audit/{server.workspace_id}", None),
+    ]
+    for method, path, body in attempts:
+        _error(server.request(method, path, token=task, body=body), 403, message)
+    actions = [(r["action"], r.get("credential"), r["outcome"]) for r in _audit(server)[-6:]]
+    assert actions == [
+        ("create", None, "denied"),
+        ("update", "lake", "denied"),
+        ("delete", "lake", "denied"),
+        ("verify", None, "denied"),
+        ("teamspace.create", None, "denied"),
+        ("audit", None, "denied"),
+    ]
+    assert server.request("GET", server.credentials_path("lake")).json["data"]["name"] == "lake"
+
+
+def test_a_task_token_held_to_a_teamspace(server: Running) -> None:
+    for name in ("ml", "finance"):
+        body = {"name": name, "visibility": "private"}
+        assert server.request("POST", f"/v4/teamspaces/{server.workspace_id}", body=body).status
+    for teamspace in (None, "ml", "finance"):
+        _create(server, aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True), teamspace)
+    record, task = _task(server, teamspace_id="ml")
+    assert record.teamspace_id is not None
+    assert record.teamspace_id.startswith("ts_")
+    outside = "this task token is limited to teamspace 'ml'"
+    for query in ([], [("teamspace_id", "finance")]):
+        _error(server.request("POST", _use_path(server, "lake"), token=task, query=query),
+               403, outside)  # fmt: skip
+        _error(server.request("GET", server.credentials_path("lake"), token=task, query=query),
+               403, outside)  # fmt: skip
+        _error(server.request("GET", server.credentials_path(), token=task, query=query),
+               403, outside)  # fmt: skip
+    inside = [("teamspace_id", "ml")]
+    reply = server.request("POST", _use_path(server, "lake"), token=task, query=inside)
+    assert reply.status == 200
+    assert reply.json["data"]["credential_type"] == "teamspace"
+    assert _row(_audit(server)[-1])[:5] == (record.actor, "ml", "lake", "use", "ok")
+    refusals = [r for r in _audit(server) if r["outcome"] == "denied"]
+    assert [(r["action"], r.get("teamspace")) for r in refusals] == [
+        ("use", None), ("get", None), ("list", None),
+        ("use", "finance"), ("get", "finance"), ("list", "finance"),
+    ]  # fmt: skip
+
+
+def test_a_task_token_held_to_named_credentials(server: Running) -> None:
+    for name in ("lake", "warehouse"):
+        _create(server, aws_key_body(name, CANARY_SECRET, allowed_in_tasks=True))
+    _record, task = _task(server, credentials=["lake"])
+    assert server.request("POST", _use_path(server, "lake"), token=task).status == 200
+    message = "this task token is limited to the credentials 'lake', not 'warehouse'"
+    _error(server.request("POST", _use_path(server, "warehouse"), token=task), 403, message)
+    _error(server.request("GET", server.credentials_path("warehouse"), token=task), 403, message)
+    listed = server.request("GET", server.credentials_path(), token=task).json
+    assert [c["name"] for c in listed["data"]] == ["lake"]
+    assert listed["pagination_metadata"]["total_items"] == 1
+
+
+def test_an_expired_task_token_is_refused(server: Running) -> None:
+    _create(server, aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True))
+    record, task = _task(server, expires_at=datetime.timedelta(hours=8))
+    assert record.expires_at is not None
+    assert server.request("POST", _use_path(server, "lake"), token=task).status == 200
+    # The lifetime ends: set in the store, as the passing of time would.
+    past = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    with sqlite3.connect(server.home / "tilecred.db") as db:
+        db.execute(
+            "UPDATE tokens SET expires_at = ? WHERE id = ?",
+            (int(past.timestamp()) * 1_000_000, record.id),
+        )
+    message = "this API token expired at 2026-01-01T00:00:00+00:00"
+    _error(server.request("POST", _use_path(server, "lake"), token=task), 403, message)
+    _error(server.request("GET", server.credentials_path(), token=task), 403, message)
+
+
+def test_another_workspace_is_not_found_for_a_task_token(server: Running) -> None:
+    other = server.app.store.create_workspace("elsewhere")
+    _record, task = _task(server)
+    reply = server.request("POST", _use_path(server, "lake", other.id), token=task)
+    _error(reply, 404, f"workspace {other.id!r} not found")
+    _error(server.request("POST", _use_path(server, "nothing"), token=task), 404,
+           "credential not found")  # fmt: skip
+
+
+def _call_app(server: Running, environ: dict[str, Any]) -> tuple[str, bytes]:
+    from wsgiref.util import setup_testing_defaults
+
+    setup_testing_defaults(environ)
+    answer: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        answer.append(status)
+
+    body = b"".join(server.app(environ, start_response))
+    return answer[0], body
+
+
+def test_plain_http_from_another_machine_gets_no_secret(server: Running) -> None:
+    _create(server, aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True))
+    _record, task = _task(server)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": _use_path(server, "lake"),
+        "REMOTE_ADDR": "192.0.2.10",
+        "HTTP_X_TILEDB_REST_API_KEY": task,
+        "wsgi.input": io.BytesIO(b""),
+        "CONTENT_LENGTH": "0",
+    }
+    status, body = _call_app(server, dict(environ))
+    assert status == "403 Forbidden"
+    assert CANARY_SECRET.encode() not in body
+    assert b"secrets are delivered only over TLS or to a client on this machine" in body
+    # Over TLS (the WSGI server says so) the same client is served.
+    status, body = _call_app(server, {**environ, "wsgi.url_scheme": "https"})
+    assert status == "200 OK"
+    assert CANARY_SECRET.encode() in body
+
+
+def test_the_library_uses_a_credential_through_the_server(server: Running) -> None:
+    _create(server, aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True))
+    _create(server, aws_key_body("closed", CANARY_SECRET))
+    _record, task = _task(server)
+    with tilecred.Client(host=server.url, token=task) as client:
+        with client.use_credential("lake") as access:
+            aws = access.credential.credential.aws  # type: ignore[union-attr]
+            assert aws is not None
+            assert aws.secret_access_key == CANARY_SECRET
+        with pytest.raises(tilecred.PermissionDeniedError) as info:
+            client.use_credential("closed")
+        assert info.value.message == GATE.replace("'lake'", "'closed'").replace(
+            "update lake", "update closed"
+        )
+        with pytest.raises(tilecred.PermissionDeniedError):
+            client.audit()
+    with tilecred.Client(host=server.url, token=server.token) as admin:
+        records = admin.audit(credential="lake")
+        with pytest.raises(tilecred.PermissionDeniedError):
+            admin.use_credential("lake")
+    assert [(r.action, r.outcome) for r in records] == [("create", "ok"), ("use", "ok")]
+    assert records[1].request_id is not None
+
+
+def test_every_change_over_http_is_recorded_exactly(server: Running) -> None:
+    admin = _admin(server)
+    replies = [
+        server.request("POST", server.credentials_path(), body=aws_key_body("lake", CANARY_SECRET)),
+        server.request("POST", server.credentials_path(), body=aws_key_body("lake", CANARY_SECRET)),
+        server.request("PATCH", server.credentials_path("lake"),
+                       body={"allowed_in_tasks": True, "name": "pond"}),
+        server.request("POST", "/v4/actions/credentials/verify", body=aws_role_body("v")),
+        server.request("DELETE", server.credentials_path("pond")),
+        server.request("DELETE", server.credentials_path("pond")),
+    ]  # fmt: skip
+    assert [r.status for r in replies] == [201, 409, 200, 200, 204, 404]
+    # The harness's own token was issued first: recorded as token.create.
+    first, *records = _audit(server)
+    assert (first["action"], first["outcome"]) == ("token.create", "ok")
+    assert [_row(r) for r in records] == [
+        (admin, None, "lake", "create", "ok", "AWS credential.aws"),
+        (admin, None, "lake", "create", "failed", "name already in use"),
+        (admin, None, "lake", "update", "ok",
+         "changed name, allowed_in_tasks; allowed_in_tasks=True; new name 'pond'"),
+        (admin, None, "v", "verify", "ok", None),
+        (admin, None, "pond", "delete", "ok", None),
+        (admin, None, "pond", "delete", "failed", "credential not found"),
+    ]  # fmt: skip
+    assert [r["request_id"] for r in records] == [r.headers["X-Request-Id"] for r in replies]
+    assert _audit(server, credential="pond", limit="1")[0]["outcome"] == "failed"
+    since = records[3]["at"]
+    assert [r["action"] for r in _audit(server, since=since)] == ["verify", "delete", "delete"]
+    bad = server.request(
+        "GET", f"/tilecred/v1/audit/{server.workspace_id}", query=[("since", "yesterday")]
+    )
+    _error(bad, 400, "query parameter since must be an RFC 3339 time with a zone, not 'yesterday'")
+
+
+def test_no_secret_in_the_audit_log_the_server_log_or_an_error(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    _create(server, aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True))
+    _record, task = _task(server)
+    server.request("POST", _use_path(server, "lake"), token=task)
+    bad_key = aws_key_body("v", CANARY_SECRET)
+    bad_key["credential"]["aws"]["access_key_id"] = "not-a-key-" + CANARY_SECRET
+    replies = [
+        server.request("POST", "/v4/actions/credentials/verify", body=bad_key),
+        server.request("POST", server.credentials_path(), body=aws_key_body("lake", CANARY_SECRET)),
+        server.request("PATCH", server.credentials_path("lake"),
+                       body={"credential": {"aws": {"secret_access_key": CANARY_SECRET}}}),
+    ]  # fmt: skip
+    assert [r.status for r in replies] == [422, 409, 400]
+    with sqlite3.connect(server.home / "tilecred.db") as db:
+        rows = db.execute("SELECT * FROM audit").fetchall()
+    texts = [repr(rows), caplog.text, *(r.raw.decode() for r in replies)]
+    for text in texts:
+        assert CANARY_SECRET not in text
+    assert task not in caplog.text
+
+
+def test_the_audit_log_refuses_change_and_the_openapi_document_lists_the_routes(
+    server: Running,
+) -> None:
+    _create(server, aws_role_body("lake"))
+    with sqlite3.connect(server.home / "tilecred.db") as db:
+        for statement in ("UPDATE audit SET actor = 'someone'", "DELETE FROM audit"):
+            with pytest.raises(sqlite3.IntegrityError, match="the audit log is append-only"):
+                db.execute(statement)
+    paths = server.request("GET", "/openapi.json").json["paths"]
+    use = paths["/tilecred/v1/credentials/{workspace}/{name}/use"]["post"]
+    assert use["operationId"] == "use_credential"
+    assert {"200", "401", "403", "404"} <= set(use["responses"])
+    assert [p["name"] for p in use["parameters"]] == ["workspace", "name", "teamspace_id"]
+    audit = paths["/tilecred/v1/audit/{workspace}"]["get"]
+    assert [p["name"] for p in audit["parameters"]] == ["workspace", "credential", "since", "limit"]
