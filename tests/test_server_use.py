@@ -245,7 +245,10 @@ def test_plain_http_from_another_machine_gets_no_secret(server: Running) -> None
     assert CANARY_SECRET.encode() in body
 
 
-def test_the_library_uses_a_credential_through_the_server(server: Running) -> None:
+def test_the_library_uses_a_credential_through_the_server(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     _create(server, aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True))
     _create(server, aws_key_body("closed", CANARY_SECRET))
     _record, task = _task(server)
@@ -254,6 +257,12 @@ def test_the_library_uses_a_credential_through_the_server(server: Running) -> No
             aws = access.credential.credential.aws  # type: ignore[union-attr]
             assert aws is not None
             assert aws.secret_access_key == CANARY_SECRET
+        with client.use_credential("lake") as access:
+            # Another credential, named by the caller: through the same route and gate.
+            assert access._resolve is not None
+            assert access._resolve("lake").name == "lake"
+            with pytest.raises(tilecred.PermissionDeniedError):
+                access._resolve("closed")
         with pytest.raises(tilecred.PermissionDeniedError) as info:
             client.use_credential("closed")
         assert info.value.message == GATE.replace("'lake'", "'closed'").replace(
@@ -265,8 +274,12 @@ def test_the_library_uses_a_credential_through_the_server(server: Running) -> No
         records = admin.audit(credential="lake")
         with pytest.raises(tilecred.PermissionDeniedError):
             admin.use_credential("lake")
-    assert [(r.action, r.outcome) for r in records] == [("create", "ok"), ("use", "ok")]
+    assert [(r.action, r.outcome) for r in records] == [("create", "ok")] + [("use", "ok")] * 3
     assert records[1].request_id is not None
+    # Client and server share this process's log: no secret and no token in it.
+    assert CANARY_SECRET not in caplog.text
+    assert task not in caplog.text
+    assert CANARY_SECRET not in str(info.value)
 
 
 def test_every_change_over_http_is_recorded_exactly(server: Running) -> None:

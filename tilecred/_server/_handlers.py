@@ -8,27 +8,31 @@ a missing one (404), so a token cannot learn what else the server holds.
 
 from __future__ import annotations
 
-import datetime
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import msgspec
-
-from .._arguments import check_name, check_provider, check_secret
+from .._arguments import check_name
 from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, AuditQuery, ListQuery
 from .._errors import CredentialsError, InvalidArgumentError
 from .._limits import MAX_TEAMSPACE_NAME
 from .._local._audit import AuditEntry, audited, describe_create, describe_update
 from .._models import (
-    CloudProvider,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
-    CredentialType,
     CredentialUpdateRequest,
     TeamspaceCreateRequest,
     iter_secrets,
+)
+from ._parsing import (
+    bool_param,
+    check_request,
+    decode_body,
+    int_param,
+    invalid_request,
+    providers_param,
+    since_param,
+    type_param,
 )
 from ._request import HttpError, Request, Response, first_param
 from ._routes import Route
@@ -56,129 +60,8 @@ DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
 VISIBILITIES = ("private", "public")
 
-_MISSING_FIELD = re.compile(r"^Object missing required field `([^`]+)`")
-_AT_PATH = re.compile(r" - at `(\$[^`]*)`$")
-_SECRET_PATH = re.compile(r"(credential|role|token)(\.\w+)*")
-_TRUE = frozenset({"true", "1"})
-_FALSE = frozenset({"false", "0"})
-
-# One decoder per request model, built on first use and reused.
-_DECODERS: dict[type, msgspec.json.Decoder[Any]] = {}
 
 Verifier = Callable[[CredentialsVerifyRequest], None]
-
-
-def decode_body(body: bytes, model: type[T]) -> T:
-    """A request body as ``model``; a failure is a 400 naming the field's JSON path."""
-    decoder = _DECODERS.get(model)
-    if decoder is None:
-        decoder = _DECODERS[model] = msgspec.json.Decoder(model)
-    try:
-        result: T = decoder.decode(body)
-        return result
-    except msgspec.ValidationError as exc:
-        text = str(exc)
-        at = _AT_PATH.search(text)
-        path = at.group(1) if at else "$"
-        message = text[: at.start()] if at else text
-        missing = _MISSING_FIELD.match(message)
-        if missing:
-            path = f"{path}.{missing.group(1)}"
-        raise HttpError(400, f"invalid request body: {text}", field=path) from exc
-    except msgspec.DecodeError as exc:
-        raise HttpError(400, f"request body is not valid JSON: {exc}") from exc
-
-
-def check_request(
-    body: CredentialCreateRequest | CredentialUpdateRequest | CredentialsVerifyRequest,
-    *,
-    required: bool,
-) -> None:
-    """The client's own argument checks, on a request that did not come through it."""
-    try:
-        if body.name is not None:
-            check_name(body.name)
-    except InvalidArgumentError as exc:
-        raise _invalid(exc, "$.name") from exc
-    try:
-        check_secret(body.provider, body.credential, body.role, body.token, required=required)
-    except InvalidArgumentError as exc:
-        raise _invalid(exc, "$") from exc
-
-
-def _invalid(exc: InvalidArgumentError, default_field: str) -> HttpError:
-    # "credential.aws.secret_access_key is required" names its field; "give
-    # only one of credential, role and token" is about the whole body.
-    found = _SECRET_PATH.match(exc.message)
-    field = "$." + found.group(0) if found and default_field == "$" else default_field
-    return HttpError(400, f"invalid request: {exc.message}", field=field)
-
-
-def _bool_param(request: Request, name: str) -> bool | None:
-    value = first_param(request.params, name)
-    if value is None:
-        return None
-    lowered = value.lower()
-    # TileDB's client sends Python's str(bool): "True" / "False".
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise HttpError(400, f"query parameter {name} must be true or false, not {value!r}", field=name)
-
-
-def _int_param(request: Request, name: str, default: int, *, maximum: int) -> int:
-    value = first_param(request.params, name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if not 1 <= number <= maximum:
-        raise HttpError(
-            400, f"query parameter {name} must be an integer from 1 to {maximum}, not {value!r}",
-            field=name,
-        )  # fmt: skip
-    return number
-
-
-def _providers_param(request: Request, name: str) -> tuple[CloudProvider, ...] | None:
-    values = [v for raw in request.params.get(name, ()) for v in raw.split(",") if v]
-    if not values:
-        return None
-    try:
-        return tuple(check_provider(value, f"query parameter {name}") for value in values)
-    except InvalidArgumentError as exc:
-        raise HttpError(400, exc.message, field=name) from exc
-
-
-def _since_param(request: Request) -> datetime.datetime | None:
-    value = first_param(request.params, "since")
-    if not value:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        moment = None
-    if moment is None or moment.utcoffset() is None:
-        raise HttpError(
-            400, f"query parameter since must be an RFC 3339 time with a zone, not {value!r}",
-            field="since",
-        )  # fmt: skip
-    return moment
-
-
-def _type_param(request: Request) -> CredentialType | None:
-    value = first_param(request.params, "type")
-    if value is None or value == "":
-        return None
-    try:
-        return CredentialType(value.lower())
-    except ValueError:
-        raise HttpError(
-            400, f"query parameter type must be workspace or teamspace, not {value!r}", field="type"
-        ) from None
 
 
 class Handlers:
@@ -320,12 +203,12 @@ class Handlers:
         return Response(200, credential_body(cred))
 
     def list_credentials(self, caller: TokenRecord, request: Request, ws: str) -> Response:
-        page = _int_param(request, "page", 1, maximum=2**31 - 1)
-        per_page = _int_param(request, "per_page", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
-        provider = _providers_param(request, "provider")
-        exclude = _providers_param(request, "excl_provider")
-        credential_type = _type_param(request)
-        verify = _bool_param(request, "verify")
+        page = int_param(request, "page", 1, maximum=2**31 - 1)
+        per_page = int_param(request, "per_page", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
+        provider = providers_param(request, "provider")
+        exclude = providers_param(request, "excl_provider")
+        credential_type = type_param(request)
+        verify = bool_param(request, "verify")
         with audited(self.store, self._entry(caller, request, "list"), refusals_only=True):
             workspace_id, teamspace_id = self._scope(caller, request, ws)
         query = ListQuery(
@@ -401,8 +284,8 @@ class Handlers:
         credential = first_param(request.params, "credential") or None
         query = AuditQuery(
             credential=credential,
-            since=_since_param(request),
-            limit=_int_param(request, "limit", DEFAULT_AUDIT_LIMIT, maximum=MAX_AUDIT_LIMIT),
+            since=since_param(request),
+            limit=int_param(request, "limit", DEFAULT_AUDIT_LIMIT, maximum=MAX_AUDIT_LIMIT),
         )
         workspace = self._workspace(caller, ws)
         return Response(200, audit_body(self.store.read_audit(workspace.id, query)))
@@ -414,7 +297,7 @@ class Handlers:
         try:
             check_name(body.name, "name", MAX_TEAMSPACE_NAME)
         except InvalidArgumentError as exc:
-            raise _invalid(exc, "$.name") from exc
+            raise invalid_request(exc, "$.name") from exc
         if body.name.startswith("ts_"):
             raise HttpError(
                 400, f"invalid request: teamspace name {body.name!r} must not start with 'ts_'",
