@@ -117,6 +117,8 @@ def test_a_task_token_lists_and_gets_but_never_changes(server: Running) -> None:
     _record, task = _task(server)
     assert server.request("GET", server.credentials_path(), token=task).status == 200
     assert server.request("GET", server.credentials_path("lake"), token=task).status == 200
+    workspace = server.request("GET", f"/v4/workspaces/{server.workspace_id}", token=task)
+    assert workspace.json["data"]["self"]["role"] == "member"
     message = (
         "a task token can list, get and use credentials; it cannot change or verify them, "
         "create teamspaces or read the audit log"

@@ -26,6 +26,7 @@ from tilecred import (
     use_credential,
     verify_credential,
 )
+from tilecred._local import Store
 
 from .conftest import CANARY_SECRET
 
@@ -96,6 +97,11 @@ def test_a_client_uses_a_credential_in_a_teamspace(isolated: Path) -> None:
         )
         with client.use_credential("lake", teamspace="ml") as access:
             assert access.credential.credential_type is tilecred.CredentialType.TEAMSPACE
+        with Store(isolated / "tilecred-home") as store:
+            (workspace,) = store.list_workspaces()
+            found = store.find_teamspace(workspace.id, "ml")
+        assert found is not None
+        client.use_credential("lake", teamspace=found.id).close()  # recorded by name
         with pytest.raises(NotFoundError) as info:
             client.use_credential("lake")
         assert str(info.value) == (
@@ -105,6 +111,7 @@ def test_a_client_uses_a_credential_in_a_teamspace(isolated: Path) -> None:
     assert [_fields(r) for r in records] == [
         (ACTOR, "default", "ml", "lake", "create", "ok", None,
          "AWS credential.aws allowed_in_tasks"),
+        (ACTOR, "default", "ml", "lake", "use", "ok", None, None),
         (ACTOR, "default", "ml", "lake", "use", "ok", None, None),
         (ACTOR, "default", None, "lake", "use", "failed", None, "credential not found"),
     ]  # fmt: skip

@@ -487,9 +487,10 @@ class AuditRecord(_Model, kw_only=True):
 
     ``actor`` is ``"local:<os user>"`` for the library on the local store, or
     ``"token:<id> (<token name>)"`` for a call to ``tilecred serve``.
-    ``action`` is ``create``, ``update``, ``delete``, ``verify``, ``use``, ``get``,
-    ``list`` or ``token.create``/``token.revoke``; ``outcome`` is ``ok``,
-    ``denied`` (refused: not allowed) or ``failed``. ``detail`` says why, or
+    ``action`` is ``create``, ``update``, ``delete``, ``verify``, ``use``,
+    ``token.create`` or ``token.revoke``, or, for a request a server refused,
+    the route's action (``get``, ``list``, ``audit``, ``teamspace.create``…);
+    ``outcome`` is ``ok``, ``denied`` (refused: not allowed) or ``failed``. ``detail`` says why, or
     what changed, by field name; it never holds a secret.
     """
 

@@ -70,9 +70,14 @@ class LocalBackend:
     def _entry(
         self, action: str, name: str, teamspace: str | None, detail: str | None = None
     ) -> AuditEntry:
+        workspace_id = self.workspace_id()
+        if teamspace is not None and teamspace.startswith("ts_"):
+            # Recorded by name, as the server records it.
+            found = self.store.find_teamspace(workspace_id, teamspace)
+            teamspace = teamspace if found is None else found.name
         return AuditEntry(
             actor=self._actor,
-            workspace_id=self.workspace_id(),
+            workspace_id=workspace_id,
             action=action,
             teamspace=teamspace,
             credential=name,

@@ -36,7 +36,7 @@ from ._parsing import (
 )
 from ._request import HttpError, Request, Response, first_param
 from ._routes import Route
-from ._tokens import TokenRecord, refusal
+from ._tokens import TASK, TokenRecord, refusal
 from ._wire import (
     audit_body,
     credential_body,
@@ -332,7 +332,8 @@ class Handlers:
                 workspace,
                 caller_id=caller.id,
                 caller_name=caller.name,
-                caller_role="member" if caller.read_only else "admin",
+                # Only a read-write management token administers the workspace.
+                caller_role="member" if caller.read_only or caller.kind == TASK else "admin",
                 caller_since=caller.created_at,
             ),
         )
