@@ -252,3 +252,25 @@ def test_no_secret_reaches_the_audit_log_the_log_or_an_error(
     dumped = repr(rows) + repr(read_audit())
     for text in (dumped, caplog.text, *shown, *errors):
         assert CANARY_SECRET not in text
+
+
+def test_uses_from_several_clients_at_once_are_each_recorded_once(isolated: Path) -> None:
+    import concurrent.futures
+
+    home = isolated / "tilecred-home"
+    create_credential("lake", "AWS", allowed_in_tasks=True, credential=_aws())
+
+    def use_ten_times(_: int) -> int:
+        with tilecred.Client(home=home) as client:
+            for _round in range(10):
+                client.use_credential("lake").close()
+        return 10
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        assert sum(pool.map(use_ten_times, range(4))) == 40
+    uses = [r for r in read_audit(credential="lake") if r.action == "use"]
+    assert len(uses) == 40
+    assert {r.outcome for r in uses} == {"ok"}
+    with sqlite3.connect(_database(isolated)) as db:
+        seqs = [row[0] for row in db.execute("SELECT seq FROM audit ORDER BY seq")]
+    assert seqs == list(range(1, 42))
