@@ -13,7 +13,10 @@ import pytest
 import tilecred
 from tests.conftest import CANARY_SECRET
 from tests.test_cli_support import cli_env, run
-from tilecred._cli._audit import parse_since
+from tests.test_server_harness import Running
+from tilecred._cli._audit import parse_when
+
+pytest_plugins = ["tests.test_server_harness"]
 
 ACTOR = f"local:{getpass.getuser()}"
 ARN = "arn:aws:iam::123456789012:role/demo"
@@ -71,22 +74,36 @@ def test_since_takes_an_age_or_a_time(isolated: Path) -> None:
     assert bad.code == 2
     assert bad.err.endswith(
         "tilecred audit: error: argument --since: 'yesterday' is neither a time like "
-        "2026-12-01T09:00 (ISO 8601, UTC unless it has a zone) nor an age like 30m, 8h, "
+        "2026-12-01T09:00 (ISO 8601, UTC unless it has a zone) nor a duration like 30m, 8h, "
         "7d or 2w\n"
     )
 
 
-def test_parse_since() -> None:
-    assert parse_since("7d") == datetime.timedelta(days=7)
-    assert parse_since("8h") == datetime.timedelta(hours=8)
-    assert parse_since("30m") == datetime.timedelta(minutes=30)
-    assert parse_since("2w") == datetime.timedelta(weeks=2)
-    assert parse_since("2026-12-01T09:00") == datetime.datetime(
+def test_parse_when() -> None:
+    assert parse_when("7d") == datetime.timedelta(days=7)
+    assert parse_when("8h") == datetime.timedelta(hours=8)
+    assert parse_when("30m") == datetime.timedelta(minutes=30)
+    assert parse_when("2w") == datetime.timedelta(weeks=2)
+    assert parse_when("2026-12-01T09:00") == datetime.datetime(
         2026, 12, 1, 9, tzinfo=datetime.UTC
     )  # fmt: skip
-    zoned = parse_since("2026-12-01T09:00+02:00")
+    zoned = parse_when("2026-12-01T09:00+02:00")
     assert isinstance(zoned, datetime.datetime)
     assert zoned.utcoffset() == datetime.timedelta(hours=2)
     for bad in ("0d", "7", "d", "-1h", "7y"):
         with pytest.raises(argparse.ArgumentTypeError):
-            parse_since(bad)
+            parse_when(bad)
+
+
+def test_audit_over_http_from_tilecred_serve(server: Running) -> None:
+    env = cli_env(TILEDB_REST_SERVER_ADDRESS=server.url, TILEDB_REST_TOKEN=server.token)
+    created = run(["create", "r", "--provider", "aws", "--kind", "role", "--role-arn", ARN], env)
+    listed = run(["audit", "--credential", "r", "--json"], env)
+    assert created.code == 0, created.err
+    assert listed.code == 0, listed.err
+    records = [json.loads(line) for line in listed.out.splitlines()]
+    assert [(r["action"], r["outcome"], r["credential"]) for r in records] == [
+        ("create", "ok", "r")
+    ]
+    assert records[0]["actor"].startswith("token:tok_")
+    assert records[0]["request_id"]

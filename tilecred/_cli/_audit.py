@@ -15,7 +15,7 @@ from ._output import Style, Table, to_json
 from ._parser import AddCommand, add_command
 from ._session import client_for
 
-__all__ = ["COMMANDS", "parse_since"]
+__all__ = ["COMMANDS", "parse_when"]
 
 AUDIT_COLUMNS = ("TIME", "ACTOR", "ACTION", "OUTCOME", "TEAMSPACE", "CREDENTIAL", "DETAIL")
 _OUTCOME_COLOURS = {"ok": "green", "denied": "red", "failed": "yellow"}
@@ -23,8 +23,11 @@ _RELATIVE = re.compile(r"([1-9][0-9]{0,8})([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def parse_since(text: str) -> datetime.datetime | datetime.timedelta:
-    """``7d``, ``8h``, ``30m`` (that long ago), or an ISO 8601 time (UTC when it has no zone).
+def parse_when(text: str) -> datetime.datetime | datetime.timedelta:
+    """A duration (``30m``, ``8h``, ``7d``, ``2w``) or an ISO 8601 time (UTC when it has no zone).
+
+    ``audit --since`` reads a duration as "that long ago", ``token create
+    --expires`` as "that long from now".
 
     Raises:
         argparse.ArgumentTypeError: neither.
@@ -38,7 +41,7 @@ def parse_since(text: str) -> datetime.datetime | datetime.timedelta:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is neither a time like 2026-12-01T09:00 (ISO 8601, UTC unless it has a "
-            "zone) nor an age like 30m, 8h, 7d or 2w"
+            "zone) nor a duration like 30m, 8h, 7d or 2w"
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
 
@@ -88,7 +91,7 @@ def _add_audit(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )  # fmt: skip
     p.add_argument("--credential", metavar="NAME", help="only records about this credential")
     p.add_argument(
-        "--since", metavar="WHEN", type=parse_since,
+        "--since", metavar="WHEN", type=parse_when,
         help="only records from WHEN on: an ISO 8601 time (UTC unless it has a zone), "
         "or an age: 30m, 8h, 7d, 2w",
     )  # fmt: skip
