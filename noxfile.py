@@ -1,10 +1,10 @@
-"""Sessions: tests, lint, typecheck, docs, bench. ``nox`` runs the first four."""
+"""Sessions: tests, services, lint, typecheck, docs, bench. ``nox`` runs all but bench."""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.sessions = ["tests", "services", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 # Sessions run on the interpreter that runs nox (CI: the machine's Python 3.11).
 
@@ -13,7 +13,27 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The test suite against real HTTP servers and real SQLite files."""
     session.install("-e", ".[tests]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-m", "not services", *session.posargs)
+
+
+# What the real-service tests run against, and the clients they use: never
+# a dependency of tilecred itself. s3fs's boto3 extra keeps boto3 within the
+# botocore range aiobotocore takes, which spares pip a long backtrack.
+SERVICE_PACKAGES = [
+    "moto[server]>=5",
+    "s3fs[boto3]>=2024.3",
+    "tiledb>=0.30",
+    "adlfs>=2024.4",
+    "azure-storage-blob>=12.19",
+]
+
+
+@nox.session
+def services(session: nox.Session) -> None:
+    """Forms against real services: moto (S3, STS, IAM) and Azurite, with boto3,
+    s3fs, adlfs and TileDB-Py. Azurite needs node; CI installs it (.ci/run)."""
+    session.install("-e", ".[tests,aws]", *SERVICE_PACKAGES)
+    session.run("pytest", "-m", "services", *session.posargs)
 
 
 @nox.session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import importlib.util
 import pkgutil
 from types import ModuleType
 
@@ -11,12 +12,20 @@ import pytest
 
 import tilecred
 
+# Modules that exist only for an optional extra, and the package they import.
+_EXTRA_MODULES = {"tilecred._access._boto3": "boto3"}
+
 
 def _modules() -> list[ModuleType]:
     modules = [tilecred]
     for info in pkgutil.walk_packages(tilecred.__path__, "tilecred."):
         if info.name == "tilecred.__main__":
             continue  # importing it runs the command line
+        if (
+            info.name in _EXTRA_MODULES
+            and importlib.util.find_spec(_EXTRA_MODULES[info.name]) is None
+        ):
+            continue  # the optional extra it is for is not installed here
         # The server's modules import waitress only when serving, so every
         # other module imports without the optional extra.
         modules.append(importlib.import_module(info.name))

@@ -9,12 +9,39 @@ from typing import Any
 
 from .._errors import CredentialsError
 from .._models import AccessCredential
+from ._aws import AWSKeyForms, AWSRoleForms, GCPHmacForms
+from ._azure import AzureEntraIDForms, AzureKeyForms, AzureSASForms
+from ._base import Forms, Resolver, SecretFiles, use_error
+from ._databricks import DatabricksForms
+from ._gcp import GCPServiceAccountForms
+from ._snowflake import SnowflakeForms
 
-__all__ = ["CredentialAccess", "Resolver"]
+__all__ = ["KINDS", "CredentialAccess", "Resolver"]
 
-# Looks up another credential by name (with its secrets) through the same
-# client and gate: how a role is assumed with a key stored in tilecred.
-Resolver = Callable[[str], AccessCredential]
+# (container, member) of a stored credential -> its forms. Every member of
+# every container a credential can hold is here (a test checks it).
+KINDS: dict[tuple[str, str], type[Forms]] = {
+    ("credential", "aws"): AWSKeyForms,
+    ("credential", "azure"): AzureKeyForms,
+    ("credential", "gcp"): GCPHmacForms,
+    ("role", "aws"): AWSRoleForms,
+    ("token", "azure"): AzureSASForms,
+    ("token", "azure_entra_id"): AzureEntraIDForms,
+    ("token", "azure_entra_id_task"): AzureEntraIDForms,
+    ("token", "gcp"): GCPServiceAccountForms,
+    ("token", "snowflake"): SnowflakeForms,
+    ("token", "databricks"): DatabricksForms,
+}
+
+
+def _forms_for(credential: AccessCredential, files: SecretFiles, resolve: Resolver | None) -> Forms:
+    """The forms of the one secret ``credential`` holds."""
+    for (container_name, member_name), forms in KINDS.items():
+        container = getattr(credential, container_name)
+        member = None if container is None else getattr(container, member_name)
+        if member is not None:
+            return forms(credential.name, member, files, resolve)
+    raise use_error(credential.name, "it holds no secret (credential, role or token) to use")
 
 
 class CredentialAccess:
@@ -33,8 +60,10 @@ class CredentialAccess:
         self._credential = credential
         self._resolve = resolve
         self._closed = False
-        self._cleanups: list[Callable[[], None]] = []
+        self._files = SecretFiles()
+        self._cleanups: list[Callable[[], None]] = [self._files.remove]
         self._lock = threading.Lock()
+        self._forms = _forms_for(credential, self._files, resolve)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -49,8 +78,13 @@ class CredentialAccess:
 
     @property
     def expires_at(self) -> datetime.datetime | None:
-        """When the secret stops working, where that is known."""
-        return None
+        """When the secret stops working, where that is known.
+
+        An Azure SAS token's ``se=``; for an AWS role, the expiry of the STS
+        credentials fetched last (``None`` before the first fetch). ``None``
+        for a key, which does not expire on its own.
+        """
+        return self._forms.expires_at
 
     def _check_open(self) -> None:
         if self._closed:
@@ -81,19 +115,61 @@ class CredentialAccess:
         if not getattr(self, "_closed", True):
             self.close()
 
-    # The forms: filled in by tilecred._access's provider modules.
+    def _ready(self) -> Forms:
+        self._check_open()
+        self._forms.check_usable()
+        return self._forms
+
     def env(self) -> dict[str, str]:
-        """Environment variables each provider's own tools read."""
-        raise NotImplementedError
+        """Environment variables each provider's own tools read.
+
+        Returns:
+            Variable names to values; add them to a child process's
+            environment (``{**os.environ, **access.env()}``).
+
+        Raises:
+            CredentialsError: the form does not apply to this kind, the
+                secret expired, or the access is closed.
+        """
+        return self._ready().env()
 
     def storage_options(self) -> dict[str, Any]:
-        """Keyword arguments for fsspec (s3fs, adlfs, gcsfs)."""
-        raise NotImplementedError
+        """Keyword arguments for fsspec: s3fs, adlfs or gcsfs, by provider.
+
+        Raises:
+            CredentialsError: the form does not apply to this kind, the
+                secret expired, or the access is closed.
+        """
+        return self._ready().storage_options()
 
     def tiledb_config(self) -> dict[str, str]:
-        """TileDB configuration parameters (``vfs.s3.*``, ``vfs.azure.*``, ``vfs.gcs.*``)."""
-        raise NotImplementedError
+        """TileDB configuration parameters (``vfs.s3.*``, ``vfs.azure.*``, ``vfs.gcs.*``).
 
-    def boto3_session(self, *, source: str | None = None) -> Any:
-        """A boto3 session (AWS; needs ``tilecred[aws]``)."""
-        raise NotImplementedError
+        Raises:
+            CredentialsError: the form does not apply to this kind, the
+                secret expired, or the access is closed.
+        """
+        return self._ready().tiledb_config()
+
+    def boto3_session(
+        self, *, source: str | None = None, duration_seconds: int | None = None
+    ) -> Any:
+        """A ``boto3.Session`` (AWS keys and roles, GCP HMAC keys; needs ``tilecred[aws]``).
+
+        For a key, a session on that key whose S3 clients go to its endpoint.
+        For a role, a session on credentials from STS AssumeRole (with the
+        role's external id), refreshed before they expire; made on the first
+        call and kept, one per ``source``.
+
+        Parameters:
+            source: for a role, the name of a stored AWS key to call STS
+                with; by default the caller's own AWS credentials.
+            duration_seconds: for a role, how long each set of STS
+                credentials lasts (STS's default: one hour).
+
+        Raises:
+            ConfigurationError: boto3 is not installed.
+            CredentialsError: the form does not apply to this kind, or the
+                access is closed.
+        """
+        return self._ready().boto3_session(source=source, duration_seconds=duration_seconds)

@@ -100,8 +100,7 @@ class Handlers:
             return None
         record = self.store.find_teamspace(workspace.id, ident)
         if record is None:
-            # Worded as the local backend words it; the workspace is in the path.
-            raise HttpError(404, f"teamspace {ident!r} not found")
+            raise HttpError(404, f"teamspace {ident!r} not found in workspace {workspace.name!r}")
         return record
 
     def _scope(

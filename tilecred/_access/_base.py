@@ -1,0 +1,123 @@
+"""What every kind's forms share: the refusal of a form that does not apply,
+and the 0600 files some tools need a secret in.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from .._errors import CredentialsError
+from .._models import AccessCredential
+
+__all__ = ["FORMS", "Forms", "Resolver", "SecretFiles", "use_error"]
+
+# Looks up another credential by name (with its secrets) through the same
+# client and gate: how a role is assumed with a key that is itself stored.
+Resolver = Callable[[str], AccessCredential]
+
+# The four forms, by method name; the docs' table has one column per form.
+FORMS = ("env", "storage_options", "tiledb_config", "boto3_session")
+
+
+def use_error(name: str, message: str) -> CredentialsError:
+    """A failure to use credential ``name``, said in one line."""
+    return CredentialsError(message, action="use credential", name=name)
+
+
+class SecretFiles:
+    """Files holding a secret, 0600 in a 0700 directory of their own.
+
+    The directory is made on the first write and removed, whole, by
+    ``remove()``: a tool that copied a file beside ours leaves nothing either.
+    """
+
+    def __init__(self) -> None:
+        self._dir: str | None = None
+        self._paths: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def write(self, filename: str, text: str) -> str:
+        """The path of ``filename`` holding ``text``; written once per access."""
+        with self._lock:
+            if filename in self._paths:
+                return self._paths[filename]
+            if self._dir is None:
+                import tempfile  # loads on first use: `import tilecred` stays cheap
+
+                self._dir = tempfile.mkdtemp(prefix="tilecred-")  # mode 0700
+            path = os.path.join(self._dir, filename)
+            # O_EXCL: never write through a file (or link) someone else put there.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(text)
+            self._paths[filename] = path
+            return path
+
+    @property
+    def directory(self) -> str | None:
+        """The directory, once something has been written."""
+        return self._dir
+
+    def remove(self) -> None:
+        """Remove every file written, and their directory."""
+        with self._lock:
+            directory, self._dir = self._dir, None
+            self._paths.clear()
+        if directory is not None:
+            import shutil
+
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+class Forms:
+    """One kind of credential in each form its provider's tools take.
+
+    A subclass overrides the forms that apply and says, in ``not_applicable``,
+    why each of the others does not; the refusal quotes that reason.
+    """
+
+    #: The kind, as a sentence names it ("an AWS access key").
+    kind: ClassVar[str] = "this kind of credential"
+    #: Form name -> why it does not apply to this kind.
+    not_applicable: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self, name: str, member: Any, files: SecretFiles, resolve: Resolver | None
+    ) -> None:
+        self.name = name
+        self.member = member
+        self.files = files
+        self.resolve = resolve
+
+    def refuse(self, form: str) -> CredentialsError:
+        """The error for a form that does not apply to this kind."""
+        why = self.not_applicable.get(form, "its provider's tools do not take one")
+        return use_error(self.name, f"{form}() does not apply to {self.kind}: {why}")
+
+    def check_usable(self) -> None:
+        """Raise when the secret is known to no longer work (an expired SAS)."""
+
+    @property
+    def expires_at(self) -> datetime.datetime | None:
+        """When the secret stops working, where that is known."""
+        return None
+
+    def env(self) -> dict[str, str]:
+        """Environment variables; see the docs' table per kind."""
+        raise self.refuse("env")
+
+    def storage_options(self) -> dict[str, Any]:
+        """fsspec keyword arguments."""
+        raise self.refuse("storage_options")
+
+    def tiledb_config(self) -> dict[str, str]:
+        """TileDB configuration parameters."""
+        raise self.refuse("tiledb_config")
+
+    def boto3_session(self, *, source: str | None, duration_seconds: int | None) -> Any:
+        """A boto3 session."""
+        raise self.refuse("boto3_session")
