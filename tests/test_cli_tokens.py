@@ -16,12 +16,17 @@ from tilecred._server import create_app
 pytest_plugins = ["tests.test_server_harness"]
 
 TOKEN = re.compile(r"^tc-ws_[0-9a-f]+-[0-9a-f]{64}$")
+COLUMNS = ["ID", "WORKSPACE", "NAME", "KIND", "SCOPE", "EXPIRES", "CREATED", "STATE"]
 USAGE_LIST = "usage: tilecred token list [-h] [--workspace NAME] [--home DIR] [--debug]\n"
 
 
 def _server_home(path: Path) -> Path:
-    """A data directory as ``tilecred serve`` leaves it, with no workspace yet."""
-    create_app(path).close()
+    """A data directory as ``tilecred serve`` leaves it, with workspace ``default``."""
+    app = create_app(path)
+    try:
+        app.store.create_workspace("default")
+    finally:
+        app.close()
     return path
 
 
@@ -65,10 +70,11 @@ def test_token_create_list_revoke(isolated: Path) -> None:
     lines = created.out.splitlines()
     assert re.fullmatch(r"created workspace 'team' \(ws_[0-9a-f]+\)", lines[0])
     assert re.fullmatch(
-        r"created read-only token tok_[0-9a-f]+ for workspace 'team'; it is shown only this once:",
+        r"created read-only management token tok_[0-9a-f]+ for workspace 'team'; "
+        r"it is shown only this once:",
         lines[1],
     )
-    token, token_id = lines[2], lines[1].split()[3]
+    token, token_id = lines[2], lines[1].split()[4]
     assert TOKEN.match(token)
 
     listed = run(["token", "list"], cli_env(TILECRED_HOME=home))
@@ -77,10 +83,10 @@ def test_token_create_list_revoke(isolated: Path) -> None:
     )  # fmt: skip
     header, row = listed.out.splitlines()
     # A header, and columns that start where the header's do.
-    assert header.split() == ["ID", "WORKSPACE", "NAME", "ACCESS", "CREATED", "STATE"]
-    assert row.split()[:4] == [token_id, "team", "ci", "read-only"]
-    assert row.split()[6:] == ["live"]
-    assert [header.index(h) for h in ("WORKSPACE", "NAME", "ACCESS", "STATE")] == [
+    assert header.split() == COLUMNS
+    assert row.split()[:6] == [token_id, "team", "ci", "read-only", "-", "-"]
+    assert row.split()[8:] == ["live"]
+    assert [header.index(h) for h in ("WORKSPACE", "NAME", "KIND", "STATE")] == [
         row.index(v) for v in ("team ", "ci ", "read-only", "live")
     ]
     assert token not in listed.out
@@ -95,6 +101,69 @@ def test_token_create_list_revoke(isolated: Path) -> None:
         note + f"error: 404 Not Found: no live token with id {token_id!r}\n",
     )
     assert re.search(r"  revoked \S+ \S+\n$", after.out)
+
+
+def test_a_task_token_held_to_a_teamspace_credentials_and_a_time(isolated: Path) -> None:
+    home = _server_home(isolated / "server")
+    app = create_app(home)
+    try:
+        workspace = app.store.find_workspace("default")
+        assert workspace is not None
+        app.store.create_teamspace(workspace.id, "ml")
+    finally:
+        app.close()
+    env = cli_env(TILECRED_HOME=str(home))
+    created = run(["token", "create", "--task", "--teamspace", "ml", "--credential", "lake",
+                   "--credential", "blobs", "--expires", "8h", "--name", "nightly"],
+                  env)  # fmt: skip
+    plain = run(["token", "create", "--name", "admin2"], env)
+    listed = run(["token", "list"], env)
+
+    assert created.code == 0, created.err
+    first = created.out.splitlines()[0]
+    assert re.fullmatch(
+        r"created task token tok_[0-9a-f]+ for workspace 'default' \(teamspace ml; credentials "
+        r"lake,blobs, expires \d{4}-\d\d-\d\d \d\d:\d\d UTC\); it is shown only this once:",
+        first,
+    ), first
+    assert TOKEN.match(created.out.splitlines()[1])
+    assert plain.out.startswith("created management token ")
+    header, *rows = listed.out.splitlines()
+    task = next(row for row in rows if " nightly " in row)
+    management = next(row for row in rows if " admin2 " in row)
+    assert header.split() == COLUMNS
+    cells = task.split("  ")
+    assert [c.strip() for c in cells if c.strip()][1:5] == [
+        "default", "nightly", "task", "teamspace ml; credentials lake,blobs"
+    ]  # fmt: skip
+    assert header.index("EXPIRES") == task.index(task.split()[-5])  # the expiry date
+    assert management.split()[3:6] == ["management", "-", "-"]
+
+
+def test_token_create_refuses_options_of_the_other_kind(isolated: Path) -> None:
+    home = str(_server_home(isolated / "server"))
+    env = cli_env(TILECRED_HOME=home)
+    results = [
+        run(["token", "create", "--task", "--read-only"], env),
+        run(["token", "create", "--teamspace", "ml"], env),
+        run(["token", "create", "--credential", "lake"], env),
+        run(["token", "create", "--task", "--expires", "soon"], env),
+        run(["token", "create", "--task", "--teamspace", "nope"], env),
+    ]
+    assert [(r.code, r.err.splitlines()[-1]) for r in results] == [
+        (2, "tilecred token create: error: --read-only is for management tokens: a task token "
+            "never changes anything"),
+        (2, "tilecred token create: error: --teamspace holds a task token to a scope: "
+            "give --task too"),
+        (2, "tilecred token create: error: --credential holds a task token to a scope: "
+            "give --task too"),
+        (2, "tilecred token create: error: argument --expires: 'soon' is neither a time like "
+            "2026-12-01T09:00 (ISO 8601, UTC unless it has a zone) nor a duration like 30m, "
+            "8h, 7d or 2w"),
+        (1, results[4].err.splitlines()[-1]),
+    ]  # fmt: skip
+    assert "teamspace 'nope'" in results[4].err
+    assert run(["token", "list"], env).out == ""
 
 
 def test_teamspace_commands_go_to_the_configured_server(isolated: Path, server: Running) -> None:

@@ -467,7 +467,7 @@ def test_unknown_teamspace_is_not_found_and_nothing_else_is_sent(
 
     assert str(caught.value) == (
         "could not get credential 'c' in teamspace 'nope': 404 Not Found: "
-        f"teamspace 'nope' not found in workspace '{WORKSPACE}' (request id r-404)"
+        "teamspace 'nope' not found (request id r-404)"
     )
     assert caught.value.teamspace == "nope"
     assert [r.path for r in seen(httpserver)] == [f"/v4/teamspaces/{WORKSPACE}/nope"]

@@ -153,17 +153,20 @@ def test_missing_names_are_not_found() -> None:
         )
 
 
-def test_an_unknown_teamspace_is_empty_and_has_nothing_to_get() -> None:
-    pager = list_credentials(teamspace="ghost")
-    assert list(pager) == []
-    assert pager.total_items == 0
+def test_an_unknown_teamspace_is_not_found_as_on_a_server() -> None:
+    with pytest.raises(NotFoundError) as info:
+        list(list_credentials(teamspace="ghost"))
+    assert str(info.value) == (
+        "could not list credentials in teamspace 'ghost': 404 Not Found: "
+        "teamspace 'ghost' not found"
+    )
+    assert info.value.code == 404  # what tilecred serve's error body carries
     with pytest.raises(NotFoundError) as info:
         get_credential("x", teamspace="ghost")
     assert str(info.value) == (
-        "could not get credential 'x' in teamspace 'ghost': 404 Not Found: credential not found"
+        "could not get credential 'x' in teamspace 'ghost': 404 Not Found: "
+        "teamspace 'ghost' not found"
     )
-    with pytest.raises(NotFoundError):
-        delete_credential("x", teamspace="ghost")
 
 
 def test_teamspaces_come_into_being_on_first_write_and_answer_to_their_id(isolated: Path) -> None:

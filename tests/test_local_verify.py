@@ -139,7 +139,8 @@ def _bad(rsa_key: rsa.RSAPrivateKey) -> list[tuple[str, dict[str, Any], str | No
          "token.gcp.key_id: does not match the key file's private_key_id"),
         ("GCP", {"token": {"gcp": {"account_id": "svc", "key_id": "k1",
                                    "key_text": _gcp_key_text(rsa_key, private_key=CANARY_SECRET)}}},
-         "token.gcp.key_text: the private key does not load as PEM"),
+         "token.gcp.key_text: the private key: not a PEM private key "
+         "(-----BEGIN PRIVATE KEY-----)"),
         ("SNOWFLAKE", {"token": {"snowflake": {**snow, "private_key_raw": CANARY_SECRET}}},
          "token.snowflake.private_key_raw: not a PEM private key (-----BEGIN PRIVATE KEY-----)"),
         ("SNOWFLAKE", {"token": {"snowflake": {**snow,

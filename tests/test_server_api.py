@@ -236,7 +236,7 @@ def test_teamspace_duplicate_is_409_and_missing_is_404(server: Running) -> None:
     )
     assert_error(reply, 409, "name already in use")
     reply = server.request("GET", f"/v4/teamspaces/{server.workspace_id}/nope")
-    assert_error(reply, 404, "teamspace 'nope' not found in workspace 'team'")
+    assert_error(reply, 404, "teamspace 'nope' not found")
 
 
 @pytest.mark.parametrize(
@@ -288,7 +288,7 @@ def test_unknown_teamspace_is_404_for_every_credential_call(server: Running, met
     else:
         body = {"name": "y"} if method == "PATCH" else None
         reply = server.request(method, server.credentials_path("x"), body=body, query=query)
-    assert_error(reply, 404, "teamspace 'ts_0000' not found in workspace 'team'")
+    assert_error(reply, 404, "teamspace 'ts_0000' not found")
     # Nothing came into being on the way.
     assert server.request("GET", f"/v4/teamspaces/{server.workspace_id}").json["data"] == []
 
@@ -369,7 +369,7 @@ def test_verify_in_another_workspace_or_missing_teamspace_is_404(server: Running
     assert_error(reply, 404, "workspace 'ws_other' not found")
     body = {**aws_role_body("v"), "teamspace_id": "ts_none"}
     reply = server.request("POST", "/v4/actions/credentials/verify", body=body)
-    assert_error(reply, 404, "teamspace 'ts_none' not found in workspace 'team'")
+    assert_error(reply, 404, "teamspace 'ts_none' not found")
 
 
 # -- isolation and read-only tokens -------------------------------------------------

@@ -45,14 +45,16 @@ MAX_URL_BYTES = 8192
 # -- key material checked by verify ---------------------------------------------------
 
 # A Snowflake private key (PEM) and a GCP service-account key file (JSON).
-# An 8192-bit RSA key, encrypted, is about 6.6 KB of PEM; Google's key files
-# are about 2.4 KB.
-MAX_PRIVATE_KEY_CHARS = 16 * 1024
+# A 4096-bit RSA key, encrypted, is about 3.4 KB of PEM; Google's key files
+# are about 2.4 KB. Nothing is parsed before its size is checked.
+MAX_PRIVATE_KEY_CHARS = 8 * 1024
 MAX_GCP_KEY_CHARS = 32 * 1024
 MAX_PASSPHRASE_CHARS = 1024
-# The largest RSA modulus checked. Snowflake and Google use 2048-bit keys;
-# checking a key tests its primes, which grows with the cube of their size.
-MAX_RSA_BITS = 8192
+# The largest RSA modulus checked, with each prime at most half of it.
+# Snowflake and Google use 2048-bit keys; checking a key tests its primes,
+# which grows with about the cube of their size: a 4096-bit key costs about
+# ten times a 2048-bit one, an 8192-bit key another ten times that.
+MAX_RSA_BITS = 4096
 # The most key-derivation work a key's sender may ask of verify. PBKDF2:
 # OWASP's 2023 figure for HMAC-SHA256 (600,000), 290 times OpenSSL's default
 # of 2,048. scrypt: N*r*p up to 2**18, twice OpenSSL's default (N=16384, r=8,

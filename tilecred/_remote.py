@@ -46,7 +46,7 @@ _TILEDB_HOSTS = ("tiledb.com",)
 # missing. Any other 404 from an extension route means the server does not
 # have the route: TileDB's service, or a tilecred older than the extension.
 _OUR_NOT_FOUND = re.compile(
-    r"credential not found|workspace '.*' not found|teamspace '.*' not found in workspace '.*'"
+    r"credential not found|workspace '.*' not found|teamspace '.*' not found"
 )
 
 
@@ -138,7 +138,8 @@ class HttpBackend:
                 "GET", f"/v4/teamspaces/{segment(workspace)}/{segment(teamspace)}"
             )
         except NotFoundError as exc:
-            exc.message = f"teamspace {teamspace!r} not found in workspace {workspace!r}"
+            # Worded as tilecred serve and the local backend word it.
+            exc.message = f"teamspace {teamspace!r} not found"
             exc.args = (exc.message,)
             raise
         ident = _decode(_TEAMSPACE_DECODER, resp.data, resp.request_id).data.teamspace_id

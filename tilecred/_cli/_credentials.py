@@ -24,7 +24,7 @@ from ._output import (
 from ._parser import AddCommand, add_command
 from ._session import client_for
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "positive"]
 
 
 def _provider(text: str) -> CloudProvider:
@@ -37,7 +37,7 @@ def _provider(text: str) -> CloudProvider:
         ) from None
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -293,9 +293,9 @@ def _add_list(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         choices=list(CredentialType),
         help="workspace or teamspace credentials only",
     )
-    p.add_argument("--page", type=_positive, default=1, help="the first page to print (default 1)")
+    p.add_argument("--page", type=positive, default=1, help="the first page to print (default 1)")
     p.add_argument(
-        "--per-page", type=_positive, metavar="N", help="page size (default: the server's)"
+        "--per-page", type=positive, metavar="N", help="page size (default: the server's)"
     )
     p.add_argument(
         "--verify", action="store_true", help="verify each credential: fills the STATUS column"

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 
 from tilecred import CredentialsError, InvalidArgumentError
 
+from ._exec import split_command
 from ._failures import CommandError, UsageError
 from ._inputs import check_stdin_readers
 from ._output import Style
-from ._parser import build_parser, check_global_options
+from ._parser import build_parser, check_global_options, names_command
 from ._session import close_clients
 
 __all__ = ["main"]
@@ -77,8 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args: argparse.Namespace | None = None
     debug = False
     try:
+        own, child = argv, None
+        if names_command(argv, "exec"):
+            # What follows -- is the child's command line, never parsed here.
+            own, child = split_command(argv)
         try:
-            args = build_parser(argv).parse_args(argv)
+            args = build_parser(own).parse_args(own)
+            if child is not None:
+                args.child_command = child
         except SystemExit as exc:  # --help and --version
             return exc.code if isinstance(exc.code, int) else EXIT_OK
         debug = bool(getattr(args, "debug", False))

@@ -26,6 +26,7 @@ __all__ = [
     "build_parser",
     "check_global_options",
     "global_options",
+    "names_command",
 ]
 
 _DESCRIPTION = """\
@@ -207,6 +208,11 @@ def _command_in(argv: Sequence[str], known: Sequence[str]) -> str | None:
     return None
 
 
+def names_command(argv: Sequence[str], command: str) -> bool:
+    """Whether ``argv`` runs ``command`` (its first word that is not a global option)."""
+    return _command_in(argv, [command]) == command
+
+
 def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
     """The ``tilecred`` parser, with the server's commands too.
 
@@ -215,14 +221,18 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
             built (each command's parser, and the server's imports, take time
             at every start). ``None`` builds every command.
     """
+    from ._audit import COMMANDS as AUDIT_COMMANDS
     from ._configuration import COMMANDS as CONFIG_COMMANDS
     from ._credentials import COMMANDS as CREDENTIAL_COMMANDS
+    from ._exec import COMMANDS as EXEC_COMMANDS
     from ._key import COMMANDS as KEY_COMMANDS
     from ._teamspaces import COMMANDS as TEAMSPACE_COMMANDS
     from ._tokens import COMMANDS as TOKEN_COMMANDS
 
     commands = {
         **CREDENTIAL_COMMANDS,
+        **EXEC_COMMANDS,
+        **AUDIT_COMMANDS,
         **CONFIG_COMMANDS,
         **TEAMSPACE_COMMANDS,
         **KEY_COMMANDS,

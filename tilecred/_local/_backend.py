@@ -6,7 +6,7 @@ import threading
 
 from .._backend import AuditQuery, ListQuery, Page
 from .._config import Settings, default_home
-from .._errors import NotFoundError
+from .._errors import CredentialsError, NotFoundError
 from .._models import (
     AccessCredential,
     AuditRecord,
@@ -16,19 +16,39 @@ from .._models import (
     iter_secrets,
 )
 from ._audit import AuditEntry, audited, describe_create, describe_update, local_actor
-from ._store import DEFAULT_PER_PAGE, Store
+from ._store import Store
 from ._verify import verify_request
 
 __all__ = ["LocalBackend"]
+
+
+class _AsServed:
+    """Gives a store error the ``code`` a server's error body would carry.
+
+    ``tilecred serve`` sends the status as the code; the same failure must read
+    the same on both backends.
+    """
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, CredentialsError) and exc.code is None and exc.status is not None:
+            exc.code = exc.status
+
+
+_AS_SERVED = _AsServed()
 
 
 class LocalBackend:
     """Calls the store in ``settings.home`` for ``settings.workspace``.
 
     The workspace is created on first use. Teamspaces come into being on the
-    first credential written into them; reading from one that does not exist
-    finds nothing. Names resolved to ids are cached: the store never deletes
-    a workspace or a teamspace.
+    first credential created in them; every other call naming one that does
+    not exist is a ``NotFoundError``, as on a server. Names resolved to ids
+    are cached: the store never deletes a workspace or a teamspace.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -64,7 +84,8 @@ class LocalBackend:
             return None
         ident = self.teamspace_id(teamspace)
         if ident is None:
-            raise NotFoundError("credential not found", status=404)
+            # Worded as tilecred serve words it.
+            raise NotFoundError(f"teamspace {teamspace!r} not found", status=404)
         return ident
 
     def _entry(
@@ -87,53 +108,59 @@ class LocalBackend:
     # -- the six operations -----------------------------------------------------
 
     def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None:
-        entry = self._entry("create", request.name, teamspace, describe_create(request))
-        entry.secrets = tuple(iter_secrets(request))
-        with audited(self.store, entry):
-            scope = None if teamspace is None else self.teamspace_id(teamspace) or teamspace
-            self.store.create_credential(
-                entry.workspace_id, scope, request, create_teamspace=True, audit=entry
-            )
+        with _AS_SERVED:
+            entry = self._entry("create", request.name, teamspace, describe_create(request))
+            entry.secrets = tuple(iter_secrets(request))
+            with audited(self.store, entry):
+                scope = None if teamspace is None else self.teamspace_id(teamspace) or teamspace
+                self.store.create_credential(
+                    entry.workspace_id, scope, request, create_teamspace=True, audit=entry
+                )
 
     def get(self, name: str, teamspace: str | None) -> AccessCredential:
-        return self.store.get_credential(self.workspace_id(), self._existing_scope(teamspace), name)
+        with _AS_SERVED:
+            scope = self._existing_scope(teamspace)
+            return self.store.get_credential(self.workspace_id(), scope, name)
 
     def list_page(
         self, query: ListQuery, page: int, per_page: int | None
     ) -> Page[AccessCredential]:
-        scope = None
-        if query.teamspace is not None:
-            scope = self.teamspace_id(query.teamspace)
-            if scope is None:
-                return Page([], page, per_page or DEFAULT_PER_PAGE, 0, 0)
-        return self.store.list_credentials(self.workspace_id(), scope, query, page, per_page)
+        with _AS_SERVED:
+            scope = self._existing_scope(query.teamspace)
+            return self.store.list_credentials(self.workspace_id(), scope, query, page, per_page)
 
     def update(self, name: str, request: CredentialUpdateRequest, teamspace: str | None) -> None:
-        entry = self._entry("update", name, teamspace, describe_update(request))
-        entry.secrets = tuple(iter_secrets(request))
-        with audited(self.store, entry):
-            scope = self._existing_scope(teamspace)
-            self.store.update_credential(entry.workspace_id, scope, name, request, audit=entry)
+        with _AS_SERVED:
+            entry = self._entry("update", name, teamspace, describe_update(request))
+            entry.secrets = tuple(iter_secrets(request))
+            with audited(self.store, entry):
+                scope = self._existing_scope(teamspace)
+                self.store.update_credential(entry.workspace_id, scope, name, request, audit=entry)
 
     def delete(self, name: str, teamspace: str | None) -> None:
-        entry = self._entry("delete", name, teamspace)
-        with audited(self.store, entry):
-            scope = self._existing_scope(teamspace)
-            self.store.delete_credential(entry.workspace_id, scope, name, audit=entry)
+        with _AS_SERVED:
+            entry = self._entry("delete", name, teamspace)
+            with audited(self.store, entry):
+                scope = self._existing_scope(teamspace)
+                self.store.delete_credential(entry.workspace_id, scope, name, audit=entry)
 
     def verify(self, request: CredentialsVerifyRequest, teamspace: str | None) -> None:
-        entry = self._entry("verify", request.name, teamspace)
-        entry.secrets = tuple(iter_secrets(request))
-        with audited(self.store, entry):
-            verify_request(request)
+        with _AS_SERVED:
+            entry = self._entry("verify", request.name, teamspace)
+            entry.secrets = tuple(iter_secrets(request))
+            with audited(self.store, entry):
+                # The teamspace is checked before the credential, as a server does.
+                self._existing_scope(teamspace)
+                verify_request(request)
 
     # -- use and the audit log --------------------------------------------------
 
     def use(self, name: str, teamspace: str | None) -> AccessCredential:
-        entry = self._entry("use", name, teamspace)
-        with audited(self.store, entry):
-            scope = self._existing_scope(teamspace)
-            return self.store.use_credential(entry.workspace_id, scope, name, audit=entry)
+        with _AS_SERVED:
+            entry = self._entry("use", name, teamspace)
+            with audited(self.store, entry):
+                scope = self._existing_scope(teamspace)
+                return self.store.use_credential(entry.workspace_id, scope, name, audit=entry)
 
     def audit(self, query: AuditQuery) -> list[AuditRecord]:
         return self.store.read_audit(self.workspace_id(), query)

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._errors import CredentialsError
+from .._limits import MAX_GCP_KEY_CHARS, MAX_PASSPHRASE_CHARS, MAX_PRIVATE_KEY_CHARS
 from .._models import (
     AWSCredential,
     AWSRole,
@@ -33,6 +34,7 @@ from .._models import (
     SnowflakeServiceUserKey,
     _Model,
 )
+from ._pem import LOAD_FAILED, KeyRefused, load_key, read_pem
 from ._rows import UNPROCESSABLE, the_secret
 
 __all__ = ["verify_request"]
@@ -145,10 +147,10 @@ def _gcp_hmac(value: GCPInteroperabilityCredential) -> None:
 def _gcp_service_account(value: GCPServiceAccountKey) -> None:
     _required(value.account_id, "account_id")
     _required(value.key_id, "key_id")
-    text = _required(value.key_text, "key_text")
+    text = _bounded(_required(value.key_text, "key_text"), "key_text", MAX_GCP_KEY_CHARS)
     try:
         key: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         # The parser's message can quote the text: say only what is wrong.
         raise _Fault(
             "key_text", "not JSON: give the service-account key file Google issues"
@@ -160,16 +162,26 @@ def _gcp_service_account(value: GCPServiceAccountKey) -> None:
         raise _Fault("key_text", f"the key file lacks {', '.join(missing)}")
     if key["private_key_id"] != value.key_id:
         raise _Fault("key_id", "does not match the key file's private_key_id")
-    _load_private_key(key["private_key"].encode(), None, "key_text")
-
-
-def _load_private_key(pem: bytes, password: bytes | None, field: str) -> object:
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
     try:
-        return load_pem_private_key(pem, password)
-    except (ValueError, TypeError):
-        raise _Fault(field, "the private key does not load as PEM") from None
+        pem = read_pem(key["private_key"])
+        if pem.encrypted:
+            raise KeyRefused("is encrypted; Google's key files are not")
+        load_key(pem, None)
+    except KeyRefused as refused:
+        raise _Fault("key_text", _private_key_fault(refused)) from None
+
+
+def _private_key_fault(refused: KeyRefused) -> str:
+    if str(refused) == LOAD_FAILED:
+        return "the private key does not load as PEM"
+    return f"the private key: {refused}"
+
+
+def _bounded(value: str, field: str, limit: int) -> str:
+    # Refused before any parsing: the size of what is parsed is bounded.
+    if len(value) > limit:
+        raise _Fault(field, f"is {len(value):,} characters long; the limit is {limit:,}")
+    return value
 
 
 def _snowflake(value: SnowflakeServiceUserKey) -> None:
@@ -177,22 +189,24 @@ def _snowflake(value: SnowflakeServiceUserKey) -> None:
 
     _required(value.account, "account")
     _required(value.user, "user")
-    pem = _required(value.private_key_raw, "private_key_raw").encode()
-    if b"-----BEGIN" not in pem or b"PRIVATE KEY-----" not in pem:
-        raise _Fault("private_key_raw", "not a PEM private key (-----BEGIN PRIVATE KEY-----)")
-    encrypted = b"ENCRYPTED" in pem
+    raw = _required(value.private_key_raw, "private_key_raw")
     passphrase = value.private_key_passphrase
-    if encrypted and not passphrase:
-        raise _Fault("private_key_passphrase", "required: the private key is encrypted")
-    if passphrase and not encrypted:
-        raise _Fault("private_key_passphrase", "given, but the private key is not encrypted")
-    field = "private_key_passphrase" if encrypted else "private_key_raw"
     try:
-        key = _load_private_key(pem, passphrase.encode() if passphrase else None, field)
-    except _Fault:
-        if encrypted:
-            raise _Fault(field, "does not decrypt the private key") from None
-        raise
+        pem = read_pem(_bounded(raw, "private_key_raw", MAX_PRIVATE_KEY_CHARS))
+    except KeyRefused as refused:
+        raise _Fault("private_key_raw", str(refused)) from None
+    if pem.encrypted and not passphrase:
+        raise _Fault("private_key_passphrase", "required: the private key is encrypted")
+    if passphrase and not pem.encrypted:
+        raise _Fault("private_key_passphrase", "given, but the private key is not encrypted")
+    if passphrase:
+        _bounded(passphrase, "private_key_passphrase", MAX_PASSPHRASE_CHARS)
+    try:
+        key = load_key(pem, passphrase.encode() if passphrase else None)
+    except KeyRefused as refused:
+        if pem.encrypted and str(refused) == LOAD_FAILED:
+            raise _Fault("private_key_passphrase", "does not decrypt the private key") from None
+        raise _Fault("private_key_raw", _private_key_fault(refused)) from None
     if not isinstance(key, RSAPrivateKey):
         raise _Fault("private_key_raw", "not an RSA key, which Snowflake key-pair login needs")
 

@@ -100,7 +100,8 @@ class Handlers:
             return None
         record = self.store.find_teamspace(workspace.id, ident)
         if record is None:
-            raise HttpError(404, f"teamspace {ident!r} not found in workspace {workspace.name!r}")
+            # Worded as the local backend words it; the workspace is in the path.
+            raise HttpError(404, f"teamspace {ident!r} not found")
         return record
 
     def _scope(
