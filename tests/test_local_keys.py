@@ -172,14 +172,17 @@ def test_a_malformed_environment_key_is_refused_without_printing_it(
     )
 
 
-def test_a_file_that_is_not_a_store_is_refused(isolated: Path) -> None:
-    home = isolated / "junk"
+def test_a_database_that_is_not_a_store_is_refused(isolated: Path) -> None:
+    home = isolated / "other"
     home.mkdir()
-    (home / "tilecred.db").write_bytes(b"this is not an SQLite database, not at all" * 20)
+    other = sqlite3.connect(home / "tilecred.db")
+    other.execute("CREATE TABLE notes (text TEXT)")
+    other.execute("PRAGMA user_version = 1")
+    other.close()
     with pytest.raises(ConfigurationError) as info:
         Store(home)
     assert info.value.message == (
-        f"{home / 'tilecred.db'} is not a tilecred store: file is not a database"
+        f"{home / 'tilecred.db'} is not a tilecred store: no such table: meta"
     )
 
 

@@ -7,7 +7,9 @@ import logging
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from tilecred import CredentialsError, InvalidArgumentError
 
@@ -67,6 +69,20 @@ def _failure(message: str) -> None:
     sys.stderr.write(f"{style.paint('error:', 'red')} {message}\n")
 
 
+def _warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    # A warning meant for the user (a shared data directory, TLS unverified)
+    # reads like the errors do: one line, no source location.
+    style = Style(sys.stderr)
+    sys.stderr.write(f"{style.paint('warning:', 'yellow')} {message}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``tilecred`` with ``argv`` (default: the process's arguments).
 
@@ -94,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger("tilecred").setLevel(logging.DEBUG)
         check_global_options(args)
         check_stdin_readers(args)
+        showwarning: Any = _warning
+        warnings.showwarning = showwarning
         status: int = args.handler(args)
         return status
     except UsageError as exc:

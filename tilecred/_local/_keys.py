@@ -15,6 +15,8 @@ import contextlib
 import dataclasses
 import os
 import secrets
+import shlex
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -35,7 +37,9 @@ __all__ = [
     "finish_rotation",
     "key_from_environment",
     "new_key",
+    "pending_key_files",
     "read_key_file",
+    "remove_stale_pending_keys",
     "write_pending_key_file",
 ]
 
@@ -47,6 +51,8 @@ _NONCE_BYTES = 12
 _FORMAT = b"\x01"
 _CHECK_TEXT = b"tilecred key check"
 _CHECK_AAD = b"tilecred/key-check"
+# A key file holds 44 characters of base64; more is not a key file.
+_MAX_KEY_FILE_BYTES = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,14 +132,26 @@ def key_from_environment(environ: Mapping[str, str]) -> KeySource | None:
     return KeySource(decode_key(text, KEY_ENV), KEY_ENV)
 
 
-def read_key_file(path: Path) -> KeySource | None:
-    """The key in a key file, or ``None`` when there is no such file."""
+def read_key_file(path: Path, *, private: bool = True) -> KeySource | None:
+    """The key in a key file, or ``None`` when there is no such file.
+
+    With ``private`` (the key file itself), a file that anyone but its owner
+    may read or write is refused, as ssh refuses such a private key: the
+    key and the database together are every secret in clear.
+    """
     try:
-        text = path.read_text(encoding="ascii")
+        with path.open("rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            text = file.read(_MAX_KEY_FILE_BYTES).decode("ascii")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read the key file {path}: {exc}") from exc
+    if private and os.name == "posix" and mode & 0o077:
+        raise ConfigurationError(
+            f"the key file {path} is not private (mode {stat.S_IMODE(mode):04o}): "
+            f"run chmod 600 {shlex.quote(str(path))}"
+        )
     return KeySource(decode_key(text, f"the key file {path}"), f"the key file {path}", path)
 
 
@@ -213,12 +231,48 @@ def adopt_pending_key(path: Path, check: bytes) -> KeySource | None:
     Returns the pending key that opens ``check``, now moved into the key file,
     or ``None`` when no pending key opens it.
     """
-    for pending in sorted(path.parent.glob(f"{path.name}.new.*")):
-        try:
-            source = read_key_file(pending)
-        except ConfigurationError:
-            continue
+    for pending in pending_key_files(path):
+        source = _pending_key(pending)
         if source is not None and Cipher(source.key).opens(check):
             finish_rotation(pending, path)
             return KeySource(source.key, f"the key file {path}", path)
     return None
+
+
+def pending_key_files(path: Path) -> list[Path]:
+    """The rotations' pending key files beside the key file ``path``."""
+    return sorted(path.parent.glob(f"{path.name}.new.*"))
+
+
+def _pending_key(pending: Path) -> KeySource | None:
+    try:
+        # Not refused for its mode: a pending key may be the only one that
+        # opens the store, and it is made 0600 anyway.
+        return read_key_file(pending, private=False)
+    except ConfigurationError:
+        return None
+
+
+def remove_stale_pending_keys(path: Path, check: bytes) -> list[Path]:
+    """Remove the pending key files that do not open the store's key check.
+
+    The caller holds the store's write lock. A rotation writes its pending
+    file only while it holds that lock, so none is half-way now: a pending
+    file that does not open the store is what a rotation killed before it
+    committed left behind (the store never took its key). One that opens
+    the store is a committed rotation's new key, and is kept for
+    :func:`adopt_pending_key`.
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for pending in pending_key_files(path):
+        source = _pending_key(pending)
+        if source is None or not Cipher(source.key).opens(check):
+            try:
+                pending.unlink()
+            except OSError:
+                continue  # gone already, or not ours to remove: the next open tries again
+            removed.append(pending)
+    return removed

@@ -38,6 +38,7 @@ from .._models import (
 )
 from . import _keys
 from ._audit import AuditEntry, insert_audit, not_allowed_in_tasks, select_audit
+from ._health import damaged_store, remove_stale_keys, warn_if_shared
 from ._records import TeamspaceRecord, WorkspaceRecord, from_micros, to_micros
 from ._rows import UNPROCESSABLE, join_secret, the_secret
 from ._schema import (
@@ -148,6 +149,7 @@ class Store:
         if key is None:
             _keys.key_from_environment(os.environ)  # a malformed key fails before any file is made
         self._prepare_files()
+        warn_if_shared(self.home)
         conn = self._connect()
         try:
             self._source, self._check = self._open(conn, key)
@@ -195,7 +197,9 @@ class Store:
             if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
                 exc, sqlite3.OperationalError
             ):
-                raise ConfigurationError(f"{self.path} is not a tilecred store: {exc}") from exc
+                raise damaged_store(self.path, exc) or ConfigurationError(
+                    f"{self.path} is not a tilecred store: {exc}"
+                ) from exc
             raise ConfigurationError(f"cannot open the local store {self.path}: {exc}") from exc
         return conn
 
@@ -207,7 +211,9 @@ class Store:
             version = user_version(conn)
             check = self._read_check(conn) if version > 0 else None
         except sqlite3.DatabaseError as exc:
-            raise ConfigurationError(f"{self.path} is not a tilecred store: {exc}") from exc
+            raise damaged_store(self.path, exc) or ConfigurationError(
+                f"{self.path} is not a tilecred store: {exc}"
+            ) from exc
         if version > SCHEMA_VERSION:
             raise ConfigurationError(
                 f"the local store {self.path} has schema version {version}, newer than this "
@@ -223,6 +229,7 @@ class Store:
             raise ConfigurationError(f"cannot prepare the local store {self.path}: {exc}") from exc
         if check is None or version < SCHEMA_VERSION:
             check = self._initialize(conn, source)
+        remove_stale_keys(conn, self.key_path, lambda: self._read_check(conn))
         logger.debug(
             "local store %s opened (schema %d, key from %s)",
             self.path,
@@ -375,7 +382,9 @@ class Store:
                 raise _conflict() from exc
             raise CredentialsError(f"the local store {self.path} refused a write: {exc}") from exc
         except sqlite3.Error as exc:
-            raise CredentialsError(f"the local store {self.path} failed: {exc}") from exc
+            raise damaged_store(self.path, exc) or CredentialsError(
+                f"the local store {self.path} failed: {exc}"
+            ) from exc
         finally:
             self._release(conn)
 
@@ -974,6 +983,10 @@ class Store:
                 # committed, and any rotation left unfinished is finished first.
                 old_cipher = self._current_cipher(conn)
                 if self._source.path is not None:
+                    # What killed rotations left behind goes before this one adds its own.
+                    _keys.remove_stale_pending_keys(
+                        self._source.path, self._read_check(conn) or b""
+                    )
                     pending = _keys.write_pending_key_file(self._source.path, new_key)
                 count, check = self._reseal_all(conn, old_cipher, new_cipher)
         except BaseException:
