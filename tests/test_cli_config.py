@@ -142,8 +142,7 @@ def test_config_save_refuses_without_writing(isolated: Path) -> None:
     )
     assert (local.code, local.out) == (2, "")
     assert local.err.endswith(
-        "tilecred config save: error: a TileDB profile holds REST settings: "
-        "--local and --home cannot be saved\n"
+        "tilecred config save: error: tilecred config save does not take --local\n"
     )
     assert (broken.code, broken.out) == (1, "")
     assert broken.err.startswith(f"error: cannot update {path}: it is not a JSON object (")

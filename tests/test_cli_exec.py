@@ -20,10 +20,13 @@ import pytest
 import tilecred
 from tests.conftest import CANARY_SECRET
 from tests.test_cli_support import SCRIPT, cli_env, run
+from tests.test_server_harness import Running
 from tilecred import AccessCredential, AWSCredential, CloudProvider, Credential, CredentialType
 from tilecred._access import CredentialAccess
 from tilecred._cli._exec import merged_environment, split_command
 from tilecred._cli._failures import UsageError
+
+pytest_plugins = ["tests.test_server_harness"]
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 PY = sys.executable
@@ -199,3 +202,20 @@ def test_the_command_line_is_split_at_the_first_double_dash() -> None:
     with pytest.raises(UsageError) as clash:
         merged_environment(["a", "b"], [{"X": CANARY_SECRET}, {"X": "2"}])
     assert CANARY_SECRET not in clash.value.message
+
+
+@needs_env
+def test_exec_with_a_task_token_against_tilecred_serve(server: Running) -> None:
+    admin = tilecred.Client(host=server.url, token=server.token)
+    admin.create_credential("lake", "AWS", allowed_in_tasks=True, credential=_aws())
+    _record, task = server.app.tokens.create(server.workspace_id, "nightly", kind="task")
+    done = subprocess.run(
+        [*SCRIPT, "exec", "lake", "--", PY, "-c", CHILD, "3"], capture_output=True, text=True,
+        timeout=60, stdin=subprocess.DEVNULL,
+        env=cli_env(None, EXPECTED=CANARY_SECRET, TILEDB_REST_SERVER_ADDRESS=server.url,
+                    TILEDB_REST_TOKEN=task),
+    )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (3, f"{KEY_ID} True 0\n", "")
+    used = [r for r in admin.audit(credential="lake") if r.action == "use"]
+    admin.close()
+    assert [(r.outcome, r.actor.endswith("(nightly)")) for r in used] == [("ok", True)]

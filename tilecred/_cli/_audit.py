@@ -10,7 +10,7 @@ from typing import Any
 
 from tilecred import AuditRecord
 
-from ._credentials import positive
+from ._options import positive
 from ._output import Style, Table, to_json
 from ._parser import AddCommand, add_command
 from ._session import client_for

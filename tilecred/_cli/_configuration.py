@@ -19,7 +19,7 @@ from tilecred._files import sync_directory
 from ._failures import CommandError, UsageError
 from ._inputs import read_secret
 from ._output import Style
-from ._parser import AddCommand, add_command
+from ._parser import EVERYWHERE, AddCommand, add_command
 from ._session import client_for, token_source
 
 __all__ = ["COMMANDS", "save_profile"]
@@ -144,8 +144,6 @@ def save_profile(path: Path, name: str, values: dict[str, str]) -> None:
 
 def run_config_save(args: argparse.Namespace) -> int:
     """Write the host, token and workspace in use into a TileDB profile."""
-    if getattr(args, "local", False) or getattr(args, "home", None) is not None:
-        raise UsageError("a TileDB profile holds REST settings: --local and --home cannot be saved")
     values = _values_to_save(args)
     if not values:
         raise UsageError(
@@ -184,7 +182,7 @@ def _add_config(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.set_defaults(handler=run_config)
     save = add_command(
-        actions, "save", parents=parents,
+        actions, "save", parents=parents, takes=EVERYWHERE - {"local", "home"},
         summary="write the host, token and workspace in use into a TileDB profile",
         description="Write the settings given on this command line (and TileDB's TILEDB_REST_* "
         "variables) into profile --profile (default: TILEDB_PROFILE_NAME, else 'default') "

@@ -6,12 +6,13 @@ import argparse
 import sys
 from typing import Any
 
-from tilecred import CloudProvider, CredentialType
+from tilecred import CredentialType
 
 from ._body import read_body
 from ._failures import CommandError, UsageError
 from ._inputs import stdin_is_terminal
 from ._kinds import DEFAULT_KINDS, KINDS, add_kind_options, secret_from_options, used_kind_options
+from ._options import add_teamspace, positive, provider_type, scope_text
 from ._output import (
     CREDENTIAL_COLUMNS,
     Style,
@@ -24,37 +25,7 @@ from ._output import (
 from ._parser import AddCommand, add_command
 from ._session import client_for
 
-__all__ = ["COMMANDS", "positive"]
-
-
-def _provider(text: str) -> CloudProvider:
-    try:
-        return CloudProvider(text.upper())
-    except ValueError:
-        choices = ", ".join(p.value for p in CloudProvider)
-        raise argparse.ArgumentTypeError(
-            f"invalid provider {text!r} (choose from {choices}, in any case)"
-        ) from None
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
-
-
-def _scope(args: argparse.Namespace) -> str:
-    return "" if args.teamspace is None else f" in teamspace {args.teamspace!r}"
-
-
-def _add_teamspace(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--teamspace", metavar="T", help="a teamspace name or ts_… id (default: workspace level)"
-    )
+__all__ = ["COMMANDS"]
 
 
 # -- list and get -------------------------------------------------------------------
@@ -81,7 +52,7 @@ def run_list(args: argparse.Namespace) -> int:
     for page in pager.pages():
         table.write(credential_row(cred) for cred in page.items)
     if not table.rows:
-        print(f"no credentials{_scope(args)}", file=sys.stderr)
+        print(f"no credentials{scope_text(args)}", file=sys.stderr)
     return 0
 
 
@@ -139,7 +110,7 @@ def _secret(args: argparse.Namespace, provider: object) -> dict[str, Any]:
             raise UsageError(f"{used[0]} changes the secret: give --kind too")
         return {}
     else:
-        kind = DEFAULT_KINDS[_provider(str(provider))]
+        kind = DEFAULT_KINDS[provider_type(str(provider))]
     return secret_from_options(args, kind)
 
 
@@ -149,7 +120,7 @@ def run_create(args: argparse.Namespace) -> int:
     body = _request(args)
     name, provider = body.pop("name"), body.pop("provider")
     client.create_credential(name, provider, teamspace=args.teamspace, **body)
-    print(f"created credential {name!r}{_scope(args)}")
+    print(f"created credential {name!r}{scope_text(args)}")
     return 0
 
 
@@ -159,7 +130,7 @@ def run_update(args: argparse.Namespace) -> int:
     body = _request(args)
     client.update_credential(args.cred_name, teamspace=args.teamspace, **body)
     renamed = f" (now {body['name']!r})" if "name" in body else ""
-    print(f"updated credential {args.cred_name!r}{_scope(args)}{renamed}")
+    print(f"updated credential {args.cred_name!r}{scope_text(args)}{renamed}")
     return 0
 
 
@@ -178,7 +149,7 @@ def _verify_stored(args: argparse.Namespace) -> int:
     stored = client.get_credential(args.name, teamspace=args.teamspace)
     pager = client.list_credentials(teamspace=args.teamspace, provider=stored.provider, verify=True)
     status = next((c.status for c in pager if c.name == args.name and c.id == stored.id), None)
-    what = f"credential {args.name!r}{_scope(args)}"
+    what = f"credential {args.name!r}{scope_text(args)}"
     if status == "verified":
         print(f"{what} verified")
         return 0
@@ -196,7 +167,7 @@ def run_verify(args: argparse.Namespace) -> int:
     body = _request(args)
     name, provider = body.pop("name"), body.pop("provider")
     client.verify_credential(name, provider, teamspace=args.teamspace, **body)
-    print(f"credential {name!r} verified{_scope(args)}")
+    print(f"credential {name!r} verified{scope_text(args)}")
     return 0
 
 
@@ -205,7 +176,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_delete(args: argparse.Namespace) -> int:
     """Delete a credential, after asking (or with --yes)."""
-    what = f"credential {args.name!r}{_scope(args)}"
+    what = f"credential {args.name!r}{scope_text(args)}"
     if not args.yes:
         if not stdin_is_terminal():
             raise UsageError(
@@ -230,7 +201,7 @@ def run_delete(args: argparse.Namespace) -> int:
 def _add_changes(parser: argparse.ArgumentParser) -> None:
     """Options shared by create, update and verify."""
     parser.add_argument(
-        "--provider", type=_provider, help="AWS, AZURE, GCP, SNOWFLAKE or DATABRICKS"
+        "--provider", type=provider_type, help="AWS, AZURE, GCP, SNOWFLAKE or DATABRICKS"
     )
     parser.add_argument(
         "--default",
@@ -249,7 +220,7 @@ def _add_changes(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="take the whole request body from FILE (- for stdin); options given too win",
     )
-    _add_teamspace(parser)
+    add_teamspace(parser)
     add_kind_options(parser)  # fmt: skip
 
 
@@ -272,17 +243,17 @@ def _add_list(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             tilecred list --verify
         """,
     )  # fmt: skip
-    _add_teamspace(p)
+    add_teamspace(p)
     p.add_argument(
         "--provider",
-        type=_provider,
+        type=provider_type,
         action="append",
         metavar="P",
         help="only this provider (repeatable)",
     )
     p.add_argument(
         "--exclude-provider",
-        type=_provider,
+        type=provider_type,
         action="append",
         metavar="P",
         help="not this provider (repeatable)",
@@ -316,7 +287,7 @@ def _add_get(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         """,
     )  # fmt: skip
     p.add_argument("name", metavar="NAME", help="the credential's name")
-    _add_teamspace(p)
+    add_teamspace(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run_get)
 
@@ -377,7 +348,7 @@ def _add_delete(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
         """,
     )  # fmt: skip
     p.add_argument("name", metavar="NAME", help="the credential's name")
-    _add_teamspace(p)
+    add_teamspace(p)
     p.add_argument(
         "-y", "--yes", action="store_true", help="do not ask; needed when not on a terminal"
     )

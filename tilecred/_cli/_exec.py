@@ -19,6 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ._failures import CommandError, UsageError
+from ._options import add_teamspace
 from ._parser import AddCommand, add_command
 from ._session import client_for
 
@@ -145,9 +146,7 @@ def _add_exec(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         """,
     )  # fmt: skip
     p.add_argument("names", metavar="NAME", nargs="+", help="the credentials to use")
-    p.add_argument(
-        "--teamspace", metavar="T", help="a teamspace name or ts_… id (default: workspace level)"
-    )
+    add_teamspace(p)
     p.set_defaults(handler=run_exec, child_command=None)
 
 
