@@ -7,7 +7,6 @@ show. Each credential lives in a real local store in the test's directory.
 
 from __future__ import annotations
 
-import datetime
 import json
 import signal
 import subprocess
@@ -21,8 +20,6 @@ import tilecred
 from tests.conftest import CANARY_SECRET
 from tests.test_cli_support import SCRIPT, cli_env, run
 from tests.test_server_harness import Running
-from tilecred import AccessCredential, AWSCredential, CloudProvider, Credential, CredentialType
-from tilecred._access import CredentialAccess
 from tilecred._cli._exec import merged_environment, split_command
 from tilecred._cli._failures import UsageError
 
@@ -31,23 +28,6 @@ pytest_plugins = ["tests.test_server_harness"]
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 PY = sys.executable
 
-
-def _env_is_implemented() -> bool:
-    """Whether CredentialAccess.env() exists yet (the forms land separately)."""
-    cred = AccessCredential(
-        credential_type=CredentialType.WORKSPACE, id="cr_1", name="probe",
-        provider=CloudProvider.AWS, created_at=datetime.datetime.now(datetime.UTC),
-        credential=Credential(aws=AWSCredential(access_key_id=KEY_ID, secret_access_key="x")),
-    )  # fmt: skip
-    try:
-        with CredentialAccess(cred, resolve=None) as access:
-            access.env()
-    except NotImplementedError:
-        return False
-    return True
-
-
-needs_env = pytest.mark.skipif(not _env_is_implemented(), reason="CredentialAccess.env() not yet")
 
 # The child: finds the secret only in its environment, counts this test run's
 # processes (tilecred and itself: see MARKER) whose arguments show it, and
@@ -84,7 +64,6 @@ def _exec(args: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-@needs_env
 def test_the_child_gets_the_variables_and_its_status_comes_back() -> None:
     _store("lake")
     done = _exec(["lake", "--", PY, "-c", CHILD, "7"])
@@ -96,7 +75,6 @@ def test_the_child_gets_the_variables_and_its_status_comes_back() -> None:
     assert [(r.action, r.outcome) for r in records][-2:] == [("use", "ok"), ("use", "ok")]
 
 
-@needs_env
 def test_a_signal_that_ends_the_child_is_128_plus_its_number() -> None:
     _store("lake")
     done = _exec(
@@ -105,7 +83,6 @@ def test_a_signal_that_ends_the_child_is_128_plus_its_number() -> None:
     assert (done.returncode, done.stdout, done.stderr) == (128 + signal.SIGTERM, "", "")
 
 
-@needs_env
 def test_two_credentials_setting_one_variable_are_refused_before_the_start(
     tmp_path: Path,
 ) -> None:
@@ -136,7 +113,6 @@ def test_a_credential_not_allowed_in_tasks_starts_nothing(tmp_path: Path) -> Non
     )  # fmt: skip
 
 
-@needs_env
 def test_a_signal_to_tilecred_is_passed_on_to_the_child() -> None:
     _store("lake")
     child = ("import signal, sys, time\n"
@@ -154,7 +130,6 @@ def test_a_signal_to_tilecred_is_passed_on_to_the_child() -> None:
     assert (proc.returncode, out, err) == (42, "", "")
 
 
-@needs_env
 def test_a_key_file_is_private_and_gone_once_the_child_exits(tmp_path: Path) -> None:
     key = {"type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com",
            "private_key_id": "k1", "private_key": CANARY_SECRET}  # fmt: skip
@@ -185,7 +160,6 @@ def test_usage_mistakes_exit_2_or_127_and_start_nothing(isolated: Path) -> None:
     assert not (isolated / "tilecred-home").exists()
 
 
-@needs_env
 def test_a_command_that_does_not_exist_is_127() -> None:
     _store("lake")
     done = _exec(["lake", "--", "no-such-command-tilecred-test"])
@@ -204,7 +178,6 @@ def test_the_command_line_is_split_at_the_first_double_dash() -> None:
     assert CANARY_SECRET not in clash.value.message
 
 
-@needs_env
 def test_exec_with_a_task_token_against_tilecred_serve(server: Running) -> None:
     admin = tilecred.Client(host=server.url, token=server.token)
     admin.create_credential("lake", "AWS", allowed_in_tasks=True, credential=_aws())
