@@ -76,10 +76,10 @@ def _terminal_sent_it() -> bool:
     return False
 
 
-def _run_child(command: list[str], env: dict[str, str]) -> int:
-    """Run ``command``; forward signals to it; its status, 128+n for a signal n."""
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes] | int:
+    """The started child, or the shell's status for a command that cannot start."""
     try:
-        child = subprocess.Popen(command, env=env)
+        return subprocess.Popen(command, env=env)
     except FileNotFoundError:
         sys.stderr.write(f"tilecred exec: {command[0]}: command not found\n")
         return EXIT_NOT_FOUND
@@ -89,16 +89,31 @@ def _run_child(command: list[str], env: dict[str, str]) -> int:
     except OSError as exc:
         raise CommandError(f"cannot run {command[0]!r}: {exc.strerror}") from exc
 
+
+def _run_child(command: list[str], env: dict[str, str]) -> int:
+    """Run ``command``; forward signals to it; its status, 128+n for a signal n."""
+    children: list[subprocess.Popen[bytes]] = []
+    pending: list[int] = []
+
     def forward(signum: int, frame: FrameType | None) -> None:
         # A terminal's Ctrl-C already went to the child, in our process group.
         if signum in _FROM_TERMINAL and _terminal_sent_it():
             return
-        if child.poll() is None:
-            child.send_signal(signum)
+        if not children:
+            pending.append(signum)  # came while it was starting: delivered once it runs
+        elif children[0].poll() is None:
+            children[0].send_signal(signum)
 
+    # Installed before the start, so no signal in between is lost or kills us alone.
     previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
     try:
-        code = child.wait()
+        started = _start(command, env)
+        if isinstance(started, int):
+            return started
+        children.append(started)
+        for signum in pending:
+            started.send_signal(signum)
+        code = started.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
