@@ -27,7 +27,6 @@ from tilecred import (
     list_credentials,
     update_credential,
 )
-from tilecred._backend import ListQuery
 from tilecred._local import LocalBackend, Store
 from tilecred._models import AWSCredential, Credential, CredentialCreateRequest
 
@@ -373,7 +372,7 @@ def test_list_with_verify_reads_the_key_check_once(isolated: Path) -> None:
             )
             store.create_credential(ws.id, None, request)
         with traced(store) as statements:
-            page = store.list_credentials(ws.id, None, ListQuery(verify=True), 1, None)
+            page = store.list_credentials(ws.id, None, verify=True)
         assert [c.status for c in page.items] == ["verified"] * 5
         assert [s for s in statements if "key_check" in s] == [
             "SELECT value FROM meta WHERE key = 'key_check'"
@@ -423,9 +422,9 @@ def test_store_workspaces_and_teamspaces(isolated: Path) -> None:
         request = CredentialCreateRequest(name="r", provider=CloudProvider.AWS, role=role)
         made = store.create_credential(ws.id, ts.id, request)
         assert made == store.get_credential(ws.id, ts.id, "r")
-        page = store.list_credentials(ws.id, ts.id, ListQuery(teamspace="ignored"), 1, None)
+        page = store.list_credentials(ws.id, ts.id)
         assert [c.name for c in page.items] == ["r"]
-        assert store.list_credentials(ws.id, None, ListQuery(), 1, None).items == []
+        assert store.list_credentials(ws.id, None).items == []
         store.delete_credential(ws.id, ts.id, "r")
         with pytest.raises(NotFoundError):
             store.get_credential(ws.id, ts.id, "r")
@@ -439,7 +438,7 @@ def test_store_rejects_requests_without_one_usable_secret(isolated: Path) -> Non
             store.create_credential(ws.id, None, bare)
         assert (info.value.status, info.value.message) == (
             422, "give one of credential, role or token")  # fmt: skip
-        assert store.list_credentials(ws.id, None, ListQuery(), 1, None).total_items == 0
+        assert store.list_credentials(ws.id, None).total_items == 0
 
 
 def test_a_failed_commit_leaves_no_transaction_or_lock_behind(isolated: Path) -> None:
@@ -470,7 +469,7 @@ def test_a_failed_commit_leaves_no_transaction_or_lock_behind(isolated: Path) ->
             other.execute("DROP TRIGGER audited")
             other.execute("COMMIT")
         # And the pooled connection works again, with nothing of the failed write.
-        assert store.list_credentials(ws.id, None, ListQuery(), 1, None).total_items == 0
+        assert store.list_credentials(ws.id, None).total_items == 0
         assert store.create_credential(ws.id, None, request).name == "r"
 
 
@@ -497,7 +496,7 @@ def test_a_second_provider_default_from_elsewhere_is_a_409_that_says_so(isolated
             409,
             "another credential became the AWS default at the same time: try again",
         )
-        page = store.list_credentials(ws.id, None, ListQuery(), 1, None)
+        page = store.list_credentials(ws.id, None)
         assert [(c.name, c.provider_default) for c in page.items] == [("old", False)]
 
 

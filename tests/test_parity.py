@@ -257,6 +257,15 @@ def test_list_pages(listed: Side) -> None:
         listed.client.list_credentials(per_page=2)[5]
 
 
+def test_a_page_larger_than_the_limit_is_refused_alike(listed: Side) -> None:
+    assert len(listed.client.list_credentials(per_page=1000).data) == 5
+    message = "per_page must be at most 1000, not 1001"
+    assert failure(lambda: list(listed.client.list_credentials(per_page=1001))) == (
+        "CredentialsError", 400, 400, message,
+        f"could not list credentials: 400 Bad Request: {message}",
+    )  # fmt: skip
+
+
 def test_list_items_equal_what_get_returns(listed: Side) -> None:
     for cred in listed.client.list_credentials():
         assert cred == listed.client.get_credential(cred.name)

@@ -250,10 +250,11 @@ def test_bad_name_is_400(server: Running) -> None:
 
 
 _INT = "query parameter {} must be an integer from 1 to {}, not {!r}"
-BAD_QUERIES = [
+BAD_QUERIES: list[tuple[tuple[str, str], str, str | None]] = [
     (("page", "0"), _INT.format("page", 2**31 - 1, "0"), "page"),
-    (("per_page", "1001"), _INT.format("per_page", 1000, "1001"), "per_page"),
-    (("per_page", "ten"), _INT.format("per_page", 1000, "ten"), "per_page"),
+    # Refused by the store's side, as the local backend refuses it: no field.
+    (("per_page", "1001"), "per_page must be at most 1000, not 1001", None),
+    (("per_page", "ten"), _INT.format("per_page", 2**31 - 1, "ten"), "per_page"),
     (("verify", "maybe"), "query parameter verify must be true or false, not 'maybe'", "verify"),
     (("type", "user"), "query parameter type must be workspace or teamspace, not 'user'", "type"),
     (
@@ -266,7 +267,7 @@ BAD_QUERIES = [
 
 @pytest.mark.parametrize(("query", "message", "field"), BAD_QUERIES)
 def test_bad_list_query_is_400(
-    server: Running, query: tuple[str, str], message: str, field: str
+    server: Running, query: tuple[str, str], message: str, field: str | None
 ) -> None:
     reply = server.request("GET", server.credentials_path(), query=[query])
     assert_error(reply, 400, message, field=field)

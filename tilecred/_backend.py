@@ -40,8 +40,6 @@ class ListQuery:
     exclude_provider: tuple[CloudProvider, ...] | None = None
     credential_type: CredentialType | None = None
     verify: bool | None = None
-    # Only these names (a task token held to named credentials); not sent by clients.
-    names: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_GCP_KEY_CHARS",
     "MAX_PASSPHRASE_CHARS",
     "MAX_PBKDF2_ITERATIONS",
+    "MAX_PER_PAGE",
     "MAX_PRIVATE_KEY_CHARS",
     "MAX_RSA_BITS",
     "MAX_SCRYPT_COST",
@@ -41,6 +42,12 @@ MAX_TOKEN_NAME = 128
 # so a server behind a proxy with stock settings still answers every valid
 # name. The longest valid URL is about 6.2 KB (see tests/test_limits.py).
 MAX_URL_BYTES = 8192
+
+# -- listings ---------------------------------------------------------------------
+
+# The largest page of a listing, on the local store and on the server alike:
+# one page is built whole in memory and sent as one body.
+MAX_PER_PAGE = 1000
 
 # -- key material checked by verify ---------------------------------------------------
 

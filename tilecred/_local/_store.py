@@ -18,14 +18,14 @@ import secrets
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from .._arguments import check_workspace
-from .._backend import AuditQuery, ListQuery, Page
+from .._backend import AuditQuery, Page
 from .._errors import ConfigurationError, ConflictError, CredentialsError, NotFoundError
 from .._models import (
     AccessCredential,
@@ -748,29 +748,38 @@ class Store:
         self,
         workspace_id: str,
         teamspace_id: str | None,
-        query: ListQuery,
-        page: int,
-        per_page: int | None,
+        page: int = 1,
+        per_page: int | None = None,
+        *,
+        provider: Sequence[CloudProvider] | None = None,
+        exclude_provider: Sequence[CloudProvider] | None = None,
+        credential_type: CredentialType | None = None,
+        names: Sequence[str] | None = None,
+        verify: bool = False,
     ) -> Page[AccessCredential]:
         """One page of a scope's credentials, by name, with the listing's totals.
 
-        ``query.teamspace`` is ignored: the scope is ``teamspace_id``. With
-        ``query.verify`` each credential's ``status`` says whether it passes
-        :func:`verify_request`.
+        Parameters:
+            provider: only these providers (``None`` or empty: any).
+            exclude_provider: none of these providers.
+            credential_type: only workspace-level or only teamspace credentials.
+            names: only credentials with these names (``None``: any).
+            verify: fill each credential's ``status`` with whether it passes
+                :func:`verify_request`.
         """
         size = DEFAULT_PER_PAGE if per_page is None else per_page
         where = ["workspace_id = ?", "scope = ?"]
         params: list[Any] = [workspace_id, teamspace_id or ""]
-        for providers, operator in ((query.provider, "IN"), (query.exclude_provider, "NOT IN")):
+        for providers, operator in ((provider, "IN"), (exclude_provider, "NOT IN")):
             if providers:
                 where.append(f"provider {operator} ({', '.join('?' * len(providers))})")
                 params.extend(p.value for p in providers)
-        if query.names is not None:
-            where.append(f"name IN ({', '.join('?' * len(query.names))})")
-            params.extend(query.names)
-        if query.credential_type is CredentialType.WORKSPACE:
+        if names is not None:
+            where.append(f"name IN ({', '.join('?' * len(names))})")
+            params.extend(names)
+        if credential_type is CredentialType.WORKSPACE:
             where.append("teamspace_id IS NULL")
-        elif query.credential_type is CredentialType.TEAMSPACE:
+        elif credential_type is CredentialType.TEAMSPACE:
             where.append("teamspace_id IS NOT NULL")
         condition = " AND ".join(where)
         with self._transaction(write=False) as conn:
@@ -782,7 +791,7 @@ class Store:
                 [*params, size, (page - 1) * size],
             ).fetchall()
             items = [self._credential(row) for row in rows]
-            if query.verify:
+            if verify:
                 # One read of the key check for the whole page, not one per row.
                 cipher = functools.cache(functools.partial(self._current_cipher, conn))
                 items = [

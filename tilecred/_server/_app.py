@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, quote
 import msgspec
 
 from .._errors import CredentialsError
-from ._handlers import Handlers, Verifier, store_error
+from ._handlers import Handlers, store_error
 from ._openapi import openapi_document
 from ._request import HttpError, Request, Response, status_line
 from ._routes import Route, match
@@ -120,13 +120,12 @@ class ServerApp:
     Parameters:
         store: the local store (``tilecred._local.Store``).
         tokens: the API tokens.
-        verifier: structural verification of a credential.
     """
 
-    def __init__(self, store: Store, tokens: TokenStore, verifier: Verifier) -> None:
+    def __init__(self, store: Store, tokens: TokenStore) -> None:
         self.store = store
         self.tokens = tokens
-        self.handlers = Handlers(store, verifier, msgspec.json.encode(openapi_document()))
+        self.handlers = Handlers(store, msgspec.json.encode(openapi_document()))
 
     def close(self) -> None:
         """Close the store (the tokens live in it)."""
@@ -233,10 +232,10 @@ def create_app(home: str | Path | None = None, *, key: bytes | None = None) -> S
     Raises:
         CredentialsError: the store cannot be opened.
     """
-    from .._local import Store, verify_request
+    from .._local import Store
 
     store = Store(resolve_home(home), key=key)
-    return ServerApp(store, TokenStore(store), verify_request)
+    return ServerApp(store, TokenStore(store))
 
 
 def resolve_home(home: str | Path | None) -> Path:

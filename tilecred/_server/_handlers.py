@@ -9,7 +9,7 @@ a missing one (404), so a token cannot learn what else the server holds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from .._arguments import check_name
@@ -17,6 +17,7 @@ from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, AuditQuery, ListQue
 from .._errors import CredentialsError, InvalidArgumentError
 from .._limits import MAX_TEAMSPACE_NAME
 from .._local._audit import AuditEntry, audited, describe_create, describe_update
+from .._local._service import StoreBackend
 from .._models import (
     CredentialCreateRequest,
     CredentialsVerifyRequest,
@@ -50,18 +51,14 @@ from ._wire import (
 if TYPE_CHECKING:
     from .._local import Store, TeamspaceRecord, WorkspaceRecord
 
-__all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE", "Handlers"]
+__all__ = ["DEFAULT_PER_PAGE", "Handlers"]
 
 T = TypeVar("T")
 
 logger = logging.getLogger("tilecred.server")
 
 DEFAULT_PER_PAGE = 100
-MAX_PER_PAGE = 1000
 VISIBILITIES = ("private", "public")
-
-
-Verifier = Callable[[CredentialsVerifyRequest], None]
 
 
 class Handlers:
@@ -69,13 +66,11 @@ class Handlers:
 
     Parameters:
         store: the local store.
-        verifier: checks a credential's structure; raises ``CredentialsError``.
         openapi: the OpenAPI document, already encoded.
     """
 
-    def __init__(self, store: Store, verifier: Verifier, openapi: bytes) -> None:
+    def __init__(self, store: Store, openapi: bytes) -> None:
         self.store = store
-        self.verifier = verifier
         self.openapi_document = openapi
         self._workspaces: dict[str, WorkspaceRecord] = {}
 
@@ -95,33 +90,27 @@ class Handlers:
             raise HttpError(404, f"workspace {ident!r} not found")
         return record
 
-    def _teamspace(self, workspace: WorkspaceRecord, ident: str | None) -> TeamspaceRecord | None:
-        if ident is None:
-            return None
-        record = self.store.find_teamspace(workspace.id, ident)
-        if record is None:
-            # Worded as the local backend words it; the workspace is in the path.
-            raise HttpError(404, f"teamspace {ident!r} not found")
-        return record
+    def _service(self, caller: TokenRecord, request: Request) -> StoreBackend:
+        # A token acts in its own workspace only: the path's is checked against it.
+        return StoreBackend(
+            self.store, caller.workspace_id, caller.actor, request_id=request.request_id
+        )
 
     def _scope(
         self,
         caller: TokenRecord,
         request: Request,
-        ident: str,
+        service: StoreBackend,
         entry: AuditEntry | None = None,
-    ) -> tuple[str, str | None]:
-        workspace = self._workspace(caller, ident)
-        teamspace = self._teamspace(workspace, first_param(request.params, "teamspace_id") or None)
-        if entry is not None and teamspace is not None:
-            entry.teamspace = teamspace.name
+    ) -> TeamspaceRecord | None:
+        teamspace = service.scope(first_param(request.params, "teamspace_id") or None, entry)
         if caller.teamspace_id is not None and (
             teamspace is None or teamspace.id != caller.teamspace_id
         ):
-            held = self.store.find_teamspace(workspace.id, caller.teamspace_id)
+            held = service.find_teamspace(caller.teamspace_id)
             name = held.name if held is not None else caller.teamspace_id
             raise HttpError(403, f"this task token is limited to teamspace {name!r}")
-        return workspace.id, None if teamspace is None else teamspace.id
+        return teamspace
 
     @staticmethod
     def _check_named(caller: TokenRecord, name: str) -> None:
@@ -133,18 +122,12 @@ class Handlers:
 
     # -- the audit log ------------------------------------------------------------
 
-    @staticmethod
     def _entry(
-        caller: TokenRecord, request: Request, action: str, credential: str | None = None
-    ) -> AuditEntry:
-        return AuditEntry(
-            actor=caller.actor,
-            workspace_id=caller.workspace_id,
-            action=action,
-            teamspace=first_param(request.params, "teamspace_id") or None,
-            credential=credential,
-            request_id=request.request_id,
-        )
+        self, caller: TokenRecord, request: Request, action: str, credential: str | None = None
+    ) -> tuple[StoreBackend, AuditEntry]:
+        service = self._service(caller, request)
+        teamspace = first_param(request.params, "teamspace_id") or None
+        return service, service.entry(action, credential, teamspace)
 
     def authorize(
         self,
@@ -185,49 +168,46 @@ class Handlers:
     # -- credentials ------------------------------------------------------------
 
     def create_credential(self, caller: TokenRecord, request: Request, ws: str) -> Response:
-        entry = self._entry(caller, request, "create")
+        service, entry = self._entry(caller, request, "create")
         with audited(self.store, entry):
             body = decode_body(request.body, CredentialCreateRequest)
             entry.credential, entry.detail = body.name, describe_create(body)
             entry.secrets = tuple(iter_secrets(body))
             check_request(body, required=True)
-            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
-            created = self.store.create_credential(workspace_id, teamspace_id, body, audit=entry)
+            self._workspace(caller, ws)
+            teamspace = self._scope(caller, request, service, entry)
+            created = service.create(body, None if teamspace is None else teamspace.id, entry)
         return Response(201, credential_body(created))
 
     def get_credential(self, caller: TokenRecord, request: Request, ws: str, name: str) -> Response:
-        entry = self._entry(caller, request, "get", name)
+        service, entry = self._entry(caller, request, "get", name)
         with audited(self.store, entry, refusals_only=True):
-            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
+            self._workspace(caller, ws)
+            teamspace = self._scope(caller, request, service, entry)
             self._check_named(caller, name)
-        cred = self.store.get_credential(workspace_id, teamspace_id, name, with_secrets=False)
-        return Response(200, credential_body(cred))
+        return Response(200, credential_body(service.get(name, teamspace)))
 
     def list_credentials(self, caller: TokenRecord, request: Request, ws: str) -> Response:
         page = int_param(request, "page", 1, maximum=2**31 - 1)
-        per_page = int_param(request, "per_page", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
-        provider = providers_param(request, "provider")
-        exclude = providers_param(request, "excl_provider")
-        credential_type = type_param(request)
-        verify = bool_param(request, "verify")
-        with audited(self.store, self._entry(caller, request, "list"), refusals_only=True):
-            workspace_id, teamspace_id = self._scope(caller, request, ws)
+        per_page = int_param(request, "per_page", DEFAULT_PER_PAGE, maximum=2**31 - 1)
         query = ListQuery(
-            teamspace=teamspace_id,
-            provider=provider,
-            exclude_provider=exclude,
-            credential_type=credential_type,
-            verify=verify,
-            # A task token held to named credentials sees only those.
-            names=caller.credentials,
+            provider=providers_param(request, "provider"),
+            exclude_provider=providers_param(request, "excl_provider"),
+            credential_type=type_param(request),
+            verify=bool_param(request, "verify"),
         )
-        result = self.store.list_credentials(workspace_id, teamspace_id, query, page, per_page)
+        service, entry = self._entry(caller, request, "list")
+        with audited(self.store, entry, refusals_only=True):
+            self._workspace(caller, ws)
+            teamspace = self._scope(caller, request, service)
+        # A task token held to named credentials sees only those.
+        result = service.list_page(teamspace, query, page, per_page, names=caller.credentials)
         return Response(200, credentials_page_body(result, per_page))
 
     def update_credential(
         self, caller: TokenRecord, request: Request, ws: str, name: str
     ) -> Response:
-        entry = self._entry(caller, request, "update", name)
+        service, entry = self._entry(caller, request, "update", name)
         with audited(self.store, entry):
             body = decode_body(request.body, CredentialUpdateRequest)
             entry.secrets = tuple(iter_secrets(body))
@@ -235,40 +215,37 @@ class Handlers:
                 raise HttpError(400, "invalid request: nothing to update", field="$")
             entry.detail = describe_update(body)
             check_request(body, required=False)
-            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
-            updated = self.store.update_credential(
-                workspace_id, teamspace_id, name, body, audit=entry
-            )
+            self._workspace(caller, ws)
+            teamspace = self._scope(caller, request, service, entry)
+            updated = service.update(name, body, teamspace, entry)
         return Response(200, credential_body(updated))
 
     def delete_credential(
         self, caller: TokenRecord, request: Request, ws: str, name: str
     ) -> Response:
-        entry = self._entry(caller, request, "delete", name)
+        service, entry = self._entry(caller, request, "delete", name)
         with audited(self.store, entry):
-            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
-            self.store.delete_credential(workspace_id, teamspace_id, name, audit=entry)
+            self._workspace(caller, ws)
+            service.delete(name, self._scope(caller, request, service, entry), entry)
         return Response(204)
 
     def verify_credential(self, caller: TokenRecord, request: Request) -> Response:
-        entry = self._entry(caller, request, "verify")
+        service, entry = self._entry(caller, request, "verify")
         with audited(self.store, entry):
             body = decode_body(request.body, CredentialsVerifyRequest)
             entry.credential, entry.teamspace = body.name, body.teamspace_id
             entry.secrets = tuple(iter_secrets(body))
             check_request(body, required=True)
             # The workspace and teamspace named in the body are checked like a path's.
-            workspace = self._workspace(caller, body.workspace_id or caller.workspace_id)
-            teamspace = self._teamspace(workspace, body.teamspace_id)
-            if teamspace is not None:
-                entry.teamspace = teamspace.name
-            self.verifier(body)
+            self._workspace(caller, body.workspace_id or caller.workspace_id)
+            service.scope(body.teamspace_id, entry)
+            service.verify(body)
         return Response(200, b'{"data":{"status":"verified"}}')
 
     # -- tilecred's extensions: using a credential, the audit log -------------------
 
     def use_credential(self, caller: TokenRecord, request: Request, ws: str, name: str) -> Response:
-        entry = self._entry(caller, request, "use", name)
+        service, entry = self._entry(caller, request, "use", name)
         with audited(self.store, entry):
             if not request.secure:
                 raise HttpError(
@@ -276,9 +253,10 @@ class Handlers:
                     "secrets are delivered only over TLS or to a client on this machine: "
                     "serve with --tls-cert and --tls-key, or call from a loopback address",
                 )
-            workspace_id, teamspace_id = self._scope(caller, request, ws, entry)
+            self._workspace(caller, ws)
+            teamspace = self._scope(caller, request, service, entry)
             self._check_named(caller, name)
-            cred = self.store.use_credential(workspace_id, teamspace_id, name, audit=entry)
+            cred = service.use(name, teamspace, entry)
         return Response(200, delivered_credential_body(cred))
 
     def read_audit(self, caller: TokenRecord, request: Request, ws: str) -> Response:
@@ -317,7 +295,8 @@ class Handlers:
         return Response(201, teamspace_body(record))
 
     def get_teamspace(self, caller: TokenRecord, request: Request, ws: str, ts: str) -> Response:
-        record = self._teamspace(self._workspace(caller, ws), ts)
+        self._workspace(caller, ws)
+        record = self._service(caller, request).scope(ts)
         assert record is not None
         return Response(200, teamspace_body(record))
 

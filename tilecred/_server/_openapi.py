@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 
 from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
+from .._limits import MAX_PER_PAGE
 from .._models import (
     AuditListResponse,
     CredentialCreateRequest,
@@ -94,7 +95,9 @@ _LIST_PARAMS = [
     _query("verify", {"type": "boolean"}, "Filter on verification; True/False accepted."),
     _query("page", {"type": "integer", "minimum": 1, "default": 1}, "1-based page number."),
     _query(
-        "per_page", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "Page size."
+        "per_page",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 100},
+        "Page size.",
     ),
 ]
 _AUDIT_PARAMS = [

@@ -1,0 +1,179 @@
+"""The one way to the store for both its callers: the library and the server.
+
+The local backend (one per client) and the server's handlers (one per
+request) each make a :class:`StoreBackend` for a workspace and an actor, and
+reach credentials only through it. So the same call meets the same checks in
+the same order, the same teamspace lookup and its ``NotFoundError``, and the
+same audit records, whichever way it came in. What only one caller has stays
+with that caller: parsing a request and a token's limits on the server,
+making a teamspace on the way and the client's wording of errors locally.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._backend import ListQuery, Page
+from .._errors import CredentialsError, NotFoundError
+from .._limits import MAX_PER_PAGE
+from .._models import (
+    AccessCredential,
+    CredentialCreateRequest,
+    CredentialsVerifyRequest,
+    CredentialUpdateRequest,
+)
+from ._audit import AuditEntry
+from ._verify import verify_request
+
+if TYPE_CHECKING:
+    from ._records import TeamspaceRecord
+    from ._store import Store
+
+__all__ = ["StoreBackend"]
+
+
+class StoreBackend:
+    """The credential operations on one workspace of a store, for one actor.
+
+    Teamspaces are looked up by name or ``ts_…`` id, and found ones are kept:
+    the store never renames or deletes a teamspace. Each operation takes the
+    teamspace as :meth:`scope` found it, so a caller can check it in between
+    (the server holds a task token to its teamspace).
+
+    Parameters:
+        store: the store.
+        workspace_id: the workspace every operation acts in.
+        actor: who acts, as the audit log records it.
+        request_id: the request being served, for the audit log.
+    """
+
+    def __init__(
+        self, store: Store, workspace_id: str, actor: str, *, request_id: str | None = None
+    ) -> None:
+        self.store = store
+        self.workspace_id = workspace_id
+        self.actor = actor
+        self.request_id = request_id
+        self._teamspaces: dict[str, TeamspaceRecord] = {}
+
+    def find_teamspace(self, ident: str) -> TeamspaceRecord | None:
+        """The teamspace by name or id, or ``None`` when there is none (yet)."""
+        record = self._teamspaces.get(ident)
+        if record is None:
+            record = self.store.find_teamspace(self.workspace_id, ident)
+            if record is not None:
+                self._teamspaces[ident] = record
+        return record
+
+    def scope(self, ident: str | None, entry: AuditEntry | None = None) -> TeamspaceRecord | None:
+        """The teamspace a call names (``None``: the workspace level).
+
+        A teamspace found is recorded in ``entry`` by name.
+
+        Raises:
+            NotFoundError: there is no such teamspace.
+        """
+        if ident is None:
+            return None
+        record = self.find_teamspace(ident)
+        if record is None:
+            raise NotFoundError(f"teamspace {ident!r} not found", status=404)
+        if entry is not None:
+            entry.teamspace = record.name
+        return record
+
+    def entry(
+        self, action: str, credential: str | None = None, teamspace: str | None = None
+    ) -> AuditEntry:
+        """The audit record of an operation about to run, to fill in as it goes."""
+        return AuditEntry(
+            actor=self.actor,
+            workspace_id=self.workspace_id,
+            action=action,
+            teamspace=teamspace,
+            credential=credential,
+            request_id=self.request_id,
+        )
+
+    # -- the operations ---------------------------------------------------------------
+
+    def create(
+        self,
+        request: CredentialCreateRequest,
+        teamspace: str | None,
+        entry: AuditEntry,
+        *,
+        make_teamspace: bool = False,
+    ) -> AccessCredential:
+        """Store a credential; with ``make_teamspace``, a teamspace name not yet
+        used becomes a teamspace in the same transaction (a ``ts_…`` id must exist).
+        """
+        found = None if teamspace is None else self.find_teamspace(teamspace)
+        if found is None and not make_teamspace:
+            found = self.scope(teamspace, entry)
+        if found is not None:
+            entry.teamspace = found.name
+        return self.store.create_credential(
+            self.workspace_id,
+            teamspace if found is None else found.id,
+            request,
+            create_teamspace=make_teamspace,
+            audit=entry,
+        )
+
+    def get(self, name: str, teamspace: TeamspaceRecord | None) -> AccessCredential:
+        return self.store.get_credential(self.workspace_id, _id(teamspace), name)
+
+    def list_page(
+        self,
+        teamspace: TeamspaceRecord | None,
+        query: ListQuery,
+        page: int,
+        per_page: int | None,
+        *,
+        names: tuple[str, ...] | None = None,
+    ) -> Page[AccessCredential]:
+        """One page; ``names`` keeps only those credentials (a task token's)."""
+        if per_page is not None and per_page > MAX_PER_PAGE:
+            raise CredentialsError(
+                f"per_page must be at most {MAX_PER_PAGE}, not {per_page}", status=400
+            )
+        return self.store.list_credentials(
+            self.workspace_id,
+            _id(teamspace),
+            page,
+            per_page,
+            provider=query.provider,
+            exclude_provider=query.exclude_provider,
+            credential_type=query.credential_type,
+            names=names,
+            verify=bool(query.verify),
+        )
+
+    def update(
+        self,
+        name: str,
+        request: CredentialUpdateRequest,
+        teamspace: TeamspaceRecord | None,
+        entry: AuditEntry,
+    ) -> AccessCredential:
+        return self.store.update_credential(
+            self.workspace_id, _id(teamspace), name, request, audit=entry
+        )
+
+    def delete(self, name: str, teamspace: TeamspaceRecord | None, entry: AuditEntry) -> None:
+        self.store.delete_credential(self.workspace_id, _id(teamspace), name, audit=entry)
+
+    def verify(self, request: CredentialsVerifyRequest) -> None:
+        """Check a credential's structure; the caller has found its scope first."""
+        verify_request(request)
+
+    def use(
+        self, name: str, teamspace: TeamspaceRecord | None, entry: AuditEntry
+    ) -> AccessCredential:
+        """The credential with its secrets, if it is allowed in tasks (audited)."""
+        return self.store.use_credential(self.workspace_id, _id(teamspace), name, audit=entry)
+
+
+def _id(teamspace: TeamspaceRecord | None) -> str | None:
+    return None if teamspace is None else teamspace.id
