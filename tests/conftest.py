@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 import tilecred._api
 
@@ -26,12 +27,13 @@ def _reset_default_client() -> None:
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No configuration leaks in from the machine, and none leaks out.
 
-    Every TileDB and tilecred variable is removed, the profile directory and
+    Every TileDB, tilecred and proxy variable is removed, the profile directory and
     the local store point into this test's temporary directory, and the
     default client is reset before and after.
     """
     for variable in list(os.environ):
-        if variable.startswith(("TILEDB_", "TILECRED_")):
+        # A proxy from the machine would send the tests' requests elsewhere.
+        if variable.startswith(("TILEDB_", "TILECRED_")) or variable.lower().endswith("_proxy"):
             monkeypatch.delenv(variable)
     monkeypatch.setenv("TILEDB_PROFILE_DIR", str(tmp_path / "tiledb-profiles"))
     monkeypatch.setenv("TILECRED_HOME", str(tmp_path / "tilecred-home"))
@@ -39,3 +41,20 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     _reset_default_client()
     yield tmp_path
     _reset_default_client()
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HTTPServer, str]]:
+    """An HTTPS server with a test-made certificate for 127.0.0.1, and the certificate file."""
+    import ssl
+
+    from tests._http_helpers import self_signed
+
+    cert_file, key_file = self_signed(tmp_path_factory.mktemp("tls"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    yield server, str(cert_file)
+    server.clear()
+    server.stop()

@@ -148,3 +148,19 @@ def test_config_save_refuses_without_writing(isolated: Path) -> None:
     assert broken.err.startswith(f"error: cannot update {path}: it is not a JSON object (")
     assert path.read_text() == "{not json"
     assert sorted(os.listdir(path.parent)) == ["profiles.json"]
+
+
+def test_config_shows_the_proxy_with_its_password_masked(isolated: Path) -> None:
+    password = "pr0xy-CANARY-pw"
+    env = cli_env(
+        TILEDB_REST_SERVER_ADDRESS="https://api.example.com",
+        TILEDB_REST_TOKEN=CANARY_TOKEN,
+        HTTPS_PROXY=f"http://ada:{password}@proxy.example:3128",
+    )
+    shown = run(["config", "--json"], env)
+
+    assert (shown.code, shown.err) == (0, "")
+    described = json.loads(shown.out)
+    assert described["proxy"] == "http://ada:***@proxy.example:3128"
+    assert described["sources"]["proxy"] == "environment HTTPS_PROXY"
+    assert password not in shown.both

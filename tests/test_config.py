@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 import tilecred
 from tests.conftest import CANARY_SECRET, CANARY_TOKEN
@@ -406,20 +405,22 @@ def test_a_missing_default_profile_is_no_error(isolated: Path) -> None:
     assert _settings().backend == "local"
 
 
-def test_configuration_errors_surface_on_configure_and_on_a_call(
-    isolated: Path, httpserver: HTTPServer
+def test_configuration_errors_surface_on_configure_on_client_and_on_first_call(
+    isolated: Path,
 ) -> None:
     path = _profiles(isolated, "{not json")
-    with pytest.raises(ConfigurationError):
-        tilecred.configure()
-    client = Client()  # reads nothing until used
-    with pytest.raises(ConfigurationError) as info:
-        client.get_credential("lake")
-    assert str(info.value) == (
-        f"could not get credential 'lake': cannot read profile file {path}: "
-        "JSON is malformed: object keys must be strings (byte 1)"
+    reason = (
+        f"cannot read profile file {path}: JSON is malformed: object keys must be strings (byte 1)"
     )
-    assert isinstance(info.value.__cause__, Exception)
+    with pytest.raises(ConfigurationError) as configured:
+        tilecred.configure()
+    with pytest.raises(ConfigurationError) as built:
+        Client()  # checked when built, not on the first call
+    # The default client is built on the first call, so that call says it.
+    with pytest.raises(ConfigurationError) as called:
+        tilecred.get_credential("lake")
+    assert [str(e.value) for e in (configured, built, called)] == [reason] * 3
+    assert isinstance(built.value.__cause__, Exception)
 
 
 # -- timeout, retries and argument types ----------------------------------------------

@@ -66,6 +66,8 @@ def test_status_gives_class_fields_and_one_line(
     assert (error.status, error.code, error.request_id) == (status, 1000 + status, f"req-{status}")
     assert error.message == f"server says {status}"
     assert (error.action, error.name, error.teamspace) == ("get credential", "c", None)
+    # One request sent; trying again later helps only for "slow down" and gateways.
+    assert (error.attempts, error.retryable) == (1, status in (429, 502, 503))
     assert str(error) == (
         f"could not get credential 'c': {status} {phrase}: server says {status} "
         f"(request id req-{status})"

@@ -186,9 +186,10 @@ def test_static_types_of_the_results(httpserver: HTTPServer) -> None:
 
 def test_client_repr_says_where_calls_go(isolated: Any) -> None:
     client = Client(host="api.example.com", token=CANARY_TOKEN)
-    assert repr(client) == "Client(<not yet configured>)"
-    client.settings  # noqa: B018 - resolve the configuration
     assert repr(client) == "Client(backend='http', at='https://api.example.com')"
     local = Client(local=True)
-    local.settings  # noqa: B018
     assert repr(local) == f"Client(backend='local', at={str(isolated / 'tilecred-home')!r})"
+    local.close()
+    assert repr(local) == (
+        f"Client(backend='local', at={str(isolated / 'tilecred-home')!r}, closed)"
+    )

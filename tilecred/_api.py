@@ -69,6 +69,7 @@ def configure(
     workspace: str | None = None,
     verify_ssl: bool | None = None,
     ca_file: str | None = None,
+    proxy: str | None = None,
     timeout: float | None = None,
     retries: int | None = None,
     profile: str | None = None,
@@ -100,13 +101,13 @@ def configure(
         workspace=workspace,
         verify_ssl=verify_ssl,
         ca_file=ca_file,
+        proxy=proxy,
         timeout=timeout,
         retries=retries,
         profile=profile,
         local=local,
         home=home,
     )
-    client.settings  # noqa: B018 - read now, so errors surface here
     with _default_lock:
         old, _default = _default, client
     if old is not None:

@@ -39,7 +39,6 @@ __all__ = [
     "check_since",
     "check_teamspace",
     "check_workspace",
-    "provider_of",
 ]
 
 _Container = TypeVar("_Container", bound=_Model)
@@ -368,15 +367,3 @@ def _check_members(container: _Model, what: str, provider: CloudProvider | None)
     for field in REQUIRED_SECRETS.get(type(value), ()):
         if not getattr(value, field):
             raise InvalidArgumentError(f"{what}.{member}.{field} is required")
-
-
-def provider_of(
-    credential: Credential | None, role: AccessCredentialRole | None, token: Token | None
-) -> CloudProvider | None:
-    """The provider the one given secret container belongs to."""
-    for container in (credential, role, token):
-        if container is not None:
-            for field in container.__struct_fields__:
-                if getattr(container, field) is not None:
-                    return MEMBER_PROVIDERS[type(container)][field]
-    return None

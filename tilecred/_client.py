@@ -125,14 +125,20 @@ class Client:
         workspace: the workspace name or ``ws_…`` id.
         verify_ssl: verify TLS certificates (default ``True``).
         ca_file: a CA bundle to verify against.
+        proxy: the proxy every request goes through (``http://[user:password@]host:port``);
+            ``""`` for none. Not given: ``HTTPS_PROXY``, ``HTTP_PROXY``,
+            ``ALL_PROXY`` and ``NO_PROXY`` from the environment.
         timeout: seconds a whole call may take, retries included (default 30).
         retries: how many times a failed attempt may be repeated (default 3).
         profile: the TileDB profile to read (default: ``default``).
         local: use the local store even if a host is configured.
         home: the local store's directory (implies ``local``).
 
+    The configuration is read and checked here, so a wrong setting fails at
+    construction, before any call. A closed client refuses further calls.
+
     Raises:
-        ConfigurationError: (on first use) the configuration cannot be read.
+        ConfigurationError: the configuration cannot be read, or a setting is wrong.
 
     Examples:
         >>> with Client(host="api.example.com", token="tc-ws_abc123-SECRET") as client:
@@ -150,6 +156,7 @@ class Client:
         workspace: str | None = None,
         verify_ssl: bool | None = None,
         ca_file: str | None = None,
+        proxy: str | None = None,
         timeout: float | None = None,
         retries: int | None = None,
         profile: str | None = None,
@@ -164,41 +171,39 @@ class Client:
             "workspace": workspace,
             "verify_ssl": verify_ssl,
             "ca_file": ca_file,
+            "proxy": proxy,
             "timeout": timeout,
             "retries": retries,
             "profile": profile,
             "local": local,
             "home": home,
         }
-        self._settings: Settings | None = None
         self._backend: Backend | None = None
+        self._closed = False
         self._lock = threading.Lock()
+        # Read and checked now: a wrong setting fails here, not on the first call.
+        self._settings = resolve_settings(self._explicit)
 
     def __repr__(self) -> str:
-        if self._settings is None:
-            return "Client(<not yet configured>)"
         where = self._settings.host or self._settings.home
-        return f"Client(backend={self._settings.backend!r}, at={str(where)!r})"
+        closed = ", closed" if self._closed else ""
+        return f"Client(backend={self._settings.backend!r}, at={str(where)!r}{closed})"
 
     @property
     def settings(self) -> Settings:
-        """The resolved configuration: where calls go and why.
-
-        Raises:
-            ConfigurationError: the configuration cannot be read.
-        """
-        if self._settings is None:
-            with self._lock:
-                if self._settings is None:
-                    self._settings = resolve_settings(self._explicit)
+        """The resolved configuration: where calls go and why."""
         return self._settings
 
     def _get_backend(self) -> Backend:
         backend = self._backend
         if backend is not None:
             return backend
-        settings = self.settings
+        settings = self._settings
         with self._lock:
+            if self._closed:
+                # Reopening silently would leak the pool or store handle that
+                # close() was called to release.
+                raise CredentialsError("this client is closed; make a new Client")
             if self._backend is None:
                 if settings.backend == "http":
                     from ._remote import HttpBackend
@@ -214,13 +219,15 @@ class Client:
     def _secrets(self) -> list[str]:
         """The token and password, wherever they came from, to scrub from errors."""
         found = [self._explicit["token"], self._explicit["password"]]
-        if self._settings is not None:
-            found += [self._settings.token, self._settings.password]
+        found += [self._settings.token, self._settings.password]
+        if self._settings.proxies is not None:
+            found += self._settings.proxies.secrets()
         return [secret for secret in found if secret]
 
     def close(self) -> None:
-        """Release the connection pool or store handle."""
+        """Release the connection pool or store handle; later calls are refused."""
         with self._lock:
+            self._closed = True
             backend, self._backend = self._backend, None
         if backend is not None:
             backend.close()

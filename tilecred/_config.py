@@ -20,6 +20,8 @@ import msgspec
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ._proxy import Proxies
+
 from ._errors import ConfigurationError, InvalidArgumentError
 
 __all__ = [
@@ -69,6 +71,7 @@ class Settings:
     ca_file: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
+    proxies: Proxies | None = dataclasses.field(default=None, repr=False)
     home: Path | None = None
     profile: str = "default"
     profile_path: Path | None = None
@@ -79,9 +82,18 @@ class Settings:
         """The token with its secret part hidden, for display."""
         return mask_token(self.token)
 
+    @property
+    def proxy(self) -> str | None:
+        """The proxy calls to ``host`` go through (``None``: direct), password and all."""
+        if self.proxies is None or self.host is None:
+            return None
+        found = self.proxies.for_url(self.host)
+        return None if found is None else found[0]
+
     def describe(self) -> dict[str, Any]:
         """What a person needs to see: where calls go and why, nothing secret."""
         shown: dict[str, Any] = {"backend": self.backend}
+        sources = dict(self.sources)
         if self.backend == "http":
             shown.update(
                 host=self.host,
@@ -90,12 +102,30 @@ class Settings:
                 username=self.username,
                 verify_ssl=self.verify_ssl,
                 ca_file=self.ca_file,
+                **self._describe_proxy(sources),
             )
         else:
             shown.update(home=str(self.home), workspace=self.workspace)
         shown = {key: value for key, value in shown.items() if value is not None}
-        shown["sources"] = {key: self.sources[key] for key in shown if key in self.sources}
+        shown["sources"] = {key: sources[key] for key in shown if key in sources}
         return shown
+
+    def _describe_proxy(self, sources: dict[str, str]) -> dict[str, str]:
+        """The proxy for the host, its password masked, and where it came from."""
+        if self.proxies is None or self.host is None:
+            return {}
+        scheme = self.host.partition("://")[0]
+        found = self.proxies.for_url(self.host)
+        if found is not None:
+            from ._proxy import mask_proxy
+
+            sources["proxy"] = found[1]
+            return {"proxy": mask_proxy(found[0])}
+        if scheme in self.proxies.by_scheme and self.proxies.no_proxy_source:
+            # A proxy is configured, but not for this host: say why.
+            sources["proxy"] = f"{self.proxies.no_proxy_source} matches the host"
+            return {"proxy": "none"}
+        return {}
 
 
 def mask_token(token: str | None) -> str | None:
@@ -266,10 +296,16 @@ def resolve_settings(
     remote = any(values.get(key) for key in ("host", "token", "username"))
     if local or not remote:
         return _local_settings(values, sources, profile_name, timeout, retries)
-    return _http_settings(values, sources, profile_name, profile_path, timeout, retries)
+    from ._proxy import proxies_from  # only for HTTP: a local store never uses a proxy
+
+    proxies = proxies_from(explicit.get("proxy"), env)
+    settings = _http_settings(values, sources, profile_name, profile_path, timeout, retries)
+    return dataclasses.replace(settings, proxies=proxies)
 
 
-_STRING_ARGUMENTS = ("host", "token", "username", "password", "workspace", "ca_file", "profile")
+_STRING_ARGUMENTS = (
+    "host", "token", "username", "password", "workspace", "ca_file", "profile", "proxy",
+)  # fmt: skip
 
 
 def _check_explicit(explicit: Mapping[str, Any]) -> None:

@@ -7,53 +7,70 @@ request: ``import tilecred`` stays cheap.
 from __future__ import annotations
 
 import base64
-import email.utils
 import logging
-import math
 import random
-import re
+import threading
 import time
-import warnings
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import msgspec
 import urllib3
 from urllib3 import BaseHTTPResponse
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
-    InsecureRequestWarning,
     ProtocolError,
+    ProxyError,
     ReadTimeoutError,
     SSLError,
 )
 
 from ._config import Settings
-from ._errors import CredentialsError, error_for_status, scrub
-from ._models import ErrorBody, iter_secrets
+from ._errors import CredentialsError, RequestTimeoutError, TransportError
+from ._http_errors import (
+    IDEMPOTENT,
+    PROBE_TIMEOUT,
+    answers_plain_http,
+    handshake_timed_out,
+    is_certificate_failure,
+    maybe_done,
+    plain_http_error,
+    proxy_failure,
+    status_error,
+    why,
+)
+from ._http_wire import (
+    new_manager,
+    origin,
+    origin_of,
+    path_of,
+    proxy_secrets,
+    read_body,
+    retry_after_seconds,
+    warn_unverified,
+    without,
+)
+from ._models import iter_secrets
+from ._proxy import mask_proxy
 from ._version import __version__
 
 __all__ = ["Query", "Response", "Transport"]
 
 logger = logging.getLogger("tilecred")
 
-# Methods that may be sent again after their bytes reached the server.
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# A gateway's "no answer from upstream": the request may have been carried out.
+MAYBE_DONE_STATUSES = frozenset({502, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Lower-case: header names are compared case-insensitively.
 AUTH_HEADERS = frozenset({"x-tiledb-rest-api-key", "authorization"})
-DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 8.0
 
-_ERROR_DECODER = msgspec.json.Decoder(ErrorBody)
-
 Query = Sequence[tuple[str, str]]
-Origin = tuple[str, str, int | None]
 
 
 class Response:
@@ -67,12 +84,39 @@ class Response:
         self.request_id = request_id
 
 
+class _Call:
+    """One call's state across its attempts and redirects."""
+
+    __slots__ = (
+        "body", "deadline", "headers", "maybe_done", "method", "redirects", "sent", "target",
+        "tries", "url",
+    )  # fmt: skip
+
+    def __init__(
+        self, method: str, target: str, body: bytes | None, headers: dict[str, str], deadline: float
+    ) -> None:
+        self.method = method
+        self.target = target  # below our host; used until a redirect sets ``url``
+        self.url: str | None = None  # an absolute URL once redirected
+        self.body = body
+        self.headers = headers
+        self.deadline = deadline
+        self.tries = 0  # attempts made after the first (retries)
+        self.redirects = 0
+        # Attempts whose bytes went out: answered, or lost after sending.
+        self.sent = 0
+        # Whether an earlier attempt may have been carried out with its answer
+        # lost (no answer, dropped, 502 or 504).
+        self.maybe_done = False
+
+
 class Transport:
     """Sends requests to one host with one connection pool.
 
     Thread-safe: urllib3's pools are, and nothing here changes after
-    construction. Headers, the pool for the configured host and the error
-    decoder are built once, not per call.
+    construction but the cache of pools for redirect targets, under a lock.
+    Headers, the pool for the configured host and the error decoder are built
+    once, not per call.
 
     Parameters:
         settings: an HTTP configuration (``settings.host`` set).
@@ -84,12 +128,15 @@ class Transport:
         split = urlsplit(settings.host)
         self._root = f"{split.scheme}://{split.netloc}"
         self._base_path = split.path
-        self._origin = _origin_of(settings.host)
+        self._origin = origin_of(settings.host)
         self._timeout = settings.timeout
         self._retries = settings.retries
         # The first attempt has the whole deadline: its timeout is built once.
+        # Connecting (TLS handshake included) gets at most half of it: a server
+        # that takes the connection but never starts TLS leaves time to ask
+        # whether it speaks plain HTTP.
         self._first_timeout = urllib3.Timeout(
-            connect=min(CONNECT_TIMEOUT, settings.timeout), read=settings.timeout
+            connect=min(CONNECT_TIMEOUT, settings.timeout / 2), read=settings.timeout
         )
         headers = {"User-Agent": f"tilecred/{__version__}", "Accept": "application/json"}
         basic = None
@@ -101,23 +148,35 @@ class Transport:
             headers["Authorization"] = f"Basic {basic}"
         self._headers = headers
         self._json_headers = {**headers, "Content-Type": "application/json"}
+        self._proxies = settings.proxies
+        proxy = settings.proxy
         # Everything that would let someone act as this client; scrubbed from
         # every error message, whatever the server echoes back.
-        self.secrets = tuple(s for s in (settings.token, settings.password, basic) if s)
-        if not settings.verify_ssl and split.scheme.lower() == "https":
-            _warn_unverified(split.hostname or "")
-        self._pool = urllib3.PoolManager(
-            num_pools=4,
-            maxsize=16,
-            cert_reqs="CERT_REQUIRED" if settings.verify_ssl else "CERT_NONE",
-            ca_certs=settings.ca_file,
+        self.secrets = tuple(
+            s for s in (settings.token, settings.password, basic, *proxy_secrets(proxy)) if s
         )
-        # The pool for our own host, looked up once instead of on every call.
-        self._host_pool = self._pool.connection_from_url(settings.host)
+        if not settings.verify_ssl and split.scheme.lower() == "https":
+            warn_unverified(split.hostname or "")
+        self._pool_options: dict[str, Any] = {
+            "num_pools": 4,
+            "maxsize": 16,
+            "cert_reqs": "CERT_REQUIRED" if settings.verify_ssl else "CERT_NONE",
+            "ca_certs": settings.ca_file,
+        }
+        self._managers_lock = threading.Lock()
+        self._pool = new_manager(proxy, self._pool_options)
+        self._managers: dict[str | None, urllib3.PoolManager] = {proxy: self._pool}
+        # The pool for our own host, looked up once instead of on every call;
+        # through a proxy, a plain-HTTP request is forwarded whole instead.
+        forwarded = proxy is not None and split.scheme.lower() == "http"
+        self._host_pool = None if forwarded else self._pool.connection_from_url(settings.host)
 
     def close(self) -> None:
         """Close every pooled connection."""
-        self._pool.clear()
+        with self._managers_lock:
+            managers = list(self._managers.values())
+        for manager in managers:
+            manager.clear()
 
     def request(
         self,
@@ -139,142 +198,240 @@ class Transport:
                 scrubbed from any error message.
 
         Returns:
-            The response of a 2xx status.
+            The response of a 2xx status; or of a 404 to a DELETE repeated
+            after an attempt that may have been carried out (it was).
 
         Raises:
-            CredentialsError: a failing status (or its subclass for 404 and
-                409), a connection failure, or the deadline passed.
+            CredentialsError: the subclass for a failing status, a
+                ``TransportError`` when no answer came; ``.attempts`` says how
+                many requests were sent.
         """
         target = self._base_path + path
         if query:
             target += "?" + urlencode(query)
         headers = self._json_headers if body is not None else self._headers
-        deadline = time.monotonic() + self._timeout
-        return self._send(method, target, body, headers, deadline, sent)
-
-    def _send(
-        self,
-        method: str,
-        target: str,
-        body: bytes | None,
-        headers: dict[str, str],
-        deadline: float,
-        sent: object,
-    ) -> Response:
-        url: str | None = None  # an absolute URL once redirected
-        attempt = 0
-        redirects = 0
+        call = _Call(method, target, body, headers, time.monotonic() + self._timeout)
         while True:
             started = time.monotonic()
-            if attempt == redirects == 0:
-                timeout = self._first_timeout
-            else:
-                remaining = deadline - started
-                if remaining <= 0:
-                    raise CredentialsError(f"no answer from {self._root} within {self._timeout:g}s")
-                timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining)
             try:
-                if url is None:
-                    resp = self._host_pool.urlopen(
-                        method, target, body=body, headers=headers, retries=False,
-                        redirect=False, timeout=timeout, assert_same_host=False,
-                        preload_content=False,
-                    )  # fmt: skip
-                else:
-                    resp = self._pool.urlopen(
-                        method, url, body=body, headers=headers, retries=False,
-                        redirect=False, timeout=timeout, preload_content=False,
-                    )  # fmt: skip
-                data = _read_body(resp, deadline)
-                if data is None:
-                    raise self._too_late(method, url)
-            except ConnectTimeoutError as exc:
-                # No connection, so nothing was sent: any method may try again.
-                self._log_failure(method, url or target, started, exc)
-                if attempt < self._retries and self._pause(attempt, None, deadline):
-                    attempt += 1
-                    continue
-                tries = "" if attempt == 0 else f" ({attempt + 1} attempts)"
-                raise CredentialsError(
-                    f"cannot connect to {self._where(url)}: {_why(exc)}{tries}"
-                ) from exc
-            except SSLError as exc:
-                raise CredentialsError(
-                    f"TLS failure talking to {self._where(url)}: {_why(exc)}"
-                ) from exc
-            except (ReadTimeoutError, ProtocolError) as exc:
-                # The request may have reached the server: only methods that
-                # are safe to repeat are sent again.
-                self._log_failure(method, url or target, started, exc)
-                if (
-                    method in IDEMPOTENT
-                    and attempt < self._retries
-                    and self._pause(attempt, None, deadline)
-                ):
-                    attempt += 1
-                    continue
-                if isinstance(exc, ReadTimeoutError):
-                    raise self._too_late(method, url) from exc
-                raise CredentialsError(
-                    f"connection to {self._where(url)} dropped: {_why(exc)}" + _maybe_done(method)
-                ) from exc
+                resp, data = self._attempt(call, started)
             except HTTPError as exc:
-                raise CredentialsError(
-                    f"{method} to {self._where(url)} failed: {_why(exc)}"
-                ) from exc
-
-            status = resp.status
-            request_id = resp.headers.get("X-Request-Id")
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug(
-                    "%s %s -> %d in %.1f ms (request id %s)",
-                    method, _path_of(url or target), status,
-                    (time.monotonic() - started) * 1000, request_id,
-                )  # fmt: skip
-
-            if (
-                status in RETRY_STATUSES
-                and method in IDEMPOTENT
-                and attempt < self._retries
-                and self._pause(attempt, resp.headers.get("Retry-After"), deadline)
-            ):
-                attempt += 1
+                self._log_failure(call, started, exc)
+                self._recover(call, exc)  # returns only to try again
                 continue
-            location = resp.headers.get("Location") if status in REDIRECT_STATUSES else None
-            if location:
-                redirects += 1
-                if redirects > MAX_REDIRECTS:
-                    raise CredentialsError(f"more than {MAX_REDIRECTS} redirects from {self._root}")
-                url = urljoin(url or self._root + target, location)
-                if status == 303 and method != "HEAD":
-                    # "See other": fetch the answer; the body is not sent again.
-                    method, body, headers = "GET", None, _without(headers, {"content-type"})
-                if _origin_of(url) != self._origin:
-                    if body is not None:
-                        # The body may hold secrets: they go to our host only.
-                        raise CredentialsError(
-                            f"refusing to send a request body to another origin: {_origin(url)}"
-                        )
-                    headers = _without(headers, AUTH_HEADERS)
-                continue
-            if status >= 400:
-                secrets = (*self.secrets, *iter_secrets(sent))
-                raise _status_error(status, data, request_id, secrets)
+            call.sent += 1
+            answer = self._answered(call, resp, data, started, sent)
+            if answer is not None:
+                return answer
+
+    # -- the steps of one call --------------------------------------------------
+
+    def _answered(
+        self, call: _Call, resp: BaseHTTPResponse, data: bytes, started: float, sent: object
+    ) -> Response | None:
+        """The call's result from an answer, or ``None`` to send again (retry, redirect)."""
+        status = resp.status
+        request_id = resp.headers.get("X-Request-Id")
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (request id %s)",
+                call.method, path_of(call.url or call.target), status,
+                (time.monotonic() - started) * 1000, request_id,
+            )  # fmt: skip
+        if status < 300:
             return Response(status, data, request_id)
+        if self._retry_status(call, status, resp.headers.get("Retry-After")):
+            return None
+        if status in REDIRECT_STATUSES and self._redirect(call, status, resp):
+            return None
+        if status == 404 and call.method == "DELETE" and call.maybe_done:
+            # An earlier attempt's answer was lost; the likeliest reason the
+            # name is gone now is that that attempt deleted it.
+            logger.debug("DELETE repeated after a lost answer got 404: taken as done")
+            return Response(status, data, request_id)
+        if status >= 400:
+            raise self._status_failure(call, status, data, request_id, sent)
+        return Response(status, data, request_id)
 
-    def _where(self, url: str | None) -> str:
+    def _attempt(self, call: _Call, started: float) -> tuple[BaseHTTPResponse, bytes]:
+        """Send once and read the whole answer within the deadline.
+
+        Raises:
+            HTTPError: the attempt failed; ``_recover`` decides what that means.
+            RequestTimeoutError: the deadline passed.
+        """
+        if call.tries == call.redirects == 0:
+            timeout = self._first_timeout
+        else:
+            remaining = call.deadline - started
+            if remaining <= 0:
+                raise self._no_answer(call)
+            timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining)
+        if call.url is None and self._host_pool is not None:
+            resp = self._host_pool.urlopen(
+                call.method, call.target, body=call.body, headers=call.headers,
+                retries=False, redirect=False, timeout=timeout, assert_same_host=False,
+                preload_content=False,
+            )  # fmt: skip
+        else:
+            url = call.url or self._root + call.target
+            resp = self._manager_for(url).urlopen(
+                call.method, url, body=call.body, headers=call.headers, retries=False,
+                redirect=False, timeout=timeout, preload_content=False,
+            )  # fmt: skip
+        data = read_body(resp, call.deadline)
+        if data is None:
+            call.sent += 1
+            raise self._no_answer(call)
+        return resp, data
+
+    def _recover(self, call: _Call, exc: HTTPError) -> None:
+        """After an attempt that got no answer: return to try again, or raise.
+
+        A failure before the request went out (no connection, no TLS
+        handshake, no tunnel through the proxy) may be retried for any
+        method; one after it may have reached the server only for methods
+        that are safe to repeat.
+        """
+        where = self._where(call)
+        if isinstance(exc, ProxyError):
+            raise proxy_failure(exc, self._proxy_of(call), where, call.sent) from exc
+        if isinstance(exc, ConnectTimeoutError) or handshake_timed_out(exc):
+            if self._plain_http(call, exc):
+                raise plain_http_error(where, call.sent)
+            if self._may_retry(call, None):
+                return
+            tries = "" if call.tries == 0 else f" (tried {call.tries + 1} times)"
+            why_ = "TLS handshake timed out" if isinstance(exc, ReadTimeoutError) else why(exc)
+            raise TransportError(
+                f"cannot connect to {where}: {why_}{tries}", attempts=call.sent
+            ) from exc
+        if isinstance(exc, SSLError):
+            if self._plain_http(call, exc):
+                raise plain_http_error(where, call.sent) from exc
+            raise TransportError(
+                f"TLS failure talking to {where}: {why(exc)}", attempts=call.sent, retryable=False
+            ) from exc
+        if isinstance(exc, ReadTimeoutError | ProtocolError):
+            call.sent += 1
+            call.maybe_done = True
+            if call.method in IDEMPOTENT and self._may_retry(call, None):
+                return
+            if isinstance(exc, ReadTimeoutError):
+                raise self._no_answer(call) from exc
+            raise TransportError(
+                f"connection to {where} dropped: {why(exc)}{maybe_done(call.method, call.sent)}",
+                attempts=call.sent,
+                retryable=call.method in IDEMPOTENT,
+            ) from exc
+        raise TransportError(
+            f"{call.method} to {where} failed: {why(exc)}", attempts=call.sent, retryable=False
+        ) from exc
+
+    def _retry_status(self, call: _Call, status: int, retry_after: str | None) -> bool:
+        """Whether to send again after a status that asks for it (waiting first)."""
+        if (
+            status in RETRY_STATUSES
+            and call.method in IDEMPOTENT
+            and self._may_retry(call, retry_after)
+        ):
+            call.maybe_done = call.maybe_done or status in MAYBE_DONE_STATUSES
+            return True
+        return False
+
+    def _redirect(self, call: _Call, status: int, resp: BaseHTTPResponse) -> bool:
+        """Whether to follow a redirect; points ``call`` at its target."""
+        location = resp.headers.get("Location")
+        if not location:
+            return False
+        call.redirects += 1
+        if call.redirects > MAX_REDIRECTS:
+            raise CredentialsError(
+                f"more than {MAX_REDIRECTS} redirects from {self._root}", attempts=call.sent
+            )
+        url = call.url = urljoin(call.url or self._root + call.target, location)
+        if status == 303 and call.method != "HEAD":
+            # "See other": fetch the answer; the body is not sent again.
+            call.method, call.body = "GET", None
+            call.headers = without(call.headers, {"content-type"})
+        if origin_of(url) != self._origin:
+            if call.body is not None:
+                # The body may hold secrets: they go to our host only.
+                raise CredentialsError(
+                    f"refusing to send a request body to another origin: {origin(url)}",
+                    attempts=call.sent,
+                )
+            call.headers = without(call.headers, AUTH_HEADERS)
+        return True
+
+    def _may_retry(self, call: _Call, retry_after: str | None) -> bool:
+        """Wait and count a retry, if one is left and fits in the deadline."""
+        if call.tries < self._retries and self._pause(call.tries, retry_after, call.deadline):
+            call.tries += 1
+            return True
+        return False
+
+    # -- what a failure says ----------------------------------------------------
+
+    def _where(self, call: _Call) -> str:
         """The origin a request went to: ours, or where a redirect sent it."""
-        return self._root if url is None else _origin(url)
+        return self._root if call.url is None else origin(call.url)
 
-    def _too_late(self, method: str, url: str | None) -> CredentialsError:
+    def _no_answer(self, call: _Call) -> RequestTimeoutError:
         """The error for an answer that did not arrive (in full) before the deadline."""
-        return CredentialsError(
-            f"no answer from {self._where(url)} within {self._timeout:g}s" + _maybe_done(method)
+        suffix = maybe_done(call.method, call.sent)
+        return RequestTimeoutError(
+            f"no answer from {self._where(call)} within {self._timeout:g}s{suffix}",
+            attempts=call.sent,
+            retryable=not suffix,
         )
+
+    def _status_failure(
+        self, call: _Call, status: int, data: bytes, request_id: str | None, sent: object
+    ) -> CredentialsError:
+        secrets = (*self.secrets, *iter_secrets(sent))
+        if call.method not in IDEMPOTENT and status in MAYBE_DONE_STATUSES:
+            # A gateway lost the answer: the server behind it may have acted.
+            suffix = f"; the {call.method} may have been carried out"
+            return status_error(
+                status, data, request_id, secrets,
+                suffix=suffix, attempts=call.sent, retryable=False,
+            )  # fmt: skip
+        return status_error(status, data, request_id, secrets, attempts=call.sent)
+
+    def _proxy_of(self, call: _Call) -> str | None:
+        if self._proxies is None:
+            return None
+        found = self._proxies.for_url(call.url or self._root)
+        return None if found is None else mask_proxy(found[0])
+
+    def _plain_http(self, call: _Call, exc: HTTPError) -> bool:
+        """Whether a failed TLS connection went to a server that speaks plain HTTP."""
+        url = call.url or self._root
+        if not url.lower().startswith("https:") or self._proxy_of(call) is not None:
+            return False
+        if isinstance(exc, ConnectTimeoutError) or is_certificate_failure(exc):
+            return False
+        wait = min(PROBE_TIMEOUT, call.deadline - time.monotonic())
+        return wait > 0 and answers_plain_http(url, wait)
+
+    # -- pools, waits and logs --------------------------------------------------
+
+    def _manager_for(self, url: str) -> urllib3.PoolManager:
+        """The pool manager for a URL: direct, or through the proxy for it."""
+        found = None if self._proxies is None else self._proxies.for_url(url)
+        proxy = None if found is None else found[0]
+        manager = self._managers.get(proxy)
+        if manager is None:
+            with self._managers_lock:
+                manager = self._managers.get(proxy)
+                if manager is None:
+                    manager = self._managers[proxy] = new_manager(proxy, self._pool_options)
+        return manager
 
     def _pause(self, attempt: int, retry_after: str | None, deadline: float) -> bool:
         """Sleep before the next attempt; ``False`` if that would pass the deadline."""
-        wait = _retry_after_seconds(retry_after)
+        wait = retry_after_seconds(retry_after)
         if wait is None:
             ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)
             # Half fixed, half random: spread out, but never hammer at once.
@@ -286,169 +443,10 @@ class Transport:
         time.sleep(wait)
         return True
 
-    def _log_failure(self, method: str, where: str, started: float, exc: Exception) -> None:
+    def _log_failure(self, call: _Call, started: float, exc: Exception) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s failed in %.1f ms: %s",
-                method, _path_of(where), (time.monotonic() - started) * 1000, _why(exc),
+                call.method, path_of(call.url or call.target),
+                (time.monotonic() - started) * 1000, why(exc),
             )  # fmt: skip
-
-
-def _warn_unverified(hostname: str) -> None:
-    """Warn once that ``hostname``'s certificates go unchecked; quiet urllib3 for it alone.
-
-    urllib3 warns on every request made without verification, which would
-    drown the output of a user who turned it off on purpose. Its warning is
-    silenced only for this host: other code in the process that talks to
-    other hosts unverified is still warned. The filter is added once per
-    client, never per request.
-    """
-    warnings.warn(
-        f"TLS certificates of {hostname} are not verified: verify_ssl is off",
-        InsecureRequestWarning,
-        stacklevel=2,
-    )
-    warnings.filterwarnings(
-        "ignore",
-        message=f"Unverified HTTPS request is being made to host '{re.escape(hostname)}'",
-        category=InsecureRequestWarning,
-        module=r"urllib3\.connectionpool",
-    )
-
-
-def _read_body(resp: BaseHTTPResponse, deadline: float) -> bytes | None:
-    """The whole (decoded) body, or ``None`` if the deadline passed first.
-
-    urllib3's read timeout starts again with every byte received, so a server
-    that trickles its answer could hold a call for as long as it liked; here
-    each read may wait only until the deadline. A connection given up on is
-    closed and not returned to the pool: its unread rest would be taken for
-    the next answer.
-    """
-    # Without a content-encoding there is nothing to decode, and read1 can hand
-    # over what it read as it is: with decoding on, urllib3 copies every chunk
-    # through its decoded-content buffer (a listing page is read 3 to 5 times
-    # over, about 5% of a listing's time).
-    decode = "content-encoding" in resp.headers
-    chunks: list[bytes] = []
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            resp.close()
-            return None
-        # The connection is None once urllib3 has put it back in the pool, where
-        # another thread may take it; its socket is None once http.client has
-        # handed it to the response ("Connection: close"). Either way the read
-        # timeout set for the request bounds the read.
-        sock = getattr(resp.connection, "sock", None)
-        if sock is not None:
-            sock.settimeout(remaining)
-        chunk = resp.read1(decode_content=decode)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        if resp.closed and not decode:
-            break  # all read, and nothing left in a decoder: no need to ask for more
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _maybe_done(method: str) -> str:
-    """What a failure after sending means for a method that is not safe to repeat."""
-    return "" if method in IDEMPOTENT else f"; the {method} may have been carried out"
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        return max(0.0, when.timestamp() - time.time())
-    if math.isnan(seconds) or seconds < 0:
-        return None
-    return seconds
-
-
-def _why(exc: BaseException) -> str:
-    """A short reason from a urllib3 error, without its nested reprs."""
-    # urllib3 raises connection errors from the socket's OSError; its
-    # strerror ("Connection refused") says it best.
-    cause = exc.__cause__
-    if isinstance(cause, OSError) and cause.strerror:
-        return cause.strerror
-    if isinstance(exc, ConnectTimeoutError):
-        return "connection timed out"
-    if isinstance(exc, ProtocolError) and len(exc.args) > 1:
-        inner = exc.args[1]
-        return str(inner) or type(inner).__name__
-    text = str(getattr(exc, "reason", None) or exc)
-    # urllib3 prefixes messages with the connection's repr: "HTTPConnection(...): why".
-    if "): " in text and text.startswith(("<", "HTTP")):
-        text = text.split("): ", 1)[1]
-    return text or type(exc).__name__
-
-
-def _origin_of(url: str) -> Origin:
-    split = urlsplit(url)
-    scheme = split.scheme.lower()
-    try:
-        port = split.port
-    except ValueError:
-        port = None
-    return (scheme, (split.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme))
-
-
-def _origin(url: str) -> str:
-    split = urlsplit(url)
-    return f"{split.scheme}://{split.netloc}"
-
-
-def _path_of(target: str) -> str:
-    """The path of a target or URL, without its query: what a log line may show."""
-    return urlsplit(target).path
-
-
-def _without(headers: dict[str, str], names: frozenset[str] | set[str]) -> dict[str, str]:
-    return {key: value for key, value in headers.items() if key.lower() not in names}
-
-
-def _status_error(
-    status: int, data: bytes, request_id: str | None, secrets: Sequence[str]
-) -> CredentialsError:
-    """The error for a response with a failing status, from whatever body it has."""
-    code: int | str | None = None
-    message: str | None = None
-    try:
-        body = _ERROR_DECODER.decode(data) if data.strip() else None
-    except msgspec.MsgspecError:
-        body = None
-        if data.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
-            message = "the server sent an HTML page instead of a JSON error"
-        else:
-            message = "the server sent a body that is not a JSON error"
-    if body is not None:
-        code = body.code
-        message = body.message
-        request_id = body.request_id or request_id
-        if isinstance(code, str):
-            # A server's code is meant to be a number; a string one may echo anything.
-            code = scrub(code, secrets)
-        if body.validation_error and body.validation_error.fields:
-            fields = "; ".join(f"{f.field}: {f.message}" for f in body.validation_error.fields)
-            message = f"{message or 'invalid request'} ({fields})"
-    if not message:
-        message = "no error message in the response"
-    # Scrubbed before the error is built: it cuts long messages short, and a
-    # secret cut in half could no longer be found.
-    message = scrub(message, secrets)
-    if request_id is not None:
-        request_id = scrub(request_id, secrets)
-    return error_for_status(status, message, code=code, request_id=request_id)

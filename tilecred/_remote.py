@@ -97,10 +97,6 @@ class HttpBackend:
         self._teamspace_ids: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return self.transport.secrets
-
     def close(self) -> None:
         self.transport.close()
 
