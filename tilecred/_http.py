@@ -298,7 +298,7 @@ class Transport:
             raise proxy_failure(exc, self._proxy_of(call), where, call.sent) from exc
         if isinstance(exc, ConnectTimeoutError) or handshake_timed_out(exc):
             if self._plain_http(call, exc):
-                raise plain_http_error(where, call.sent)
+                raise plain_http_error(where, call.sent) from exc
             if self._may_retry(call, None):
                 return
             tries = "" if call.tries == 0 else f" (tried {call.tries + 1} times)"
