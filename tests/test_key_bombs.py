@@ -109,6 +109,11 @@ def test_a_bomb_under_another_label_is_still_read_as_encrypted() -> None:
     # cryptography's DER loader decrypts an encrypted key whatever the label says.
     relabelled = _pbkdf2_bomb().replace("ENCRYPTED PRIVATE KEY", "PRIVATE KEY")
     assert _refusal(_snowflake(relabelled)) == BOMB_REFUSAL
+    # Legacy encryption headers on a PKCS#8 key do not make it "legacy".
+    first, *rest = _pbkdf2_bomb().splitlines()
+    headers = ["Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF"]
+    with_headers = "\n".join([first, *headers, "", *rest])
+    assert _refusal(_snowflake(with_headers)) == BOMB_REFUSAL
 
 
 def test_unknown_schemes_and_malformed_parameters_are_refused() -> None:
@@ -237,3 +242,23 @@ def test_the_server_refuses_bombs_while_answering_others(server: Running) -> Non
     assert _post(server, server.credentials_path(), body)[0] == 201
     listed = server.request("GET", server.credentials_path(), query=[("verify", "true")])
     assert [(c["name"], c["status"]) for c in listed.json["data"]] == [("bomb", "failed")]
+
+
+def test_an_rsa_key_whose_numbers_disagree_is_refused(rsa_key: rsa.RSAPrivateKey) -> None:
+    good = rsa_key.private_numbers()
+    bad = rsa.RSAPrivateNumbers(
+        p=good.p, q=good.q, d=good.d, dmp1=good.dmp1, dmq1=good.dmq1, iqmp=good.iqmp + 1,
+        public_numbers=good.public_numbers,
+    )  # fmt: skip
+    pem = (
+        bad.private_key(unsafe_skip_rsa_key_validation=True)
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )  # fmt: skip
+    assert _refusal(_snowflake(pem, None)) == (
+        "token.snowflake.private_key_raw: the private key: does not load: its numbers are not "
+        "an RSA key"
+    )

@@ -57,10 +57,9 @@ MAX_PER_PAGE = 1000
 MAX_PRIVATE_KEY_CHARS = 8 * 1024
 MAX_GCP_KEY_CHARS = 32 * 1024
 MAX_PASSPHRASE_CHARS = 1024
-# The largest RSA modulus checked, with each prime at most half of it.
-# Snowflake and Google use 2048-bit keys; checking a key tests its primes,
-# which grows with about the cube of their size: a 4096-bit key costs about
-# ten times a 2048-bit one, an 8192-bit key another ten times that.
+# The largest RSA modulus accepted, with each prime at most half of it.
+# Snowflake and Google use 2048-bit keys; 4096 bits is the largest size
+# either documents or generates.
 MAX_RSA_BITS = 4096
 # The most key-derivation work a key's sender may ask of verify. PBKDF2:
 # OWASP's 2023 figure for HMAC-SHA256 (600,000), 290 times OpenSSL's default

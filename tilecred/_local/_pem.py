@@ -7,8 +7,9 @@ So before any of that work, this module reads the PEM block and the key's
 encryption parameters itself (a small DER reader: EncryptedPrivateKeyInfo,
 then PBES2's PBKDF2 or scrypt parameters, or PBES1's and PKCS#12's iteration
 count) and refuses anything above the ceilings in ``tilecred._limits``. Only
-then does ``cryptography`` decrypt the key — without checking it — and only a
-key of a bounded size is then checked.
+then does ``cryptography`` decrypt the key — without OpenSSL's check, whose
+primality tests cost seconds for large keys — and an RSA key of a bounded
+size is checked for consistency here.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import math
 import re
 from typing import TYPE_CHECKING
 
 from .._limits import MAX_PBKDF2_ITERATIONS, MAX_RSA_BITS, MAX_SCRYPT_COST
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateNumbers
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 __all__ = ["LOAD_FAILED", "KeyRefused", "PemKey", "load_key", "read_pem"]
@@ -34,9 +37,23 @@ _BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
 _LABELS = frozenset(
     {"PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"}
 )
+_TRADITIONAL = frozenset({"RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"})
 _PBES2 = "1.2.840.113549.1.5.13"
 _PBKDF2 = "1.2.840.113549.1.5.12"
 _SCRYPT = "1.3.6.1.4.1.11591.4.11"
+_HMAC_SHA1 = "1.2.840.113549.2.7"
+_PRFS = {
+    _HMAC_SHA1: "SHA1",
+    "1.2.840.113549.2.8": "SHA224",
+    "1.2.840.113549.2.9": "SHA256",
+    "1.2.840.113549.2.10": "SHA384",
+    "1.2.840.113549.2.11": "SHA512",
+}
+_AES_CBC = {
+    "2.16.840.1.101.3.4.1.2": 16,
+    "2.16.840.1.101.3.4.1.22": 24,
+    "2.16.840.1.101.3.4.1.42": 32,
+}
 # PBES1 (PKCS#5 v1.5) and PKCS#12's PBE schemes: parameters are a salt and
 # an iteration count.
 _ITERATED_PREFIXES = ("1.2.840.113549.1.5.", "1.2.840.113549.1.12.1.")
@@ -76,7 +93,9 @@ def read_pem(text: str) -> PemKey:
     if label not in _LABELS:
         raise KeyRefused(f"a {label} is not supported: give a PKCS#8 key (BEGIN PRIVATE KEY)")
     headers, _, encoded = body.rpartition("\n\n") if ":" in body else ("", "", body)
-    legacy = "Proc-Type: 4,ENCRYPTED" in headers
+    # Only the traditional forms carry OpenSSL's legacy encryption; on any
+    # other label the headers are ignored and only the DER is ever loaded.
+    legacy = "Proc-Type: 4,ENCRYPTED" in headers and label in _TRADITIONAL
     try:
         der = base64.b64decode("".join(encoded.split()), validate=True)
     except (binascii.Error, ValueError):
@@ -107,7 +126,11 @@ def load_key(key: PemKey, password: bytes | None) -> PrivateKeyTypes:
             # OpenSSL's legacy encryption derives its key with one MD5 round.
             loaded = load_pem_private_key(key.block, password, unsafe_skip_rsa_key_validation=True)
         else:
-            loaded = load_der_private_key(key.der, password, unsafe_skip_rsa_key_validation=True)
+            plain = None
+            if key.encrypted and password is not None:
+                plain = _decrypt_pbes2(key.der, password)
+            der, password = (key.der, password) if plain is None else (plain, None)
+            loaded = load_der_private_key(der, password, unsafe_skip_rsa_key_validation=True)
     except (ValueError, TypeError):
         raise KeyRefused(LOAD_FAILED) from None
     if isinstance(loaded, RSAPrivateKey):
@@ -118,12 +141,30 @@ def load_key(key: PemKey, password: bytes | None) -> PrivateKeyTypes:
                 f"an RSA key of {loaded.key_size} bits; tilecred checks keys of at most "
                 f"{MAX_RSA_BITS} bits"
             )
-        try:
-            # The check skipped above: the numbers make a consistent key.
-            numbers.private_key()
-        except ValueError:
-            raise KeyRefused("does not load: its numbers are not an RSA key") from None
+        if not _consistent(numbers):
+            raise KeyRefused("does not load: its numbers are not an RSA key")
     return loaded
+
+
+def _consistent(numbers: RSAPrivateNumbers) -> bool:
+    """Whether a private key's numbers make one RSA key that signs and decrypts.
+
+    In place of OpenSSL's own check, whose primality tests on the primes
+    cost about a second for a 4096-bit key: a few multiplications catch a
+    damaged or mismatched key just as well. A key whose "primes" are not
+    prime does not come from any key generator; the service it is for
+    refuses it when it is used.
+    """
+    p, q, d = numbers.p, numbers.q, numbers.d
+    n, e = numbers.public_numbers.n, numbers.public_numbers.e
+    if min(p, q) < 3 or p * q != n or e < 3 or not e % 2:
+        return False
+    return (
+        e * d % math.lcm(p - 1, q - 1) == 1
+        and numbers.dmp1 == d % (p - 1)
+        and numbers.dmq1 == d % (q - 1)
+        and numbers.iqmp * q % p == 1
+    )
 
 
 # -- the DER reader -------------------------------------------------------------------
@@ -187,6 +228,63 @@ def _unsigned(content: bytes) -> int:
     if not content or len(content) > 9 or content[0] & 0x80:
         return 2**64
     return int.from_bytes(content, "big")
+
+
+def _decrypt_pbes2(der: bytes, password: bytes) -> bytes | None:
+    """The PrivateKeyInfo inside a PBES2 key encrypted with AES-CBC.
+
+    cryptography's key derivation functions release the GIL, so a derivation
+    at the ceiling does not stop the server's other threads; its key loader
+    holds the GIL throughout. (hashlib's PBKDF2 releases it too, but over
+    OpenSSL 3.0 it is several times slower.) ``None`` leaves other schemes (whose
+    cost is bounded all the same) to cryptography.
+
+    Raises:
+        KeyRefused: the passphrase does not decrypt it (``LOAD_FAILED``).
+    """
+    (info,) = _fields(der, (_SEQUENCE,))
+    algorithm, data = _fields(info, (_SEQUENCE, _OCTETS))
+    scheme, params = _fields(algorithm, (_OID, _SEQUENCE))
+    if _oid(scheme) != _PBES2:
+        return None
+    derivation, cipher = _fields(params, (_SEQUENCE, _SEQUENCE))
+    kdf_oid, kdf_params = _fields(derivation, (_OID, _SEQUENCE))
+    cipher_oid, iv = _fields(cipher, (_OID, _OCTETS))
+    size = _AES_CBC.get(_oid(cipher_oid))
+    items = _items(kdf_params)
+    if size is None or len(iv) != 16 or len(items) < 2 or items[0][0] != _OCTETS:
+        return None
+    salt = items[0][1]
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    try:
+        if _oid(kdf_oid) == _SCRYPT:
+            n, r, p = (_unsigned(value) for _, value in items[1:4])
+            key = Scrypt(salt=salt, length=size, n=n, r=r, p=p).derive(password)
+        else:
+            prf = _HMAC_SHA1
+            if items[-1][0] == _SEQUENCE and (found := _items(items[-1][1])):
+                prf = _oid(found[0][1])
+            if prf not in _PRFS:
+                return None
+            algorithm = getattr(hashes, _PRFS[prf])()
+            kdf = PBKDF2HMAC(algorithm, size, salt, _unsigned(items[1][1]))
+            key = kdf.derive(password)
+        return _aes_cbc_decrypt(key, iv, data)
+    except ValueError:
+        raise KeyRefused(LOAD_FAILED) from None
+
+
+def _aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    unpadder = padding.PKCS7(128).unpadder()
+    padded = decryptor.update(data) + decryptor.finalize()
+    return unpadder.update(padded) + unpadder.finalize()
 
 
 def _check_encryption(der: bytes) -> None:
