@@ -54,6 +54,8 @@ class Side:
     client: tilecred.Client
     home: Path
     make_teamspace: Callable[[str], str]
+    # Who uses a credential: the same client locally, a task token's on a server.
+    user: tilecred.Client
 
     def in_workspace(self, workspace: str) -> tilecred.Client:
         """Another client for the same store or server, for another workspace."""
@@ -75,7 +77,7 @@ def _local(home: Path) -> Side:
             return store.create_teamspace(store.ensure_workspace(WORKSPACE).id, name).id
 
     client = tilecred.Client(home=home, workspace=WORKSPACE)
-    return Side("local", client, home, make_teamspace)
+    return Side("local", client, home, make_teamspace, client)
 
 
 def _served(server: Running) -> Side:
@@ -89,7 +91,9 @@ def _served(server: Running) -> Side:
         return ident
 
     client = tilecred.Client(host=server.url, token=server.token, retries=0)
-    return Side("server", client, server.home, make_teamspace)
+    _record, task = server.app.tokens.create(server.workspace_id, "runner", kind="task")
+    user = tilecred.Client(host=server.url, token=task, retries=0)
+    return Side("server", client, server.home, make_teamspace, user)
 
 
 @pytest.fixture(params=["local", "server"])
@@ -98,7 +102,7 @@ def side(request: pytest.FixtureRequest, tmp_path: Path, running_server: Any) ->
         made = _local(tmp_path / "local-home")
     else:
         made = _served(running_server(tmp_path / "server-home", workspace=WORKSPACE))
-    with made.client:
+    with made.client, made.user:
         yield made
 
 
@@ -399,6 +403,75 @@ def test_verify_names_the_field_at_fault(
         "CredentialsError", 422, 422, message,
         f"could not verify credential 'v': 422 Unprocessable Entity: {message}",
     )  # fmt: skip
+
+
+# -- use ----------------------------------------------------------------------------
+
+
+def test_use_gives_the_secrets_of_a_credential_allowed_in_tasks(side: Side) -> None:
+    side.make_teamspace("ml")
+    side.client.create_credential(
+        "lake", "AWS", credential=AWS_KEY, allowed_in_tasks=True, teamspace="ml"
+    )
+    with side.user.use_credential("lake", teamspace="ml") as access:
+        assert shown(access.credential) == {
+            "credential_type": "teamspace", "name": "lake", "provider": "AWS",
+            "provider_default": False, "allowed_in_tasks": True,
+            "credential": {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                                   "secret_access_key": CANARY_SECRET}},
+        }  # fmt: skip
+
+
+def test_use_refuses_a_credential_not_allowed_in_tasks(side: Side) -> None:
+    side.client.create_credential("lake", "AWS", credential=AWS_KEY)
+    message = (
+        "credential 'lake' is not allowed in tasks, so its secrets cannot be used; allow it with "
+        "update_credential('lake', allowed_in_tasks=True) or "
+        "`tilecred update lake --allow-in-tasks`"
+    )
+    assert failure(lambda: side.user.use_credential("lake")) == (
+        "PermissionDeniedError", 403, 403, message,
+        f"could not use credential 'lake': 403 Forbidden: {message}",
+    )  # fmt: skip
+
+
+def test_use_of_a_missing_credential_or_teamspace_is_not_found(side: Side) -> None:
+    assert failure(lambda: side.user.use_credential("nope")) == not_found(
+        "use credential", " 'nope'", "credential not found"
+    )
+    assert failure(lambda: side.user.use_credential("nope", teamspace="ghost")) == not_found(
+        "use credential", " 'nope' in teamspace 'ghost'", "teamspace 'ghost' not found"
+    )
+
+
+def test_the_audit_log_records_the_same_trail(side: Side) -> None:
+    side.make_teamspace("ml")
+    side.client.create_credential("c", "AWS", credential=AWS_KEY, teamspace="ml")
+    side.client.update_credential("c", teamspace="ml", name="d", allowed_in_tasks=True)
+    with pytest.raises(tilecred.NotFoundError):
+        side.client.delete_credential("c", teamspace="ml")
+    side.client.verify_credential("v", "AWS", role=ROLE)
+    with side.user.use_credential("d", teamspace="ml"):
+        pass
+    side.client.delete_credential("d", teamspace="ml")
+    # Issuing tokens is the server's own (the local store has none).
+    records = [r for r in side.client.audit() if not r.action.startswith("token.")]
+    trail = [(r.action, r.outcome, r.workspace, r.teamspace, r.credential, r.detail)
+             for r in records]  # fmt: skip
+    assert trail == [
+        ("create", "ok", "team", "ml", "c", "AWS credential.aws"),
+        ("update", "ok", "team", "ml", "c",
+         "changed name, allowed_in_tasks; allowed_in_tasks=True; new name 'd'"),
+        ("delete", "failed", "team", "ml", "c", "credential not found"),
+        ("verify", "ok", "team", None, "v", None),
+        ("use", "ok", "team", "ml", "d", None),
+        ("delete", "ok", "team", "ml", "d", None),
+    ]  # fmt: skip
+    assert CANARY_SECRET not in repr(records)
+    # Who acted differs by nature: the OS user locally, the token on a server.
+    actors = {(r.action, r.actor.split(":")[0]) for r in records}
+    assert actors == {(r.action, "local" if side.kind == "local" else "token") for r in records}
+    assert {r.request_id is None for r in records} == {side.kind == "local"}
 
 
 # -- errors -----------------------------------------------------------------------
