@@ -6,8 +6,10 @@ through the same public ``Client``. Each asserts one exact expectation, the
 same for both, so a difference between the backends fails one of the two
 runs. Results are compared with their generated id and times left out;
 errors by type, status, code, message and ``str()``, with only the request
-id (which the local store does not have) taken out. The differences that
-stay are pinned in the last section and listed in docs/local.md.
+id (which the local store does not have) taken out; the command line's
+answer to an unknown teamspace (the case issue #11 reported) is compared the
+same way. The differences that stay are pinned in the last section and listed
+in docs/local.md.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tilecred import AccessCredential, CredentialsError, CredentialType
 from tilecred._local import Store
 
 from .conftest import CANARY_SECRET
+from .test_cli_support import cli_env, run
 from .test_server_harness import ROLE_ARN, Running
 
 pytest_plugins = ["tests.test_server_harness"]
@@ -56,6 +59,8 @@ class Side:
     make_teamspace: Callable[[str], str]
     # Who uses a credential: the same client locally, a task token's on a server.
     user: tilecred.Client
+    # The environment that points the command line at the same place.
+    cli: dict[str, str]
 
     def in_workspace(self, workspace: str) -> tilecred.Client:
         """Another client for the same store or server, for another workspace."""
@@ -77,7 +82,8 @@ def _local(home: Path) -> Side:
             return store.create_teamspace(store.ensure_workspace(WORKSPACE).id, name).id
 
     client = tilecred.Client(home=home, workspace=WORKSPACE)
-    return Side("local", client, home, make_teamspace, client)
+    cli = {"TILECRED_HOME": str(home), "TILEDB_REST_WORKSPACE": WORKSPACE}
+    return Side("local", client, home, make_teamspace, client, cli)
 
 
 def _served(server: Running) -> Side:
@@ -93,7 +99,8 @@ def _served(server: Running) -> Side:
     client = tilecred.Client(host=server.url, token=server.token, retries=0)
     _record, task = server.app.tokens.create(server.workspace_id, "runner", kind="task")
     user = tilecred.Client(host=server.url, token=task, retries=0)
-    return Side("server", client, server.home, make_teamspace, user)
+    cli = {"TILEDB_REST_SERVER_ADDRESS": server.url, "TILEDB_REST_TOKEN": server.token}
+    return Side("server", client, server.home, make_teamspace, user, cli)
 
 
 @pytest.fixture(params=["local", "server"])
@@ -514,6 +521,24 @@ def test_an_unknown_teamspace_is_not_found_by_every_call(side: Side, teamspace: 
     # Nothing was changed on the way.
     assert names(client.list_credentials()) == ["c"]
     assert client.get_credential("c").allowed_in_tasks is False
+
+
+def test_the_command_line_says_the_same_about_an_unknown_teamspace(side: Side) -> None:
+    side.client.create_credential("x", "AWS", role=ROLE)
+    env = cli_env(None, **side.cli)
+    for args, action in (
+        (["get", "x"], "get credential 'x'"),
+        (["list"], "list credentials"),
+        (["update", "x", "--allow-in-tasks"], "update credential 'x'"),
+        (["delete", "x", "--yes"], "delete credential 'x'"),
+        (["verify", "x"], "get credential 'x'"),
+    ):
+        result = run([*args, "--teamspace", "nope"], env)
+        assert (result.code, result.out, _REQUEST_ID.sub("", result.err.rstrip("\n"))) == (
+            1, "",
+            f"error: could not {action} in teamspace 'nope': 404 Not Found: "
+            "teamspace 'nope' not found",
+        ), args  # fmt: skip
 
 
 def test_an_unknown_teamspace_id_is_not_found_on_create(side: Side) -> None:
