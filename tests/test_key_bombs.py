@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
+import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -261,4 +264,42 @@ def test_an_rsa_key_whose_numbers_disagree_is_refused(rsa_key: rsa.RSAPrivateKey
     assert _refusal(_snowflake(pem, None)) == (
         "token.snowflake.private_key_raw: the private key: does not load: its numbers are not "
         "an RSA key"
+    )
+
+
+OPENSSL = shutil.which("openssl")
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="needs the openssl command")
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["-topk8", "-v2", "aes-256-cbc"],
+        ["-topk8", "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA512"],
+        ["-topk8", "-v2", "des3"],
+        ["-topk8", "-v1", "PBE-SHA1-3DES"],
+        ["-topk8", "-scrypt"],
+    ],
+)
+def test_keys_openssl_writes_still_verify(
+    rsa_key: rsa.RSAPrivateKey, tmp_path: Path, options: list[str]
+) -> None:
+    plain = tmp_path / "plain.pem"
+    plain.write_bytes(
+        rsa_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )  # fmt: skip
+    encrypted = tmp_path / "encrypted.pem"
+    assert OPENSSL is not None
+    subprocess.run(
+        [OPENSSL, "pkcs8", *options, "-in", str(plain), "-out", str(encrypted),
+         "-passout", f"pass:{PASSPHRASE}"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    pem = encrypted.read_text()
+    tilecred.verify_credential("k", "SNOWFLAKE", token=_snowflake(pem))
+    assert _refusal(_snowflake(pem, "wrong")) == (
+        "token.snowflake.private_key_passphrase: does not decrypt the private key"
     )
