@@ -33,7 +33,7 @@ def make_server(app: Any, host: str, port: int, threads: int) -> Server:
         import waitress.server
     except ImportError as exc:
         raise ConfigurationError(
-            "tilecred serve needs waitress: pip install 'tilecred[server]'"
+            "tilecred serve needs waitress: pip install '.[server]' in a tilecred checkout"
         ) from exc
     try:
         inner = waitress.server.create_server(
