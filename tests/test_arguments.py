@@ -468,3 +468,18 @@ def test_list_filters(
     assert httpserver.log == []  # nothing is sent until the pager is used
     assert list(pager) == []
     assert _sent(httpserver) == ("GET", "/v4/credentials/ws_x", query, None)
+
+
+def test_a_teamspace_name_that_reads_as_an_id_is_refused_everywhere_alike() -> None:
+    from tilecred._arguments import TEAMSPACE_ID_PREFIX, check_teamspace_name, is_teamspace_id
+
+    assert TEAMSPACE_ID_PREFIX == "ts_"
+    assert is_teamspace_id("ts_0123")
+    assert not is_teamspace_id("ml")
+    assert check_teamspace_name("ml") == "ml"
+    with pytest.raises(InvalidArgumentError) as caught:
+        check_teamspace_name("ts_ml", "teamspace name")
+    assert caught.value.message == "teamspace name 'ts_ml' must not start with 'ts_'"
+    with pytest.raises(InvalidArgumentError) as caught:
+        check_teamspace_name("a/b", "teamspace name")
+    assert caught.value.message == "teamspace name 'a/b' must not contain '/'"

@@ -563,3 +563,37 @@ def test_configure_with_arguments_replaces_the_default_client() -> None:
     with pytest.raises(ConfigurationError):
         tilecred.configure(timeout=-1)
     assert tilecred.get_client() is client  # a failed configure() changes nothing
+
+
+def test_one_resolution_of_the_data_directory_for_library_server_and_cli(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tilecred._config import default_home, resolve_home
+    from tilecred._server._app import create_app
+
+    monkeypatch.setenv("TILECRED_HOME", str(isolated / "from-env"))
+    assert resolve_home() == isolated / "from-env"
+    assert resolve_home(isolated / "given") == isolated / "given"
+    assert resolve_home("~/x", environ={}) == Path.home() / "x"
+    # An empty TILECRED_HOME names nothing: the default, for library and server alike.
+    monkeypatch.setenv("TILECRED_HOME", "")
+    monkeypatch.setenv("XDG_DATA_HOME", str(isolated / "xdg"))
+    assert resolve_home() == default_home() == isolated / "xdg" / "tilecred"
+    assert tilecred.configure().settings.home == isolated / "xdg" / "tilecred"
+    app = create_app()
+    try:
+        assert app.store.home == isolated / "xdg" / "tilecred"
+    finally:
+        app.close()
+
+
+def test_one_resolution_of_tiledbs_profile_file(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tilecred._config import profile_file
+
+    assert profile_file({"TILEDB_PROFILE_DIR": str(isolated)}) == isolated / "profiles.json"
+    monkeypatch.setenv("HOME", str(isolated / "home"))
+    assert (
+        profile_file({"TILEDB_PROFILE_DIR": ""}) == isolated / "home" / ".tiledb" / "profiles.json"
+    )

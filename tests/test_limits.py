@@ -87,7 +87,8 @@ def test_the_store_refuses_a_long_workspace_name(tmp_path: Path) -> None:
             store.create_workspace("w" * 129)
         with pytest.raises(InvalidArgumentError, match="workspace is 130 characters long"):
             store.ensure_workspace("w" * 130)
-        assert store.list_workspaces() == []
+        assert store.find_workspace("w" * 129) is None
+        assert store.find_workspace("w" * 130) is None
 
 
 def test_the_server_answers_400_naming_the_field(server: Running) -> None:

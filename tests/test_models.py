@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import pytest
 
 import tilecred
+from tests.conftest import CANARY_SECRET
 from tilecred import (
     AccessCredential,
     AccessCredentialRole,
@@ -41,6 +42,8 @@ from tilecred import (
 from tilecred._models import (
     SECRET_FIELD_NAMES,
     ErrorBody,
+    Secret,
+    SentEmpty,
     TeamspaceCreateRequest,
     _Model,
     iter_secrets,
@@ -162,7 +165,7 @@ def test_every_public_model_is_covered() -> None:
 
 @pytest.mark.parametrize("model", list(SECRETS), ids=lambda m: m.__name__)
 def test_secret_fields_are_declared(model: type[_Model]) -> None:
-    assert model.__secret_fields__ == SECRETS[model]
+    assert set(model.__secret_fields__) == SECRETS[model]
     assert SECRETS[model] <= SECRET_FIELD_NAMES
 
 
@@ -170,6 +173,49 @@ def test_secret_field_names_are_exactly_the_declared_ones() -> None:
     declared = {name for model in WIRE_FIELDS for name in model.__secret_fields__}
     assert declared == SECRET_FIELD_NAMES
     assert {model for model in WIRE_FIELDS if model.__secret_fields__} == set(SECRETS)
+
+
+class _Vault(_Model, kw_only=True):
+    """A model made only for this test: its marks are all it declares."""
+
+    user: str
+    password: Annotated[str | None, Secret(required=True)] = None
+    pin: Annotated[str | None, Secret()] = None
+    hint: Annotated[str | None, SentEmpty()] = None
+
+
+def test_marking_a_field_is_all_a_model_declares_about_its_secrets() -> None:
+    assert _Vault.__secret_fields__ == ("password", "pin")
+    assert _Vault.__required_secrets__ == ("password",)
+    assert _Vault.__sent_empty__ == ("hint",)
+    # "" from a server reads as None, in secret and sent-empty fields alike.
+    empty = b'{"user": "u", "password": "", "pin": "", "hint": ""}'
+    decoded = msgspec.json.decode(empty, type=_Vault)
+    assert (decoded.password, decoded.pin, decoded.hint) == (None, None, None)
+    assert msgspec.json.decode(b'{"user": "", "hint": "h"}', type=_Vault).user == ""
+    vault = _Vault(user="u", password=CANARY_SECRET, pin=CANARY_SECRET + "-pin")
+    assert repr(vault) == "_Vault(user='u', password='***', pin='***')"
+    assert list(iter_secrets(vault)) == [CANARY_SECRET, CANARY_SECRET + "-pin"]
+
+
+def test_the_marks_of_the_wire_models() -> None:
+    required = {m: m.__required_secrets__ for m in WIRE_FIELDS if m.__required_secrets__}
+    assert required == {
+        AWSCredential: ("secret_access_key",),
+        AzureToken: ("sas_token",),
+        GCPServiceAccountKey: ("key_text",),
+    }
+    sent_empty = {m: m.__sent_empty__ for m in WIRE_FIELDS if m.__sent_empty__}
+    assert sent_empty == {
+        AWSCredential: ("secret_access_key",),
+        GCPInteroperabilityCredential: ("secret_access_key",),
+        AWSRole: ("external_id",),
+        AzureToken: ("sas_token",),
+        GCPServiceAccountKey: ("key_text",),
+    }
+    # The first secret field is the secret; the second, where there is one, its passphrase.
+    snowflake = SnowflakeServiceUserKey.__secret_fields__
+    assert snowflake == ("private_key_raw", "private_key_passphrase")
 
 
 def test_enums() -> None:

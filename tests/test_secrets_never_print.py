@@ -100,7 +100,9 @@ def _every_rendering(value: object) -> dict[str, str]:
         value._repr_pretty_(printer, False)
     else:
         printer.text(repr(value))
+    html = getattr(value, "_repr_html_", None)
     return {
+        "html": html() if html is not None else repr(value),
         "repr": repr(value),
         "str": str(value),
         "f-string": f"{value}",
@@ -131,7 +133,8 @@ def test_a_secret_field_never_prints_but_stays_readable(holder: _Model) -> None:
     for shape, value in shapes.items():
         for how, text in _every_rendering(value).items():
             assert CANARY_SECRET not in text, f"{shape} via {how}"
-            assert "***" in text, f"{shape} via {how}"
+            # The HTML table has no secret column at all: nothing to mask.
+            assert "***" in text or how == "html", f"{shape} via {how}"
     assert repr(holder).count(f"{field}='***'") == 1
     # The value itself is a plain attribute, and it does reach the wire.
     assert getattr(holder, field) == CANARY_SECRET

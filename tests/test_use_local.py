@@ -98,7 +98,8 @@ def test_a_client_uses_a_credential_in_a_teamspace(isolated: Path) -> None:
         with client.use_credential("lake", teamspace="ml") as access:
             assert access.credential.credential_type is tilecred.CredentialType.TEAMSPACE
         with Store(isolated / "tilecred-home") as store:
-            (workspace,) = store.list_workspaces()
+            workspace = store.find_workspace("default")
+            assert workspace is not None
             found = store.find_teamspace(workspace.id, "ml")
         assert found is not None
         client.use_credential("lake", teamspace=found.id).close()  # recorded by name

@@ -17,7 +17,7 @@ from ._errors import InvalidArgumentError
 from ._limits import MAX_CREDENTIAL_NAME, MAX_TEAMSPACE_NAME, MAX_WORKSPACE_NAME
 from ._models import (
     MEMBER_PROVIDERS,
-    REQUIRED_SECRETS,
+    MEMBER_TYPES,
     AccessCredentialRole,
     CloudProvider,
     Credential,
@@ -27,7 +27,10 @@ from ._models import (
 )
 
 __all__ = [
+    "DEFAULT_PER_PAGE",
     "MAX_PAGE",
+    "TEAMSPACE_ID_PREFIX",
+    "VISIBILITIES",
     "check_audit_limit",
     "check_bool",
     "check_credential_type",
@@ -38,13 +41,23 @@ __all__ = [
     "check_secret",
     "check_since",
     "check_teamspace",
+    "check_teamspace_name",
     "check_workspace",
+    "is_teamspace_id",
 ]
 
 _Container = TypeVar("_Container", bound=_Model)
 
 # The largest page number and page size: the service's paging fields are int32.
 MAX_PAGE = 2**31 - 1
+# The page size of a listing that asks for none, on every backend (the
+# largest is tilecred._limits.MAX_PER_PAGE).
+DEFAULT_PER_PAGE = 100
+
+# Teamspace ids start with this; a teamspace name must not, or it could not
+# be told from an id.
+TEAMSPACE_ID_PREFIX = "ts_"
+VISIBILITIES = ("private", "public")
 
 # C0 and C1 control characters, and lone surrogates (which cannot be encoded
 # into a URL or a JSON body).
@@ -98,6 +111,21 @@ def check_teamspace(value: object) -> str | None:
 def check_workspace(value: object) -> str:
     """A workspace name or id."""
     return check_name(value, "workspace", MAX_WORKSPACE_NAME)
+
+
+def is_teamspace_id(value: str) -> bool:
+    """Whether ``value`` is a teamspace id (``ts_…``) rather than a name."""
+    return value.startswith(TEAMSPACE_ID_PREFIX)
+
+
+def check_teamspace_name(value: object, what: str = "name") -> str:
+    """The name of a teamspace to create: a name that cannot be taken for an id."""
+    name = check_name(value, what, MAX_TEAMSPACE_NAME)
+    if is_teamspace_id(name):
+        raise InvalidArgumentError(
+            f"teamspace name {name!r} must not start with {TEAMSPACE_ID_PREFIX!r}"
+        )
+    return name
 
 
 def check_provider(value: object, what: str = "provider") -> CloudProvider:
@@ -203,18 +231,11 @@ def check_bool(value: object, what: str) -> bool | None:
     raise InvalidArgumentError(f"{what} must be a bool, not {type(value).__name__}")
 
 
-def _member_fields(container: type[_Model]) -> dict[type, str]:
-    """Each member struct type of a secret container, and the field that holds it."""
-    members: dict[type, str] = {}
-    for field in msgspec.structs.fields(container):
-        for hint in getattr(field.type, "__args__", ()):
-            if isinstance(hint, type) and hint is not type(None):
-                members[hint] = field.name
-    return members
-
-
-# Worked out once: which field of each container holds which member type.
-_MEMBER_FIELDS = {container: _member_fields(container) for container in MEMBER_PROVIDERS}
+# Which field of each container holds which member type.
+_MEMBER_FIELDS = {
+    container: {member: field for field, member in members.items()}
+    for container, members in MEMBER_TYPES.items()
+}
 
 
 # Kept as they are by ``to_builtins``, so that ``bytes`` where a ``str`` belongs
@@ -364,6 +385,6 @@ def _check_members(container: _Model, what: str, provider: CloudProvider | None)
             f"{what}.{member} is for provider {owner.value}, not {provider.value}"
         )
     value = getattr(container, member)
-    for field in REQUIRED_SECRETS.get(type(value), ()):
+    for field in type(value).__required_secrets__:
         if not getattr(value, field):
             raise InvalidArgumentError(f"{what}.{member}.{field} is required")

@@ -28,7 +28,10 @@ __all__ = [
     "DEFAULT_HOST",
     "SOURCES",
     "Settings",
+    "default_home",
     "mask_token",
+    "profile_file",
+    "resolve_home",
     "resolve_settings",
     "workspace_from_token",
 ]
@@ -161,6 +164,31 @@ def default_home() -> Path:
     return Path(base) / "tilecred"
 
 
+def resolve_home(
+    home: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """The data directory: ``home``, else ``TILECRED_HOME``, else the user data dir.
+
+    An empty ``TILECRED_HOME`` names nothing, so it means the default.
+    """
+    from pathlib import Path
+
+    env = os.environ if environ is None else environ
+    chosen = home if home is not None else env.get("TILECRED_HOME")
+    return Path(chosen).expanduser() if chosen else default_home()
+
+
+def profile_file(environ: Mapping[str, str] | None = None) -> Path:
+    """TileDB's profiles file: ``profiles.json`` in ``TILEDB_PROFILE_DIR``, else ``~/.tiledb``.
+
+    An empty ``TILEDB_PROFILE_DIR`` names nothing, so it means the default.
+    """
+    from pathlib import Path
+
+    env = os.environ if environ is None else environ
+    return Path(env.get("TILEDB_PROFILE_DIR") or Path.home() / ".tiledb") / "profiles.json"
+
+
 def read_profile(path: Path, name: str, *, required: bool) -> dict[str, str]:
     """One profile from a TileDB profiles file; ``{}`` when there is none."""
     try:
@@ -271,10 +299,7 @@ def resolve_settings(
     # means the default, as an unset one does.
     if profile_name is None and env.get("TILEDB_PROFILE_NAME"):
         profile_name = env["TILEDB_PROFILE_NAME"]
-    from pathlib import Path  # here, not at import: ``import tilecred`` stays cheap
-
-    profile_dir = Path(env.get("TILEDB_PROFILE_DIR") or Path.home() / ".tiledb")
-    profile_path = profile_dir / "profiles.json"
+    profile_path = profile_file(env)
     profile = read_profile(
         profile_path, profile_name or "default", required=profile_name is not None
     )
@@ -338,18 +363,17 @@ def _local_settings(
     timeout: float,
     retries: int,
 ) -> Settings:
-    from pathlib import Path
-
-    home = values.get("home")
-    if not home:
-        home, sources["home"] = default_home(), "default"
+    home = values.get("home") or None
+    if home is None:
+        sources["home"] = "default"
     workspace = values.get("workspace") or "default"
     if not values.get("workspace"):
         sources["workspace"] = "default"
     _check_workspace(workspace, sources)
     return Settings(
         backend="local",
-        home=Path(home).expanduser(),
+        # TILECRED_HOME, if set, is in ``values`` already.
+        home=resolve_home(home, environ={}),
         workspace=workspace,
         timeout=timeout,
         retries=retries,

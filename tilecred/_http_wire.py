@@ -93,8 +93,7 @@ def read_body(resp: BaseHTTPResponse, deadline: float) -> bytes | None:
     """
     # Without a content-encoding there is nothing to decode, and read1 can hand
     # over what it read as it is: with decoding on, urllib3 copies every chunk
-    # through its decoded-content buffer (a listing page is read 3 to 5 times
-    # over, about 5% of a listing's time).
+    # through its decoded-content buffer (what that costs: docs/benchmarks.md).
     decode = "content-encoding" in resp.headers
     chunks: list[bytes] = []
     while True:

@@ -11,10 +11,13 @@ Secret fields are write-only: a response never carries them (a server sends
 
 import datetime
 import enum
-from collections.abc import Iterator
-from typing import Any, ClassVar
+import typing
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, ClassVar
 
 import msgspec
+
+from ._display import Masked, Plain, credentials_html, shown
 
 __all__ = [
     "AWSCredential",
@@ -37,9 +40,12 @@ __all__ = [
     "CredentialsVerifyRequest",
     "DatabricksServicePrincipalSecret",
     "ErrorBody",
+    "ErrorResponse",
     "GCPInteroperabilityCredential",
     "GCPServiceAccountKey",
     "PaginationMetadata",
+    "Secret",
+    "SentEmpty",
     "SnowflakeServiceUserKey",
     "Teamspace",
     "TeamspaceUser",
@@ -47,8 +53,6 @@ __all__ = [
     "Workspace",
     "WorkspaceUser",
 ]
-
-MASK = "***"
 
 
 class CloudProvider(enum.StrEnum):
@@ -68,11 +72,106 @@ class CredentialType(enum.StrEnum):
     TEAMSPACE = "teamspace"
 
 
+# -- field metadata: the one place that says which fields are secret -----------
+
+
+class Secret:
+    """Field metadata (``Annotated[str | None, Secret()]``): the field holds a secret.
+
+    A secret prints as ``'***'``, never comes back in a response, is sealed
+    by the local store and blanked by the server; ``""`` from a server reads
+    as ``None``. Everything that treats secrets differently reads this mark
+    (``__secret_fields__`` of each model), so it is written nowhere else.
+
+    Parameters:
+        required: a create or verify request must carry it (checked before sending).
+    """
+
+    __slots__ = ("required",)
+
+    def __init__(self, *, required: bool = False) -> None:
+        self.required = required
+
+    def __repr__(self) -> str:
+        return "Secret(required=True)" if self.required else "Secret()"
+
+
+class SentEmpty:
+    """Field metadata: responses carry this key even without a value.
+
+    TileDB's client rejects a response that lacks it, so a server sends
+    ``""`` when it has nothing to give (a secret, or a role's missing
+    ``external_id``), and tilecred reads that ``""`` back as ``None``.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SentEmpty()"
+
+
+def _marked_fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The fields of ``cls`` marked secret, required secret, and sent empty, in order."""
+    secret: list[str] = []
+    required: list[str] = []
+    sent_empty: list[str] = []
+    # The classes' own annotations, base first so a subclass's redefinition
+    # wins: cheaper at import than typing.get_type_hints or inspect (not
+    # imported otherwise). String annotations (``from __future__ import
+    # annotations`` in the defining module) are resolved the slow way.
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        hints.update(klass.__dict__.get("__annotations__", {}))  # noqa: RUF063
+    if any(isinstance(hint, str) for hint in hints.values()):
+        hints = typing.get_type_hints(cls, include_extras=True)
+    for name, hint in hints.items():
+        for mark in getattr(hint, "__metadata__", ()):
+            if isinstance(mark, Secret):
+                secret.append(name)
+                if mark.required:
+                    required.append(name)
+            elif isinstance(mark, SentEmpty):
+                sent_empty.append(name)
+    return tuple(secret), tuple(required), tuple(sent_empty)
+
+
+def _empty_to_none(fields: tuple[str, ...]) -> Callable[[Any], None]:
+    """A ``__post_init__`` that turns ``""`` into ``None`` in ``fields``.
+
+    msgspec calls ``__post_init__`` for every struct it decodes. The body is
+    generated with each field named, as dataclasses generate ``__init__``: a
+    loop with getattr/setattr would cost more per decoded struct (see
+    docs/benchmarks.md).
+    """
+    lines = ["def __post_init__(self):"]
+    for field in fields:
+        if not field.isidentifier():  # pragma: no cover - struct fields are identifiers
+            raise TypeError(f"not a field name: {field!r}")
+        lines.append(f"    if self.{field} == '':\n        self.{field} = None")
+    namespace: dict[str, Any] = {}
+    exec("\n".join(lines), namespace)  # noqa: S102 - the source is built from field names only
+    function: Callable[[Any], None] = namespace["__post_init__"]
+    return function
+
+
 class _Model(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Base of every model: keyword-only, unset fields omitted, secrets masked."""
 
-    # Names of this struct's fields that hold secrets.
-    __secret_fields__: ClassVar[frozenset[str]] = frozenset()
+    # Worked out from the fields' metadata when each subclass is made, in field order.
+    __secret_fields__: ClassVar[tuple[str, ...]] = ()
+    # The secret fields a create or verify request must carry.
+    __required_secrets__: ClassVar[tuple[str, ...]] = ()
+    # Fields a server sends as "" when it has no value for them.
+    __sent_empty__: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__secret_fields__, cls.__required_secrets__, cls.__sent_empty__ = _marked_fields(cls)
+        cleared = tuple(dict.fromkeys(cls.__secret_fields__ + cls.__sent_empty__))
+        if cleared:
+            # Set here, while msgspec is still making the class: it looks
+            # ``__post_init__`` up once, when the class is created.
+            cls.__post_init__ = _empty_to_none(cleared)  # type: ignore[attr-defined]
 
     def _shown_fields(self) -> list[tuple[str, Any]]:
         shown = []
@@ -81,93 +180,53 @@ class _Model(msgspec.Struct, kw_only=True, omit_defaults=True):
             if value is None:
                 continue
             if field in self.__secret_fields__:
-                value = _Masked()
+                value = Masked()
             shown.append((field, value))
         return shown
 
     def __repr__(self) -> str:
-        body = ", ".join(f"{field}={value!r}" for field, value in self._shown_fields())
+        body = ", ".join(f"{field}={shown(value)}" for field, value in self._shown_fields())
         return f"{type(self).__name__}({body})"
 
     __str__ = __repr__
 
     def __rich_repr__(self) -> list[tuple[str, Any]]:
         # msgspec's own __rich_repr__ would yield the raw values.
-        return self._shown_fields()
+        return [
+            (field, Plain(value) if isinstance(value, datetime.datetime | enum.Enum) else value)
+            for field, value in self._shown_fields()
+        ]
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # IPython's pretty printer looks here before __repr__.
         printer.text(repr(self))
 
 
-class _SecretModel(_Model, kw_only=True):
-    """A model with secret fields, where ``""`` from a server means "not returned".
-
-    A server sends ``""`` in a secret field because TileDB's client insists on
-    the key. Each subclass clears its own fields in ``__post_init__`` by name:
-    msgspec calls it for every struct it decodes, and a loop over
-    ``__secret_fields__`` with getattr/setattr costs 2.5 times as much per
-    struct, most of what a listing costs above bare msgspec.
-    """
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "__post_init__" not in cls.__dict__:
-            raise TypeError(f"{cls.__name__} must clear its secret fields in __post_init__")
-
-
-class _Masked:
-    """Stands in for a secret when a struct is displayed."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return repr(MASK)
-
-
 # -- secrets: credentials --------------------------------------------------------
 
 
-class AWSCredential(_SecretModel, kw_only=True):
+class AWSCredential(_Model, kw_only=True):
     """An AWS access key pair."""
 
-    __secret_fields__ = frozenset({"secret_access_key"})
-
     access_key_id: str
-    secret_access_key: str | None = None
+    secret_access_key: Annotated[str | None, Secret(required=True), SentEmpty()] = None
     endpoint: str | None = None
     use_path_style: bool | None = None
 
-    def __post_init__(self) -> None:
-        if self.secret_access_key == "":
-            self.secret_access_key = None
 
-
-class AzureCredential(_SecretModel, kw_only=True):
+class AzureCredential(_Model, kw_only=True):
     """An Azure storage account key."""
-
-    __secret_fields__ = frozenset({"account_key"})
 
     blob_endpoint: str | None = None
     account_name: str | None = None
-    account_key: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.account_key == "":
-            self.account_key = None
+    account_key: Annotated[str | None, Secret()] = None
 
 
-class GCPInteroperabilityCredential(_SecretModel, kw_only=True):
+class GCPInteroperabilityCredential(_Model, kw_only=True):
     """A GCP HMAC (interoperability) key pair."""
 
-    __secret_fields__ = frozenset({"secret_access_key"})
-
     access_key_id: str | None = None
-    secret_access_key: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.secret_access_key == "":
-            self.secret_access_key = None
+    secret_access_key: Annotated[str | None, Secret(), SentEmpty()] = None
 
 
 class Credential(_Model, kw_only=True):
@@ -185,15 +244,9 @@ class AWSRole(_Model, kw_only=True):
     """An AWS IAM role to assume."""
 
     role_arn: str
-    external_id: str | None = None
+    external_id: Annotated[str | None, SentEmpty()] = None
     endpoint: str | None = None
     use_path_style: bool | None = None
-
-    def __post_init__(self) -> None:
-        # TileDB's client insists on external_id in responses, so a server
-        # sends "" when the role has none.
-        if self.external_id == "":
-            self.external_id = None
 
 
 class AccessCredentialRole(_Model, kw_only=True):
@@ -205,18 +258,12 @@ class AccessCredentialRole(_Model, kw_only=True):
 # -- secrets: tokens ------------------------------------------------------------
 
 
-class AzureToken(_SecretModel, kw_only=True):
+class AzureToken(_Model, kw_only=True):
     """An Azure shared access signature."""
-
-    __secret_fields__ = frozenset({"sas_token"})
 
     blob_endpoint: str | None = None
     account_name: str
-    sas_token: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.sas_token == "":
-            self.sas_token = None
+    sas_token: Annotated[str | None, Secret(required=True), SentEmpty()] = None
 
 
 class AzureEntraIDToken(_Model, kw_only=True):
@@ -233,51 +280,31 @@ class AzureEntraIDTaskToken(_Model, kw_only=True):
     blob_endpoint: str | None = None
 
 
-class GCPServiceAccountKey(_SecretModel, kw_only=True):
+class GCPServiceAccountKey(_Model, kw_only=True):
     """A GCP service-account key; ``key_text`` is the JSON key file."""
-
-    __secret_fields__ = frozenset({"key_text"})
 
     account_id: str
     key_id: str
-    key_text: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.key_text == "":
-            self.key_text = None
+    key_text: Annotated[str | None, Secret(required=True), SentEmpty()] = None
 
 
-class SnowflakeServiceUserKey(_SecretModel, kw_only=True):
+class SnowflakeServiceUserKey(_Model, kw_only=True):
     """A Snowflake service user's key pair."""
-
-    __secret_fields__ = frozenset({"private_key_raw", "private_key_passphrase"})
 
     account: str | None = None
     user: str | None = None
-    private_key_raw: str | None = None
-    private_key_passphrase: str | None = None
+    private_key_raw: Annotated[str | None, Secret()] = None
+    private_key_passphrase: Annotated[str | None, Secret()] = None
     role: str | None = None
     warehouse: str | None = None
 
-    def __post_init__(self) -> None:
-        if self.private_key_raw == "":
-            self.private_key_raw = None
-        if self.private_key_passphrase == "":
-            self.private_key_passphrase = None
 
-
-class DatabricksServicePrincipalSecret(_SecretModel, kw_only=True):
+class DatabricksServicePrincipalSecret(_Model, kw_only=True):
     """A Databricks service principal's OAuth secret."""
-
-    __secret_fields__ = frozenset({"client_secret"})
 
     host: str | None = None
     client_id: str | None = None
-    client_secret: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.client_secret == "":
-            self.client_secret = None
+    client_secret: Annotated[str | None, Secret()] = None
 
 
 class Token(_Model, kw_only=True):
@@ -309,6 +336,10 @@ class AccessCredential(_Model, kw_only=True):
     credential: Credential | None = None
     role: AccessCredentialRole | None = None
     token: Token | None = None
+
+    def _repr_html_(self) -> str:
+        # Jupyter shows this instead of the repr: one row of the credential table.
+        return credentials_html([self])
 
 
 class CredentialCreateRequest(_Model, kw_only=True):
@@ -375,7 +406,7 @@ class CredentialsListResponse(_Model, kw_only=True):
 
 
 class ValidationField(_Model, kw_only=True):
-    """One field a server rejected."""
+    """One field a server rejected, by JSON path (``$.credential.aws.role_arn``)."""
 
     field: str
     message: str
@@ -388,7 +419,7 @@ class ValidationError(_Model, kw_only=True):
 
 
 class ErrorBody(_Model, kw_only=True):
-    """An error response body.
+    """An error response body, as a client reads it.
 
     Every field is optional here so that a partial body from a proxy or an
     older server still yields what it does carry.
@@ -398,6 +429,14 @@ class ErrorBody(_Model, kw_only=True):
     message: str | None = None
     request_id: str | None = None
     validation_error: ValidationError | None = None
+
+
+class ErrorResponse(ErrorBody, kw_only=True):
+    """An error response body, as ``tilecred serve`` sends it: ``code`` is the HTTP status."""
+
+    code: int
+    message: str
+    request_id: str
 
 
 # -- workspaces and teamspaces --------------------------------------------------
@@ -529,23 +568,36 @@ MEMBER_PROVIDERS: dict[type[_Model], dict[str, CloudProvider]] = {
     },
 }
 
-# Secret fields a create or verify request must carry.
-REQUIRED_SECRETS: dict[type[_Model], tuple[str, ...]] = {
-    AWSCredential: ("secret_access_key",),
-    AzureToken: ("sas_token",),
-    GCPServiceAccountKey: ("key_text",),
+# The secret containers, by the field of AccessCredential (and of every
+# request) that holds each.
+CONTAINERS: dict[str, type[Credential] | type[AccessCredentialRole] | type[Token]] = {
+    "credential": Credential,
+    "role": AccessCredentialRole,
+    "token": Token,
 }
 
+
+def _member_types(container: type[_Model]) -> dict[str, type[_Model]]:
+    """Each member field of a secret container, and the struct it holds."""
+    members: dict[str, type[_Model]] = {}
+    for field in msgspec.structs.fields(container):
+        for hint in typing.get_args(field.type):
+            if isinstance(hint, type) and issubclass(hint, _Model):
+                members[field.name] = hint
+    return members
+
+
+# container -> member field -> the member's struct (``Credential`` -> ``aws`` -> ``AWSCredential``).
+MEMBER_TYPES: dict[type[_Model], dict[str, type[_Model]]] = {
+    container: _member_types(container) for container in CONTAINERS.values()
+}
+
+# Every secret field any member has, worked out from the members' marks.
 SECRET_FIELD_NAMES: frozenset[str] = frozenset(
-    {
-        "secret_access_key",
-        "account_key",
-        "sas_token",
-        "key_text",
-        "private_key_raw",
-        "private_key_passphrase",
-        "client_secret",
-    }
+    field
+    for members in MEMBER_TYPES.values()
+    for member in members.values()
+    for field in member.__secret_fields__
 )
 
 

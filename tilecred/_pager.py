@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar, overload
 
 from ._backend import Page
+from ._display import credentials_html
 from ._errors import CredentialsError, InvalidArgumentError
 from ._models import PaginationMetadata
 
@@ -50,6 +51,25 @@ class Pager(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Pager(page={self._start}, per_page={self._per_page})"
+
+    def _repr_html_(self) -> str:
+        """The first page as a table and the listing's total, for Jupyter.
+
+        Only the first page is fetched (once, and kept for the next walk): a
+        notebook cell that shows a pager does not walk the whole listing.
+        """
+        try:
+            first = self._first_page()
+        except CredentialsError as exc:
+            # The message is one scrubbed line; a traceback in a cell says no more.
+            return credentials_html([], caption=f"could not list: {exc}")
+        shown = len(first.items)
+        if first.total_items is None:
+            caption = f"page {first.page}: {shown} shown"
+        else:
+            pages = f" of {first.total_pages}" if first.total_pages is not None else ""
+            caption = f"page {first.page}{pages}: {shown} shown of {first.total_items} in all"
+        return credentials_html(first.items, caption=caption)
 
     # -- fetching ----------------------------------------------------------------
 

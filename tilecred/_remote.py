@@ -9,6 +9,7 @@ from urllib.parse import quote, urlsplit
 
 import msgspec
 
+from ._arguments import is_teamspace_id
 from ._backend import AuditQuery, ListQuery, Page
 from ._config import Settings
 from ._errors import ConfigurationError, CredentialsError, InvalidArgumentError, NotFoundError
@@ -123,7 +124,7 @@ class HttpBackend:
         return workspace
 
     def teamspace_id(self, teamspace: str | None) -> str | None:
-        if teamspace is None or teamspace.startswith("ts_"):
+        if teamspace is None or is_teamspace_id(teamspace):
             return teamspace
         cached = self._teamspace_ids.get(teamspace)
         if cached is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from tilecred._config import SOURCES, normalize_host
+from tilecred._config import SOURCES, normalize_host, profile_file
 from tilecred._files import sync_directory
 
 from ._failures import CommandError, UsageError
@@ -66,9 +66,8 @@ def run_config(args: argparse.Namespace) -> int:
 
 
 def _profile_target(args: argparse.Namespace) -> tuple[Path, str]:
-    directory = os.environ.get("TILEDB_PROFILE_DIR") or str(Path.home() / ".tiledb")
     name = getattr(args, "profile", None) or os.environ.get("TILEDB_PROFILE_NAME") or "default"
-    return Path(directory) / "profiles.json", name
+    return profile_file(), name
 
 
 def _values_to_save(args: argparse.Namespace) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from tilecred import AccessCredential, CloudProvider
+from tilecred._models import CONTAINERS, MEMBER_TYPES
 
 from ._failures import CommandError, UsageError
 from ._inputs import SecretSource, read_secret, secret_source, stdin_is_terminal
@@ -40,7 +41,6 @@ class Kind:
         member: the container's field (``"aws"``).
         fields: the wire fields its options fill, in order.
         required: the fields that must be given.
-        secret: the wire field of its secret, if it has one.
         secret_label: how prompts and messages name that secret.
         key_file: the secret is a key file's text (several lines).
         summary: one line for ``--help``.
@@ -52,10 +52,24 @@ class Kind:
     member: str
     fields: tuple[str, ...]
     required: tuple[str, ...]
-    secret: str | None
     secret_label: str
     key_file: bool
     summary: str
+
+    @property
+    def _secret_fields(self) -> tuple[str, ...]:
+        # The models mark which fields are secret; the first is the secret itself.
+        return MEMBER_TYPES[CONTAINERS[self.container]][self.member].__secret_fields__
+
+    @property
+    def secret(self) -> str | None:
+        """The wire field of its secret, if it has one."""
+        return self._secret_fields[0] if self._secret_fields else None
+
+    @property
+    def passphrase(self) -> str | None:
+        """The wire field of the secret's passphrase, if it has one."""
+        return self._secret_fields[1] if len(self._secret_fields) > 1 else None
 
 
 KINDS: dict[str, Kind] = {
@@ -63,34 +77,34 @@ KINDS: dict[str, Kind] = {
     for kind in (
         Kind("keys", CloudProvider.AWS, "credential", "aws",
              ("access_key_id", "endpoint", "use_path_style"), ("access_key_id",),
-             "secret_access_key", "AWS secret access key", False, "an AWS access key pair"),
+             "AWS secret access key", False, "an AWS access key pair"),
         Kind("role", CloudProvider.AWS, "role", "aws",
              ("role_arn", "external_id", "endpoint", "use_path_style"), ("role_arn",),
-             None, "", False, "an AWS IAM role to assume"),
+             "", False, "an AWS IAM role to assume"),
         Kind("account-key", CloudProvider.AZURE, "credential", "azure",
              ("account_name", "blob_endpoint"), ("account_name",),
-             "account_key", "Azure storage account key", False, "an Azure storage account key"),
+             "Azure storage account key", False, "an Azure storage account key"),
         Kind("sas", CloudProvider.AZURE, "token", "azure",
              ("account_name", "blob_endpoint"), ("account_name",),
-             "sas_token", "Azure SAS token", False, "an Azure shared access signature"),
+             "Azure SAS token", False, "an Azure shared access signature"),
         Kind("entra-id", CloudProvider.AZURE, "token", "azure_entra_id",
              ("blob_endpoint",), ("blob_endpoint",),
-             None, "", False, "Azure Entra ID access to a blob endpoint"),
+             "", False, "Azure Entra ID access to a blob endpoint"),
         Kind("entra-id-task", CloudProvider.AZURE, "token", "azure_entra_id_task",
              ("client_id", "tenant_id", "blob_endpoint"), ("client_id",),
-             None, "", False, "Azure Entra ID access for tasks (an application client id)"),
+             "", False, "Azure Entra ID access for tasks (an application client id)"),
         Kind("hmac", CloudProvider.GCP, "credential", "gcp",
              ("access_key_id",), ("access_key_id",),
-             "secret_access_key", "GCP HMAC secret", False, "a GCP HMAC key pair"),
+             "GCP HMAC secret", False, "a GCP HMAC key pair"),
         Kind("service-account", CloudProvider.GCP, "token", "gcp",
              ("account_id", "key_id"), (),
-             "key_text", "GCP service-account key", True, "a GCP service-account key file"),
+             "GCP service-account key", True, "a GCP service-account key file"),
         Kind("key-pair", CloudProvider.SNOWFLAKE, "token", "snowflake",
              ("account", "user", "role", "warehouse"), ("account", "user"),
-             "private_key_raw", "Snowflake private key", True, "a Snowflake service user's key"),
+             "Snowflake private key", True, "a Snowflake service user's key"),
         Kind("service-principal", CloudProvider.DATABRICKS, "token", "databricks",
              ("host", "client_id"), ("host", "client_id"),
-             "client_secret", "Databricks client secret", False,
+             "Databricks client secret", False,
              "a Databricks service principal's OAuth secret"),
     )
 }  # fmt: skip
@@ -211,7 +225,7 @@ def secret_from_options(args: argparse.Namespace, kind: Kind) -> dict[str, Any]:
     passphrase = secret_source(args, "passphrase")
     if kind.secret is None and source is not None:
         raise UsageError(f"{source.option}: --kind {kind.name} holds no secret")
-    if kind.name != "key-pair" and passphrase is not None:
+    if kind.passphrase is None and passphrase is not None:
         raise UsageError(f"{passphrase.option} applies only to --kind key-pair")
     missing = [f for f in kind.required if f not in values]
     if missing:
@@ -228,8 +242,8 @@ def secret_from_options(args: argparse.Namespace, kind: Kind) -> dict[str, Any]:
                 )
             source = SecretSource("prompt", None, f"--kind {kind.name}")
         values[kind.secret] = read_secret(source, kind.secret_label, multiline=kind.key_file)
-    if passphrase is not None:
-        values["private_key_passphrase"] = read_secret(passphrase, "key passphrase")
+    if passphrase is not None and kind.passphrase is not None:
+        values[kind.passphrase] = read_secret(passphrase, "key passphrase")
     if kind.name == "service-account":
         _fill_from_key(values)
     return {kind.container: {kind.member: values}}

@@ -64,13 +64,9 @@ def create_teamspace(
         InvalidArgumentError: a bad name (before any I/O).
         CredentialsError: the server or the store refused (409 when the name is taken).
     """
-    from tilecred._arguments import check_name
-    from tilecred._errors import InvalidArgumentError
-    from tilecred._limits import MAX_TEAMSPACE_NAME
+    from tilecred._arguments import check_teamspace_name
 
-    name = check_name(name, "teamspace name", MAX_TEAMSPACE_NAME)
-    if name.startswith("ts_"):
-        raise InvalidArgumentError(f"teamspace name {name!r} must not start with 'ts_'")
+    name = check_teamspace_name(name, "teamspace name")
     try:
         remote = _remote(client)
         if remote is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._backend import AuditQuery, ListQuery, Page
-from .._config import Settings, default_home
+from .._config import Settings, resolve_home
 from .._errors import CredentialsError
 from .._models import (
     AccessCredential,
@@ -50,7 +50,7 @@ class LocalBackend:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.store = Store(settings.home or default_home())
+        self.store = Store(resolve_home(settings.home))
         self._workspace = settings.workspace or "default"
         self._actor = local_actor()
         self._service: StoreBackend | None = None

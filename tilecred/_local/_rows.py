@@ -15,24 +15,17 @@ import msgspec
 
 from .._errors import CredentialsError
 from .._models import (
+    CONTAINERS,
     MEMBER_PROVIDERS,
-    AccessCredentialRole,
     CloudProvider,
-    Credential,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
-    Token,
     _Model,
 )
 
-__all__ = ["CONTAINERS", "Secret", "join_secret", "the_secret"]
+__all__ = ["Secret", "join_secret", "the_secret"]
 
-CONTAINERS: dict[str, type[Credential] | type[AccessCredentialRole] | type[Token]] = {
-    "credential": Credential,
-    "role": AccessCredentialRole,
-    "token": Token,
-}
 # 422: the request is well formed but its content cannot be used.
 UNPROCESSABLE = 422
 

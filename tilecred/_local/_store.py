@@ -24,7 +24,13 @@ from typing import Any
 
 import msgspec
 
-from .._arguments import check_workspace
+from .._arguments import (
+    DEFAULT_PER_PAGE,
+    TEAMSPACE_ID_PREFIX,
+    VISIBILITIES,
+    check_workspace,
+    is_teamspace_id,
+)
 from .._backend import AuditQuery, Page
 from .._errors import ConfigurationError, ConflictError, CredentialsError, NotFoundError
 from .._models import (
@@ -51,17 +57,15 @@ from ._schema import (
 )
 from ._verify import verify_request
 
-__all__ = ["DATABASE_NAME", "DEFAULT_PER_PAGE", "KEY_FILE_NAME", "Store"]
+__all__ = ["DATABASE_NAME", "KEY_FILE_NAME", "Store"]
 
 logger = logging.getLogger("tilecred")
 
 DATABASE_NAME = "tilecred.db"
 KEY_FILE_NAME = "key"
-DEFAULT_PER_PAGE = 100
 # How long a writer waits for another to finish before giving up.
 _BUSY_MILLISECONDS = 30_000
 _MAX_IDLE_CONNECTIONS = 8
-_VISIBILITIES = ("private", "public")
 _COLUMNS = (
     "id, teamspace_id, name, provider, provider_default, allowed_in_tasks,"
     " kind, member, public, secret, created_at, updated_at"
@@ -497,12 +501,6 @@ class Store:
                 conn, name_or_id
             )
 
-    def list_workspaces(self) -> list[WorkspaceRecord]:
-        """Every workspace, by name."""
-        with self._transaction(write=False, snapshot=False) as conn:
-            rows = conn.execute("SELECT id, name, created_at FROM workspaces ORDER BY name")
-            return [WorkspaceRecord(r[0], r[1], from_micros(r[2])) for r in rows]
-
     # -- teamspaces ---------------------------------------------------------------
 
     def create_teamspace(
@@ -520,7 +518,7 @@ class Store:
             NotFoundError: there is no such workspace.
             CredentialsError: ``visibility`` is not ``private`` or ``public`` (422).
         """
-        if visibility not in _VISIBILITIES:
+        if visibility not in VISIBILITIES:
             raise CredentialsError(
                 f"visibility must be private or public, not {visibility!r}", status=UNPROCESSABLE
             )
@@ -543,7 +541,7 @@ class Store:
         visibility: str = "private",
         description: str | None = None,
     ) -> TeamspaceRecord:
-        ident, now = "ts_" + secrets.token_hex(8), _now()
+        ident, now = TEAMSPACE_ID_PREFIX + secrets.token_hex(8), _now()
         conn.execute(
             "INSERT INTO teamspaces (id, workspace_id, name, visibility, description, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -658,7 +656,7 @@ class Store:
         found = self._find_teamspace(conn, workspace_id, teamspace)
         if found is not None:
             return found.id
-        if create and not teamspace.startswith("ts_"):
+        if create and not is_teamspace_id(teamspace):
             return self._insert_teamspace(conn, workspace_id, teamspace).id
         raise NotFoundError(f"teamspace {teamspace!r} not found", status=404)
 

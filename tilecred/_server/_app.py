@@ -232,19 +232,8 @@ def create_app(home: str | Path | None = None, *, key: bytes | None = None) -> S
     Raises:
         CredentialsError: the store cannot be opened.
     """
+    from .._config import resolve_home
     from .._local import Store
 
     store = Store(resolve_home(home), key=key)
     return ServerApp(store, TokenStore(store))
-
-
-def resolve_home(home: str | Path | None) -> Path:
-    """``home``, else ``TILECRED_HOME``, else the user data directory."""
-    import os
-
-    from .._config import default_home
-
-    if home is not None:
-        return Path(home).expanduser()
-    env = os.environ.get("TILECRED_HOME")
-    return Path(env).expanduser() if env else default_home()

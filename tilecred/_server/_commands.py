@@ -18,8 +18,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .._config import resolve_home
 from .._errors import InvalidArgumentError
-from ._app import ServerApp, create_app, resolve_home
+from ._app import ServerApp, create_app
 
 __all__ = ["add_commands"]
 

@@ -12,10 +12,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from .._arguments import check_name
+from .._arguments import (
+    DEFAULT_PER_PAGE,
+    VISIBILITIES,
+    check_teamspace_name,
+)
 from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, AuditQuery, ListQuery
 from .._errors import CredentialsError, InvalidArgumentError
-from .._limits import MAX_TEAMSPACE_NAME
 from .._local._audit import AuditEntry, audited, describe_create, describe_update
 from .._local._service import StoreBackend
 from .._models import (
@@ -51,14 +54,11 @@ from ._wire import (
 if TYPE_CHECKING:
     from .._local import Store, TeamspaceRecord, WorkspaceRecord
 
-__all__ = ["DEFAULT_PER_PAGE", "Handlers"]
+__all__ = ["Handlers"]
 
 T = TypeVar("T")
 
 logger = logging.getLogger("tilecred.server")
-
-DEFAULT_PER_PAGE = 100
-VISIBILITIES = ("private", "public")
 
 
 class Handlers:
@@ -274,14 +274,9 @@ class Handlers:
     def create_teamspace(self, caller: TokenRecord, request: Request, ws: str) -> Response:
         body = decode_body(request.body, TeamspaceCreateRequest)
         try:
-            check_name(body.name, "name", MAX_TEAMSPACE_NAME)
+            check_teamspace_name(body.name)
         except InvalidArgumentError as exc:
             raise invalid_request(exc, "$.name") from exc
-        if body.name.startswith("ts_"):
-            raise HttpError(
-                400, f"invalid request: teamspace name {body.name!r} must not start with 'ts_'",
-                field="$.name",
-            )  # fmt: skip
         if body.visibility not in VISIBILITIES:
             raise HttpError(
                 400,

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from .._arguments import DEFAULT_PER_PAGE
 from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
 from .._limits import MAX_PER_PAGE
 from .._models import (
@@ -15,6 +16,7 @@ from .._models import (
     CredentialsListResponse,
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
+    ErrorResponse,
     TeamspaceCreateRequest,
     TeamspaceListResponse,
     TeamspaceResponse,
@@ -22,7 +24,6 @@ from .._models import (
 )
 from .._version import __version__
 from ._routes import EXTENSION, ROUTES
-from ._wire import ErrorResponse
 
 __all__ = ["openapi_document"]
 
@@ -96,7 +97,7 @@ _LIST_PARAMS = [
     _query("page", {"type": "integer", "minimum": 1, "default": 1}, "1-based page number."),
     _query(
         "per_page",
-        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 100},
+        {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
         "Page size.",
     ),
 ]

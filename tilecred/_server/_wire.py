@@ -1,9 +1,9 @@
 """Response bodies exactly as TileDB's v4 API and its Python client expect them.
 
 Secrets never leave the server. TileDB's client, however, rejects a
-credential whose ``secret_access_key`` (AWS, GCP HMAC), ``sas_token`` or
-``key_text`` is missing, and an AWS role without ``external_id``; those keys
-are therefore sent as ``""``, which clients read as "not returned".
+credential that lacks some keys (the fields marked ``SentEmpty`` in the
+models: an AWS key's ``secret_access_key``, a role's ``external_id``, …);
+those keys are therefore sent as ``""``, which clients read as "not returned".
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ import msgspec
 
 from .._backend import Page
 from .._models import (
-    SECRET_FIELD_NAMES,
+    CONTAINERS,
     AccessCredential,
     AuditRecord,
+    ErrorResponse,
     Teamspace,
     TeamspaceUser,
+    ValidationError,
+    ValidationField,
     Workspace,
     WorkspaceUser,
 )
@@ -29,9 +32,6 @@ if TYPE_CHECKING:
     from .._local import TeamspaceRecord, WorkspaceRecord
 
 __all__ = [
-    "ErrorResponse",
-    "ValidationErrorDetail",
-    "ValidationFieldDetail",
     "audit_body",
     "credential_body",
     "credentials_page_body",
@@ -43,41 +43,10 @@ __all__ = [
     "workspace_body",
 ]
 
-# (container, member) -> the key TileDB's client insists on, sent as "".
-_BLANK_KEYS = {
-    ("credential", "aws"): "secret_access_key",
-    ("credential", "gcp"): "secret_access_key",
-    ("token", "azure"): "sas_token",
-    ("token", "gcp"): "key_text",
-    ("role", "aws"): "external_id",
-}
-
 # The server is the one user every workspace has: it creates teamspaces on
 # behalf of whoever holds an admin token, and has no accounts of its own.
 SERVER_USER_ID = "usr_tilecred"
 SERVER_USERNAME = "tilecred"
-
-
-class ValidationFieldDetail(msgspec.Struct, kw_only=True):
-    """One field the server rejected, by JSON path (``$.credential.aws.role_arn``)."""
-
-    field: str
-    message: str
-
-
-class ValidationErrorDetail(msgspec.Struct, kw_only=True):
-    """The fields the server rejected."""
-
-    fields: list[ValidationFieldDetail]
-
-
-class ErrorResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Every error response's body; ``code`` is the HTTP status."""
-
-    code: int
-    message: str
-    request_id: str
-    validation_error: ValidationErrorDetail | None = None
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -100,17 +69,20 @@ def _credential_dict(cred: AccessCredential) -> dict[str, Any]:
         data["created_at"] = _stamp(cred.created_at)
     if cred.updated_at is not None and cred.updated_at.tzinfo is None:
         data["updated_at"] = _stamp(cred.updated_at)
-    for container in ("credential", "role", "token"):
-        members = data.get(container)
-        if not members:
+    for container in CONTAINERS:
+        value = getattr(cred, container)
+        if value is None:
             continue
-        for member_name, member in members.items():
+        for member_name in value.__struct_fields__:
+            member = getattr(value, member_name)
+            if member is None:
+                continue
+            out = data[container][member_name]
             # Whatever the store handed over, no secret value goes out.
-            for key in SECRET_FIELD_NAMES.intersection(member):
-                del member[key]
-            blank = _BLANK_KEYS.get((container, member_name))
-            if blank is not None:
-                member.setdefault(blank, "")
+            for key in member.__secret_fields__:
+                out.pop(key, None)
+            for key in member.__sent_empty__:
+                out.setdefault(key, "")
     return data
 
 
@@ -217,7 +189,7 @@ def error_body(status: int, message: str, request_id: str, field: str | None = N
     """The JSON error body; a field path adds ``validation_error``."""
     detail = None
     if field is not None:
-        detail = ValidationErrorDetail(fields=[ValidationFieldDetail(field=field, message=message)])
+        detail = ValidationError(fields=[ValidationField(field=field, message=message)])
     return _ENCODER.encode(
         ErrorResponse(code=status, message=message, request_id=request_id, validation_error=detail)
     )
