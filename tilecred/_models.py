@@ -11,6 +11,7 @@ Secret fields are write-only: a response never carries them (a server sends
 
 import datetime
 import enum
+import types
 import typing
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, ClassVar
@@ -135,23 +136,40 @@ def _marked_fields(cls: type) -> tuple[tuple[str, ...], tuple[str, ...], tuple[s
     return tuple(secret), tuple(required), tuple(sent_empty)
 
 
+def _clear_one(self: Any) -> None:
+    if self.FIELD_1 == "":
+        self.FIELD_1 = None
+
+
+def _clear_two(self: Any) -> None:
+    if self.FIELD_1 == "":
+        self.FIELD_1 = None
+    if self.FIELD_2 == "":
+        self.FIELD_2 = None
+
+
 def _empty_to_none(fields: tuple[str, ...]) -> Callable[[Any], None]:
     """A ``__post_init__`` that turns ``""`` into ``None`` in ``fields``.
 
-    msgspec calls ``__post_init__`` for every struct it decodes. The body is
-    generated with each field named, as dataclasses generate ``__init__``: a
-    loop with getattr/setattr would cost more per decoded struct (see
+    msgspec calls ``__post_init__`` for every struct it decodes, so this is on
+    the hot path of every listing. For one or two fields (every model here)
+    it is a template above with the attribute names swapped in: the same
+    bytecode as a hand-written hook, without the cost of compiling source at
+    import. More fields get a loop, which costs more per struct (see
     docs/benchmarks.md).
     """
-    lines = ["def __post_init__(self):"]
-    for field in fields:
-        if not field.isidentifier():  # pragma: no cover - struct fields are identifiers
-            raise TypeError(f"not a field name: {field!r}")
-        lines.append(f"    if self.{field} == '':\n        self.{field} = None")
-    namespace: dict[str, Any] = {}
-    exec("\n".join(lines), namespace)  # noqa: S102 - the source is built from field names only
-    function: Callable[[Any], None] = namespace["__post_init__"]
-    return function
+    template = {1: _clear_one, 2: _clear_two}.get(len(fields))
+    if template is not None:
+        code = template.__code__
+        names = tuple(fields[int(name[-1]) - 1] for name in code.co_names)
+        return types.FunctionType(code.replace(co_names=names), {}, "__post_init__")
+
+    def __post_init__(self: Any) -> None:
+        for field in fields:
+            if getattr(self, field) == "":
+                setattr(self, field, None)
+
+    return __post_init__
 
 
 class _Model(msgspec.Struct, kw_only=True, omit_defaults=True):
