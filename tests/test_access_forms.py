@@ -235,7 +235,7 @@ def test_boto3_missing_is_a_configuration_error_naming_the_extra() -> None:
     )
     assert done.stdout.strip() == (
         "ConfigurationError boto3 is not installed: boto3 sessions and AWS roles need it "
-        "(pip install 'tilecred[aws]')"
+        "(pip install '.[aws]' in a tilecred checkout)"
     ), done.stderr[-500:]
     assert issubclass(ConfigurationError, CredentialsError)
 

@@ -60,14 +60,13 @@ def test_install_instructions_use_the_source_not_pypi() -> None:
 def test_serve_without_its_extra_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     from tilecred._server._serve import make_server
 
-    # None in sys.modules makes the import fail, as if waitress were not installed.
-    monkeypatch.setitem(sys.modules, "waitress", None)
-    monkeypatch.setitem(sys.modules, "waitress.server", None)
+    # None in sys.modules makes an import fail, as if the extra were not installed.
+    for module in ("waitress", "waitress.server", "cheroot", "cheroot.wsgi"):
+        monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(ConfigurationError) as caught:
         make_server(object(), "127.0.0.1", 0, 1)
-    assert str(caught.value) == (
-        "tilecred serve needs waitress: pip install '.[server]' in a tilecred checkout"
-    )
+    assert str(caught.value).startswith("tilecred serve needs ")
+    assert str(caught.value).endswith(": pip install '.[server]' in a tilecred checkout")
 
 
 # Names a signature may use without the docs defining them.

@@ -18,7 +18,7 @@ __all__ = ["AWSKeyForms", "AWSRoleForms", "GCPHmacForms"]
 
 # Where GCS answers S3's protocol for an HMAC key.
 GCS_S3_ENDPOINT = "https://storage.googleapis.com"
-_EXTRA = "pip install 'tilecred[aws]'"
+_EXTRA = "pip install '.[aws]' in a tilecred checkout"
 # STS session names: 2 to 64 of these characters.
 _SESSION_NAME_BAD = re.compile(r"[^\w+=,.@-]")
 
