@@ -1,4 +1,4 @@
-"""Sessions: tests, services, lint, typecheck, docs, tiledb_client, bench; ``nox``: all but bench."""
+"""Sessions: tests, services, lint, typecheck, docs, tiledb_client; bench on request."""
 
 from __future__ import annotations
 
