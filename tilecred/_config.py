@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from ._proxy import Proxies
 
-from ._errors import ConfigurationError, InvalidArgumentError
+from ._errors import MASK, ConfigurationError, InvalidArgumentError
 
 __all__ = [
     "DEFAULT_HOST",
@@ -137,8 +137,8 @@ def mask_token(token: str | None) -> str | None:
         return None
     parts = token.split("-")
     if len(parts) == 3 and parts[1].startswith("ws_"):
-        return f"{parts[0]}-{parts[1]}-***"
-    return "***"
+        return f"{parts[0]}-{parts[1]}-{MASK}"
+    return MASK
 
 
 def workspace_from_token(token: str | None) -> str | None:

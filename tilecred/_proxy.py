@@ -15,7 +15,7 @@ import ipaddress
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
-from ._errors import ConfigurationError
+from ._errors import MASK, ConfigurationError
 
 __all__ = ["Proxies", "basic_proxy_auth", "mask_proxy", "proxies_from", "without_userinfo"]
 
@@ -143,7 +143,7 @@ def mask_proxy(url: str) -> str:
     if not at:
         return url
     user, colon, _ = userinfo.partition(":")
-    masked = f"{user}:***" if colon else user
+    masked = f"{user}:{MASK}" if colon else user
     return f"{scheme}{sep}{masked}@{hostport}{slash}{tail}"
 
 

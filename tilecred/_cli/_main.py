@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from tilecred import CredentialsError, InvalidArgumentError
+from tilecred._errors import MASK
 
 from ._exec import split_command
 from ._failures import CommandError, UsageError
@@ -52,7 +53,7 @@ def _usage_error(error: UsageError, args: argparse.Namespace | None, argv: Seque
     message = error.message
     for flag, secret in _mistyped_secrets(argv):
         if secret in message:
-            message = message.replace(secret, "***") + (
+            message = message.replace(secret, MASK) + (
                 f" ({flag} takes no value: secrets are read from standard input, a prompt, "
                 "a file or a variable you name, never from an argument)"
             )
