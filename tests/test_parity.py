@@ -635,6 +635,10 @@ def test_a_new_provider_that_does_not_fit_the_stored_secret_is_refused(side: Sid
         (lambda c: list(c.list_credentials(provider="MARS")), NOT_A_PROVIDER),
         (lambda c: c.verify_credential("v", "AWS"), "give one of credential, role or token"),
         (lambda c: c.delete_credential("a\n"), "name 'a\\n' must not contain control characters"),
+        (lambda c: c.create_credential("a" * 257, "AWS", role=ROLE),
+         "name is 257 characters long; the limit is 256"),
+        (lambda c: c.get_credential("a", teamspace="t" * 129),
+         "teamspace is 129 characters long; the limit is 128"),
     ],
 )  # fmt: skip
 def test_invalid_arguments_are_refused_before_anything_is_sent(

@@ -83,8 +83,8 @@ def create_teamspace(
             made = msgspec.json.decode(resp.data, type=TeamspaceResponse).data
             return TeamspaceRow(made.teamspace_id, made.name, made.visibility, made.description)
         local = _local(client)
-        record = local.store.create_teamspace(
-            local.workspace_id(), name, visibility=visibility, description=description
+        record = local.service().create_teamspace(
+            name, visibility=visibility, description=description
         )
         return TeamspaceRow(record.id, record.name, record.visibility, record.description)
     except CredentialsError as exc:
@@ -117,7 +117,7 @@ def list_teamspaces(client: Client) -> list[TeamspaceRow]:
         if home is None or not (home / DATABASE_NAME).is_file():
             return []  # listing makes no store
         local = _local(client)
-        records = local.store.list_teamspaces(local.workspace_id())
+        records = local.service().list_teamspaces()
         return [TeamspaceRow(r.id, r.name, r.visibility, r.description) for r in records]
     except CredentialsError as exc:
         exc.add_context(action="list teamspaces")

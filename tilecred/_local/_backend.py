@@ -125,4 +125,4 @@ class LocalBackend:
                 return service.use(name, service.scope(teamspace, entry), entry)
 
     def audit(self, query: AuditQuery) -> list[AuditRecord]:
-        return self.store.read_audit(self.workspace_id(), query)
+        return self.service().read_audit(query)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._backend import ListQuery, Page
+from .._backend import AuditQuery, ListQuery, Page
 from .._errors import CredentialsError, NotFoundError
 from .._limits import MAX_PER_PAGE
 from .._models import (
     AccessCredential,
+    AuditRecord,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
@@ -173,6 +174,21 @@ class StoreBackend:
     ) -> AccessCredential:
         """The credential with its secrets, if it is allowed in tasks (audited)."""
         return self.store.use_credential(self.workspace_id, _id(teamspace), name, audit=entry)
+
+    # -- teamspaces and the audit log -----------------------------------------------------
+
+    def create_teamspace(
+        self, name: str, *, visibility: str = "private", description: str | None = None
+    ) -> TeamspaceRecord:
+        return self.store.create_teamspace(
+            self.workspace_id, name, visibility=visibility, description=description
+        )
+
+    def list_teamspaces(self) -> list[TeamspaceRecord]:
+        return self.store.list_teamspaces(self.workspace_id)
+
+    def read_audit(self, query: AuditQuery) -> list[AuditRecord]:
+        return self.store.read_audit(self.workspace_id, query)
 
 
 def _id(teamspace: TeamspaceRecord | None) -> str | None:

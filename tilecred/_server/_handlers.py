@@ -266,8 +266,8 @@ class Handlers:
             since=since_param(request),
             limit=int_param(request, "limit", DEFAULT_AUDIT_LIMIT, maximum=MAX_AUDIT_LIMIT),
         )
-        workspace = self._workspace(caller, ws)
-        return Response(200, audit_body(self.store.read_audit(workspace.id, query)))
+        self._workspace(caller, ws)
+        return Response(200, audit_body(self._service(caller, request).read_audit(query)))
 
     # -- teamspaces and workspaces ------------------------------------------------
 
@@ -283,9 +283,9 @@ class Handlers:
                 f"invalid request: visibility must be private or public, not {body.visibility!r}",
                 field="$.visibility",
             )
-        workspace = self._workspace(caller, ws)
-        record = self.store.create_teamspace(
-            workspace.id, body.name, visibility=body.visibility, description=body.description
+        self._workspace(caller, ws)
+        record = self._service(caller, request).create_teamspace(
+            body.name, visibility=body.visibility, description=body.description
         )
         return Response(201, teamspace_body(record))
 
@@ -296,8 +296,8 @@ class Handlers:
         return Response(200, teamspace_body(record))
 
     def list_teamspaces(self, caller: TokenRecord, request: Request, ws: str) -> Response:
-        workspace = self._workspace(caller, ws)
-        return Response(200, teamspaces_body(self.store.list_teamspaces(workspace.id)))
+        self._workspace(caller, ws)
+        return Response(200, teamspaces_body(self._service(caller, request).list_teamspaces()))
 
     def get_workspace(self, caller: TokenRecord, request: Request, ws: str) -> Response:
         workspace = self._workspace(caller, ws)
