@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -204,3 +206,23 @@ def test_a_store_with_damaged_pages_is_called_damaged(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as caught:
         Store(home)
     assert str(caught.value) == _damaged(path, "database disk image is malformed")
+
+
+def test_a_killed_key_file_creations_temporary_is_removed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    home = tmp_path / "home"
+    Store(home).close()
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    gone = home / f".key.{int(child.stdout)}.tmp"  # that process has exited
+    gone.write_text(encode_key(new_key()))
+    mine = home / f".key.{os.getpid()}.tmp"  # a live process's: kept
+    mine.write_text(encode_key(new_key()))
+    with caplog.at_level(logging.INFO, "tilecred"), Store(home):
+        pass
+    assert not gone.exists()
+    assert mine.exists()
+    assert f"removed {gone}, left behind by a key file creation that did not finish" in [
+        r.getMessage() for r in caplog.records
+    ]

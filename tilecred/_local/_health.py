@@ -65,11 +65,14 @@ def warn_if_shared(home: Path) -> None:
 def remove_stale_keys(
     conn: sqlite3.Connection, key_path: Path, read_check: Callable[[], bytes | None]
 ) -> None:
-    """Remove what killed rotations left behind, holding the store's write lock.
+    """Remove what killed rotations (and key file creations) left behind.
 
-    Nothing is done (and no lock is taken) when there is nothing to remove.
+    Pending keys are removed holding the store's write lock; nothing is done
+    (and no lock is taken) when there is nothing to remove.
     A failure leaves the files for the next open: it must not stop this one.
     """
+    for path in _keys.remove_abandoned_temporaries(key_path):
+        logger.info("removed %s, left behind by a key file creation that did not finish", path)
     if not _keys.pending_key_files(key_path):
         return
     try:

@@ -39,6 +39,7 @@ __all__ = [
     "new_key",
     "pending_key_files",
     "read_key_file",
+    "remove_abandoned_temporaries",
     "remove_stale_pending_keys",
     "write_pending_key_file",
 ]
@@ -165,9 +166,13 @@ def _write_private(path: Path, key: bytes) -> None:
         os.close(fd)
 
 
+def _temporary(path: Path, pid: int) -> Path:
+    return path.with_name(f".{path.name}.{pid}.tmp")
+
+
 def create_key_file(path: Path) -> KeySource:
     """Create the key file with a new key; if another process won, use its key."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = _temporary(path, os.getpid())
     with contextlib.suppress(FileNotFoundError):
         temporary.unlink()
     try:
@@ -276,3 +281,40 @@ def remove_stale_pending_keys(path: Path, check: bytes) -> list[Path]:
                 continue  # gone already, or not ours to remove: the next open tries again
             removed.append(pending)
     return removed
+
+
+def remove_abandoned_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary key files of key-file creations whose process is gone.
+
+    Each creation names its temporary file with its process id; one whose
+    process no longer exists was killed before it could remove it. A live
+    process (or a new one that reuses the id) keeps its file.
+
+    Returns:
+        The files removed.
+    """
+    if os.name != "posix":
+        return []  # os.kill(pid, 0) only asks on POSIX; elsewhere it can end the process
+    removed = []
+    for temporary in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = temporary.name[len(path.name) + 2 : -len(".tmp")]
+        if not pid.isdigit() or temporary != _temporary(path, int(pid)) or _alive(int(pid)):
+            continue
+        try:
+            temporary.unlink()
+        except OSError:
+            continue
+        removed.append(temporary)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not one process's id: left alone
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False  # no such process, or an id no process can have
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
