@@ -7,6 +7,7 @@ by its pid. A service that cannot run here skips its tests, except under
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +33,8 @@ __all__ = [
     "isolate_aws",
     "moto_command",
     "start",
+    "tiledb_round_trip",
+    "tiledb_without_profile",
     "unavailable",
 ]
 
@@ -131,3 +135,36 @@ def azurite_command(location: Path, port: int) -> list[str] | None:
         "--location", str(location), "--disableTelemetry", "--skipApiVersionCheck",
         "--loose", "--silent",
     ]  # fmt: skip
+
+
+def tiledb_without_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A TileDB profile used by nothing, for TileDB-Py to load.
+
+    TileDB-Py loads the profile TILEDB_PROFILE_DIR names when it makes a
+    context, and fails when there is none; this one sends TileDB's REST
+    client (unused) to a closed port. tilecred reads the same file, so a test
+    that calls this must not use a tilecred backend after it.
+    """
+    profiles = tmp_path / "tiledb-only-profiles"
+    profiles.mkdir()
+    (profiles / "profiles.json").write_text(
+        json.dumps({"default": {"rest.server_address": "http://127.0.0.1:9"}, "version": 1})
+    )
+    monkeypatch.setenv("TILEDB_PROFILE_DIR", str(profiles))
+
+
+def tiledb_round_trip(config: dict[str, str], uri: str, values: list[int]) -> list[int]:
+    """Create a small dense array at ``uri`` with ``config``, write ``values``, read them."""
+    tiledb: Any = pytest.importorskip("tiledb")
+    np: Any = pytest.importorskip("numpy")
+    ctx = tiledb.Ctx(tiledb.Config(config))
+    dim = tiledb.Dim(name="i", domain=(0, len(values) - 1), tile=len(values), dtype=np.int32)
+    schema = tiledb.ArraySchema(
+        domain=tiledb.Domain(dim), attrs=[tiledb.Attr(name="v", dtype=np.int64)], ctx=ctx
+    )
+    tiledb.Array.create(uri, schema, ctx=ctx)
+    with tiledb.open(uri, "w", ctx=ctx) as array:
+        array[:] = np.array(values, dtype=np.int64)
+    with tiledb.open(uri, "r", ctx=ctx) as array:
+        read: list[int] = array[:]["v"].tolist()
+    return read

@@ -18,7 +18,16 @@ from typing import Any, cast
 
 import pytest
 
-from tests._services import Service, free_port, isolate_aws, moto_command, start, unavailable
+from tests._services import (
+    Service,
+    free_port,
+    isolate_aws,
+    moto_command,
+    start,
+    tiledb_round_trip,
+    tiledb_without_profile,
+    unavailable,
+)
 from tilecred import (
     AccessCredential,
     AccessCredentialRole,
@@ -75,19 +84,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def tiledb_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """TileDB-Py needs a profile to make a context; this one is used by nothing.
-
-    tilecred reads the same profile file, so only tests that use no
-    tilecred backend take this fixture.
-    """
-    # TileDB-Py loads the profile TILEDB_PROFILE_DIR names when it makes a
-    # context; this one sends its REST client (unused here) nowhere.
-    profiles = tmp_path / "tiledb-only-profiles"
-    profiles.mkdir()
-    monkeypatch.setenv("TILEDB_PROFILE_DIR", str(profiles))
-    (profiles / "profiles.json").write_text(
-        json.dumps({"default": {"rest.server_address": "http://127.0.0.1:9"}, "version": 1})
-    )
+    tiledb_without_profile(monkeypatch, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -191,25 +188,12 @@ def test_s3fs_lists_through_storage_options(moto: Moto) -> None:
 
 @pytest.mark.usefixtures("tiledb_profile")
 def test_tiledb_writes_an_array_with_tiledb_config(moto: Moto) -> None:
-    tiledb = pytest.importorskip("tiledb")
-    np = pytest.importorskip("numpy")
     with CredentialAccess(key_credential(moto)) as access:
         config = access.tiledb_config()
         assert config["vfs.s3.scheme"] == "http"
         assert config["vfs.s3.use_virtual_addressing"] == "false"
-        ctx = tiledb.Ctx(tiledb.Config({**config, "vfs.s3.region": "us-east-1"}))
-        uri = f"s3://{BUCKET}/array"
-        dim = tiledb.Dim(name="i", domain=(0, 3), tile=4, dtype=np.int32, ctx=ctx)
-        schema = tiledb.ArraySchema(
-            domain=tiledb.Domain(dim, ctx=ctx),
-            attrs=[tiledb.Attr(name="v", dtype=np.int64, ctx=ctx)],
-            ctx=ctx,
-        )
-        tiledb.Array.create(uri, schema, ctx=ctx)
-        with tiledb.open(uri, "w", ctx=ctx) as array:
-            array[:] = np.array([1, 2, 3, 4], dtype=np.int64)
-        with tiledb.open(uri, "r", ctx=ctx) as array:
-            assert array[:]["v"].tolist() == [1, 2, 3, 4]
+        config["vfs.s3.region"] = "us-east-1"
+        assert tiledb_round_trip(config, f"s3://{BUCKET}/array", [1, 2, 3, 4]) == [1, 2, 3, 4]
     listed = moto.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="array/")
     assert listed["KeyCount"] > 0
 
