@@ -25,13 +25,15 @@ SERVICE_PACKAGES = [
     "tiledb>=0.30",
     "adlfs>=2024.4",
     "azure-storage-blob>=12.19",
+    "google-auth>=2.20",
 ]
 
 
 @nox.session
 def services(session: nox.Session) -> None:
     """Forms against real services: moto (S3, STS, IAM) and Azurite, with boto3,
-    s3fs, adlfs and TileDB-Py. Azurite needs node; CI installs it (.ci/run)."""
+    s3fs, adlfs, TileDB-Py and google-auth. Azurite needs node; CI installs it
+    (.ci/run)."""
     session.install("-e", ".[tests,aws]", *SERVICE_PACKAGES)
     session.run("pytest", "-m", "services", *session.posargs)
 
