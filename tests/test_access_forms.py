@@ -531,3 +531,34 @@ def test_env_values_are_strings_for_a_child_environment() -> None:
         assert all(isinstance(v, str) for v in (*env.values(), *config.values()))
         assert all(k.isupper() for k in env)
         subprocess.run([sys.executable, "-c", ""], env={**os.environ, **env}, check=True)
+
+
+# The docs' one table of what applies, checked against what each kind does.
+_DOC_ROWS = {
+    "AWS key": ["aws-key"],
+    "AWS role": ["aws-role"],
+    "GCP HMAC key": ["gcp-hmac"],
+    "Azure account key": ["azure-key"],
+    "Azure SAS": ["azure-sas"],
+    "GCP service-account key": ["gcp-service-account"],
+    "Snowflake key pair": ["snowflake"],
+    "Databricks service principal": ["databricks"],
+    "Azure Entra ID, Entra ID task": ["azure-entra-id", "azure-entra-id-task"],
+}
+
+
+def test_the_docs_table_of_what_applies_is_what_happens() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "using.md").read_text(encoding="utf-8")
+    lines = page.split("### What does not apply", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    header, _, *rows = lines[start:end]
+    forms = [cell.strip(" `()") for cell in header.strip("|").split("|")[1:]]
+    assert forms == list(FORMS)
+    documented = {}
+    for row in rows:
+        label, *cells = (cell.strip() for cell in row.strip("|").split("|"))
+        refused = {form for form, cell in zip(forms, cells, strict=True) if cell.startswith("✗")}
+        for kind in _DOC_ROWS[label]:
+            documented[kind] = refused
+    assert documented == {kind: refused for kind, (_, refused) in NOT_APPLICABLE.items()}
