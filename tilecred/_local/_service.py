@@ -5,8 +5,9 @@ request) each make a :class:`StoreBackend` for a workspace and an actor, and
 reach credentials only through it. So the same call meets the same checks in
 the same order, the same teamspace lookup and its ``NotFoundError``, and the
 same audit records, whichever way it came in. What only one caller has stays
-with that caller: parsing a request and a token's limits on the server,
-making a teamspace on the way and the client's wording of errors locally.
+with that caller: on the server, parsing a request, the path's workspace and
+a token's limits; locally, whether a create makes its teamspace, and the
+``code`` a server's error body would carry.
 """
 
 from __future__ import annotations
