@@ -42,6 +42,7 @@ from tilecred import (
 from tilecred._models import (
     SECRET_FIELD_NAMES,
     ErrorBody,
+    ErrorResponse,
     Secret,
     SentEmpty,
     TeamspaceCreateRequest,
@@ -216,6 +217,23 @@ def test_the_marks_of_the_wire_models() -> None:
     # The first secret field is the secret; the second, where there is one, its passphrase.
     snowflake = SnowflakeServiceUserKey.__secret_fields__
     assert snowflake == ("private_key_raw", "private_key_passphrase")
+
+
+def test_the_server_error_body_is_the_client_one_with_fields_required() -> None:
+    # One model family: what tilecred serve sends is what the client reads.
+    from tilecred._server._wire import error_body
+
+    assert issubclass(ErrorResponse, ErrorBody)
+    required = {f.name for f in msgspec.structs.fields(ErrorResponse) if f.required}
+    assert required == {"code", "message", "request_id"}
+    assert not any(f.required for f in msgspec.structs.fields(ErrorBody))
+    sent = error_body(422, "bad role", "r-1", field="$.role.aws.role_arn")
+    read = msgspec.json.decode(sent, type=ErrorBody)
+    assert (read.code, read.message, read.request_id) == (422, "bad role", "r-1")
+    assert read.validation_error is not None
+    assert [(f.field, f.message) for f in read.validation_error.fields] == [
+        ("$.role.aws.role_arn", "bad role")
+    ]
 
 
 def test_enums() -> None:
