@@ -30,10 +30,11 @@ def test_the_ten_lines_run_and_print_what_they_say() -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README.md", "exec"), {})  # against the throwaway local store
-    first, second = out.getvalue().splitlines()
-    claimed = code.split("# ", 1)[1].splitlines()[0]
-    assert first == claimed
+    first, second, third = out.getvalue().splitlines()
+    claims = re.findall(r"  # (.+)$", code, flags=re.MULTILINE)
+    assert first == claims[0]
     assert second.startswith("prod-s3 ")
+    assert third == claims[2]  # the use: the variables a child process gets
 
 
 def test_the_site_includes_the_ten_lines_from_the_readme() -> None:
