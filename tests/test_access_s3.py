@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -198,6 +199,13 @@ def test_tiledb_writes_an_array_with_tiledb_config(moto: Moto) -> None:
     assert listed["KeyCount"] > 0
 
 
+# A child process that reads the seed object with whatever AWS_* it was given.
+_READ_SEED = (
+    "import boto3; s3 = boto3.client('s3', region_name='us-east-1'); "
+    f"print(s3.get_object(Bucket={BUCKET!r}, Key='seed.txt')['Body'].read().decode())"
+)
+
+
 def test_env_reads_the_object_in_a_child_process(moto: Moto) -> None:
     with CredentialAccess(key_credential(moto)) as access:
         env = access.env()
@@ -206,14 +214,9 @@ def test_env_reads_the_object_in_a_child_process(moto: Moto) -> None:
         "AWS_SECRET_ACCESS_KEY": moto.secret,
         "AWS_ENDPOINT_URL": moto.url,
     }
-    import os
 
-    script = (
-        "import boto3; s3 = boto3.client('s3', region_name='us-east-1'); "
-        f"print(s3.get_object(Bucket={BUCKET!r}, Key='seed.txt')['Body'].read().decode())"
-    )
     done = subprocess.run(
-        [sys.executable, "-c", script], env={**os.environ, **env},
+        [sys.executable, "-c", _READ_SEED], env={**os.environ, **env},
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert (done.returncode, done.stdout.strip()) == (0, "seed"), done.stderr[-500:]
@@ -344,3 +347,18 @@ def test_use_credential_end_to_end_on_the_local_store(moto: Moto) -> None:
         access.boto3_session(source="lake-key")
     assert "'lake-key' is not allowed in tasks" in str(caught.value)
     assert moto.secret not in str(caught.value)
+
+
+def test_tilecred_exec_reads_the_object_in_a_child_process(moto: Moto) -> None:
+    """The command line's exec hands the child env()'s variables, and only those."""
+    tilecred = pytest.importorskip("tilecred")
+    tilecred.create_credential(
+        "lake-key", "AWS", allowed_in_tasks=True, credential=key_credential(moto).credential
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "tilecred", "exec", "lake-key", "--",
+         sys.executable, "-c", _READ_SEED],
+        env=dict(os.environ), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout.strip()) == (0, "seed"), done.stderr[-800:]
+    assert moto.secret not in done.stdout + done.stderr
