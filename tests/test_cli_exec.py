@@ -145,7 +145,7 @@ def test_a_key_file_is_private_and_gone_once_the_child_exits(tmp_path: Path) -> 
     assert CANARY_SECRET not in done.stdout + done.stderr
 
 
-def test_usage_mistakes_exit_2_or_127_and_start_nothing(isolated: Path) -> None:
+def test_usage_mistakes_exit_2_and_start_nothing(isolated: Path) -> None:
     env = cli_env()
     missing = run(["exec", "lake"], env)
     empty = run(["exec", "lake", "--"], env)
