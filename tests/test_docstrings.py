@@ -26,7 +26,7 @@ def _modules() -> list[ModuleType]:
             and importlib.util.find_spec(_EXTRA_MODULES[info.name]) is None
         ):
             continue  # the optional extra it is for is not installed here
-        # The server's modules import waitress only when serving, so every
+        # The server's modules import cheroot only when serving, so every
         # other module imports without the optional extra.
         modules.append(importlib.import_module(info.name))
     return modules

@@ -34,8 +34,8 @@ def run(*argv: str) -> int:
     return code
 
 
-def test_importing_the_commands_does_not_import_waitress() -> None:
-    code = "import sys, tilecred._server._commands; print('waitress' in sys.modules)"
+def test_importing_the_commands_does_not_import_cheroot() -> None:
+    code = "import sys, tilecred._server._commands; print('cheroot' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "False\n"
 

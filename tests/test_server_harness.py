@@ -2,7 +2,7 @@
 
 Test modules load these fixtures with
 ``pytest_plugins = ["tests.test_server_harness"]``. The server runs under
-waitress in a thread of the test process, over a store in a temporary
+cheroot in a thread of the test process, over a store in a temporary
 directory; requests go over real HTTP with :mod:`http.client`, so the tests
 control every header and byte.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
+import socket
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ import msgspec
 import pytest
 
 from tilecred._server import ServerApp, create_app
-from tilecred._server._serve import Server, make_server
+from tilecred._server._serve import Limits, Server, make_server
 
 __all__ = ["Reply", "Running", "running_server", "server"]
 
@@ -82,6 +83,23 @@ class Running:
         finally:
             conn.close()
 
+    def exchange(self, head: bytes, body: Sequence[bytes] = ()) -> Reply:
+        """Send raw bytes (the request head, then each body part) and read the answer.
+
+        A server may answer before the body is sent (a 401, 413 or 415) and
+        close; sending then fails, and the answer is still read.
+        """
+        with socket.create_connection((self.server.host, self.server.port), timeout=30) as sock:
+            try:
+                sock.sendall(head)
+                for part in body:
+                    sock.sendall(part)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            resp = http.client.HTTPResponse(sock)
+            resp.begin()
+            return Reply(resp.status, resp.headers, resp.read())
+
     def credentials_path(self, name: str | None = None, workspace: str | None = None) -> str:
         path = f"/v4/credentials/{quote(workspace or self.workspace_id, safe='')}"
         return path if name is None else f"{path}/{quote(name, safe='')}"
@@ -92,11 +110,13 @@ def running_server() -> Iterator[Any]:
     """A factory: start a server over a directory; every one started is stopped."""
     started: list[tuple[Server, threading.Thread, ServerApp]] = []
 
-    def start(home: Path, *, workspace: str = "team") -> Running:
+    def start(
+        home: Path, *, workspace: str = "team", threads: int = 8, limits: Limits | None = None
+    ) -> Running:
         app = create_app(home)
         record = app.store.find_workspace(workspace) or app.store.create_workspace(workspace)
         _token, text = app.tokens.create(record.id, "test-admin")
-        server = make_server(app, "127.0.0.1", 0, 8)
+        server = make_server(app, "127.0.0.1", 0, threads, limits=limits)
         thread = threading.Thread(target=server.serve_forever, name="test-server", daemon=True)
         thread.start()
         started.append((server, thread, app))

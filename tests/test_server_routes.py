@@ -69,10 +69,34 @@ def test_openapi_document_is_generated_from_the_models(server: Running) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/v4", "/v4/credentials", "/v4/nothing/ws", "/v4/credentials/ws/a/b", "/healthz/"]
+    "path", ["/", "/v4", "/v4/credentials", "/v4/nothing/ws", "/v4/credentials/ws/a/b"]
 )
 def test_unknown_route_is_404(server: Running, path: str) -> None:
     assert_error(server.request("GET", path), 404, "no such route")
+
+
+@pytest.mark.parametrize("path", ["/v4//credentials/{ws}", "/v4/credentials/{ws}/", "/healthz/",
+                                  "/v4/credentials//{ws}", "/v4/credentials/{ws}//x"])  # fmt: skip
+def test_a_path_with_an_empty_segment_is_404(server: Running, path: str) -> None:
+    reply = server.request("GET", path.format(ws=server.workspace_id))
+    assert_error(reply, 404, "no such route: the path has an empty segment")
+
+
+def test_a_path_that_starts_with_two_slashes_is_400(server: Running) -> None:
+    # It reads as an absolute URI (//host/path); cheroot refuses it before the application.
+    reply = server.request("GET", f"//v4/credentials/{server.workspace_id}")
+    assert (reply.status, reply.raw) == (400, b"Absolute URI not allowed if server is not a proxy.")
+
+
+def test_an_encoded_slash_stays_inside_its_segment(server: Running) -> None:
+    assert server.request("POST", server.credentials_path(), body=aws_role_body("d1")).status == 201
+    # Decoded before routing, this would be a get of d1 in the workspace.
+    reply = server.request("GET", f"/v4/credentials/{server.workspace_id}%2Fd1")
+    assert_error(reply, 404, f"workspace {server.workspace_id + '/d1'!r} not found")
+    reply = server.request("GET", f"/v4/credentials/{server.workspace_id}%2fd1")
+    assert reply.status == 404
+    # Other encoded characters are names like any other.
+    assert server.request("GET", f"/v4/credentials/{server.workspace_id}/%64%31").status == 200
 
 
 @pytest.mark.parametrize(
@@ -138,11 +162,16 @@ def test_tiledb_client_headers_are_accepted(server: Running) -> None:
     assert_error(reply, 404, "credential not found")
 
 
-def test_body_over_one_mebibyte_is_413(server: Running) -> None:
-    body = aws_role_body("big", padding="x" * (1024 * 1024))
-    reply = server.request("POST", server.credentials_path(), body=body)
-    size = len(msgspec.json.encode(body))
-    assert_error(reply, 413, f"request body of {size} bytes is over the 1 MiB limit")
+def test_body_over_one_mebibyte_is_413_before_it_is_sent(server: Running) -> None:
+    # Only the head is sent: the answer comes from the declared length alone.
+    head = (
+        f"POST {server.credentials_path()} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"X-TILEDB-REST-API-KEY: {server.token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {1024 * 1024 + 1}\r\n\r\n"
+    )
+    reply = server.exchange(head.encode())
+    assert_error(reply, 413, f"request body of {1024 * 1024 + 1} bytes is over the 1 MiB limit")
+    assert reply.headers["Connection"] == "close"
     assert server.request("GET", server.credentials_path()).json["data"] == []
 
 
@@ -153,7 +182,11 @@ def test_chunked_body_over_one_mebibyte_is_413(server: Running) -> None:
         "POST",
         server.credentials_path(),
         body=chunks,
-        headers={"X-TILEDB-REST-API-KEY": server.token, "Transfer-Encoding": "chunked"},
+        headers={
+            "X-TILEDB-REST-API-KEY": server.token,
+            "Transfer-Encoding": "chunked",
+            "Content-Type": "application/json",
+        },
         encode_chunked=True,
     )
     resp = conn.getresponse()
@@ -174,6 +207,52 @@ def test_body_of_exactly_one_mebibyte_is_read(server: Running) -> None:
     padded = padded[:-2] + b"x" * (1024 * 1024 - len(padded)) + b'"}'
     assert len(padded) == 1024 * 1024
     assert server.request("POST", server.credentials_path(), raw=padded).status == 201
+
+
+@pytest.mark.parametrize(
+    ("content_type", "message"),
+    [
+        (None, "request body must be application/json; no Content-Type was sent"),
+        ("text/plain", "request body must be application/json, not 'text/plain'"),
+        ("application/x-www-form-urlencoded",
+         "request body must be application/json, not 'application/x-www-form-urlencoded'"),
+        ("application/jsonp", "request body must be application/json, not 'application/jsonp'"),
+    ],
+)  # fmt: skip
+def test_a_body_that_is_not_json_is_415(
+    server: Running, content_type: str | None, message: str
+) -> None:
+    head = (
+        f"POST {server.credentials_path()} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"X-TILEDB-REST-API-KEY: {server.token}\r\nContent-Length: 2\r\n"
+        + (f"Content-Type: {content_type}\r\n" if content_type else "")
+        + "\r\n{}"
+    )
+    assert_error(server.exchange(head.encode()), 415, message)
+    assert server.request("GET", server.credentials_path()).json["data"] == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
+def test_json_with_parameters_or_in_any_case_is_accepted(
+    server: Running, content_type: str
+) -> None:
+    body = aws_role_body("typed")
+    reply = server.request(
+        "POST", server.credentials_path(), body=body, headers={"Content-Type": content_type}
+    )
+    assert reply.status == 201, reply.raw
+
+
+def test_get_and_delete_need_no_content_type(server: Running) -> None:
+    assert server.request("POST", server.credentials_path(), body=aws_role_body("g")).status == 201
+    conn = http.client.HTTPConnection(server.server.host, server.server.port, timeout=30)
+    for method, expected in (("GET", 200), ("DELETE", 204)):
+        conn.request(method, server.credentials_path("g"),
+                     headers={"X-TILEDB-REST-API-KEY": server.token})  # fmt: skip
+        response = conn.getresponse()
+        response.read()
+        assert response.status == expected
+    conn.close()
 
 
 def test_malformed_json_is_400(server: Running) -> None:
@@ -315,6 +394,18 @@ def test_one_access_log_line_per_request_without_token_or_body(
     assert CANARY_SECRET not in everything
     assert server.token not in everything
     assert server.token.rsplit("-", 1)[1] not in everything
+
+
+def test_one_access_log_line_carries_at_most_200_characters_of_path(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tilecred.server.access")
+    path = "/v4/credentials/" + "a" * 20_000
+    reply = server.request("GET", path, token=None, headers={"Content-Type": "text/plain"})
+    assert reply.status == 401
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "tilecred.server.access"]
+    assert f'"GET {path[:200]}...[{len(path)} chars]" 401 ' in line
+    assert len(line) < 400
 
 
 def test_a_log_line_cannot_be_forged_through_the_path(

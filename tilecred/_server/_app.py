@@ -1,6 +1,6 @@
 """The WSGI application: parse, authenticate, route, answer, log one line.
 
-Runs under any WSGI server; ``tilecred serve`` uses waitress. Every response
+Runs under any WSGI server; ``tilecred serve`` uses cheroot. Every response
 carries ``X-Request-Id``; every error is the JSON body
 ``{"code", "message", "request_id"}``. The access log has one line per
 request and never a body, a query string or a token.
@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, unquote_to_bytes
 
 import msgspec
 
@@ -34,6 +34,9 @@ __all__ = ["MAX_BODY", "ServerApp", "create_app"]
 
 MAX_BODY = 1024 * 1024
 READ_CHUNK = 64 * 1024
+# What one access-log line shows of the path and the method, at most.
+MAX_LOGGED_PATH = 200
+MAX_LOGGED_METHOD = 16
 
 access_log = logging.getLogger("tilecred.server.access")
 logger = logging.getLogger("tilecred.server")
@@ -58,14 +61,43 @@ def _secure(environ: dict[str, Any]) -> bool:
     return address.is_loopback
 
 
-def _segments(environ: dict[str, Any]) -> tuple[str, ...]:
-    # WSGI hands over the percent-decoded path as latin-1 text of the raw bytes.
-    raw = environ.get("PATH_INFO", "") or "/"
+def _raw_path(environ: dict[str, Any]) -> str:
+    """The path as the client sent it, still percent-encoded, without the query."""
+    # cheroot gives REQUEST_URI and gunicorn RAW_URI; routing on it keeps an
+    # encoded "/" inside its segment. Other servers give only the decoded
+    # PATH_INFO (latin-1 text of its bytes), encoded again here.
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if raw:
+        path = str(raw).split("?", 1)[0]
+        if not path.startswith("/"):  # absolute-form: http://host/path
+            path = "/" + path.split("://", 1)[-1].partition("/")[2]
+        return path
+    return quote(str(environ.get("PATH_INFO", "")).encode("latin-1"), safe="/") or "/"
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    parts = path.split("/")[1:]
+    if "" in parts[:-1] or (len(parts) > 1 and not parts[-1]):
+        raise HttpError(404, "no such route: the path has an empty segment")
     try:
-        path = raw.encode("latin-1").decode("utf-8")
+        return tuple(unquote_to_bytes(part).decode("utf-8") for part in parts)
     except UnicodeError as exc:
         raise HttpError(400, "the request path is not valid UTF-8") from exc
-    return tuple(path.split("/")[1:])
+
+
+def _logged(text: str, limit: int) -> str:
+    # Quoted so a path cannot forge a log line; cut so one request cannot flood the log.
+    shown = quote(text, safe="/%:@")
+    return shown if len(shown) <= limit else f"{shown[:limit]}...[{len(shown)} chars]"
+
+
+def _check_content_type(environ: dict[str, Any]) -> None:
+    given = str(environ.get("CONTENT_TYPE", "")).strip()
+    if given.partition(";")[0].strip().lower() == "application/json":
+        return
+    if not given:
+        raise HttpError(415, "request body must be application/json; no Content-Type was sent")
+    raise HttpError(415, f"request body must be application/json, not {_logged(given, 60)!r}")
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -73,6 +105,15 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
+    try:
+        return _read_stream(stream, length_text)
+    except TimeoutError as exc:
+        raise HttpError(408, "the request body did not arrive in time") from exc
+    except OSError as exc:
+        raise HttpError(400, "the request body could not be read") from exc
+
+
+def _read_stream(stream: Any, length_text: str) -> bytes:
     if length_text:
         try:
             length = int(length_text)
@@ -137,8 +178,9 @@ class ServerApp:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         caller: TokenRecord | None = None
         headers = [("X-Request-Id", request_id), _NO_STORE]
+        path = _raw_path(environ)
         try:
-            route, captured = match(method, _segments(environ))
+            route, captured = match(method, _segments(path))
             if not route.public:
                 caller = self._authenticate(environ, request_id)
             response = self._dispatch(environ, method, route, captured, caller, request_id)
@@ -160,10 +202,9 @@ class ServerApp:
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 '%s "%s %s" %d %d %.1fms id=%s token=%s',
-                environ.get("REMOTE_ADDR", "-"),
-                method,
-                # Re-quoted: a name cannot smuggle a forged log line in.
-                quote(environ.get("PATH_INFO", ""), safe="/:@"),
+                _logged(str(environ.get("REMOTE_ADDR", "-")), 64),
+                _logged(method, MAX_LOGGED_METHOD),
+                _logged(path, MAX_LOGGED_PATH),
                 response.status,
                 len(response.body),
                 (time.perf_counter() - started) * 1000,
@@ -195,9 +236,13 @@ class ServerApp:
         if caller is not None:
             # Before the body is read: a token refused outright costs no more.
             self.handlers.authorize(caller, route, captured, params, request_id)
+        body = b""
+        if method in ("POST", "PATCH", "PUT"):
+            _check_content_type(environ)
+            body = _read_body(environ)
         request = Request(
             params=params,
-            body=_read_body(environ) if method in ("POST", "PATCH", "PUT") else b"",
+            body=body,
             request_id=request_id,
             secure=_secure(environ),
         )

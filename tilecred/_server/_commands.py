@@ -2,7 +2,7 @@
 
 :func:`add_commands` registers it on the CLI's argparse subparsers; the
 handler returns the exit code and raises :class:`CredentialsError` on failure.
-waitress is imported only when ``serve`` runs. (``token`` and ``teamspace``
+cheroot is imported only when ``serve`` runs. (``token`` and ``teamspace``
 are in ``tilecred._cli``.)
 """
 
@@ -16,11 +16,15 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._config import resolve_home
 from .._errors import InvalidArgumentError
 from ._app import ServerApp, create_app
+from ._serve import Limits
+
+if TYPE_CHECKING:
+    from ._serve import TLSFiles
 
 __all__ = ["add_commands"]
 
@@ -28,6 +32,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8181
 DEFAULT_THREADS = 8
 DEFAULT_WORKSPACE = "default"
+DEFAULT_LIMITS = Limits()
+MAX_TIMEOUT = 3600.0
 
 logger = logging.getLogger("tilecred.server")
 
@@ -52,6 +58,7 @@ def add_commands(subparsers: Any, parents: list[argparse.ArgumentParser] | None 
         examples="""
             tilecred serve
             tilecred serve --bind 0.0.0.0 --port 8181 --threads 16
+            tilecred serve --bind 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
             tilecred serve --home /srv/tilecred --port 0
         """,
     )  # fmt: skip
@@ -65,7 +72,42 @@ def add_commands(subparsers: Any, parents: list[argparse.ArgumentParser] | None 
     )
     serve.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                        help=f"worker threads ({DEFAULT_THREADS})")  # fmt: skip
+    _add_limits_and_tls(serve)
     serve.set_defaults(handler=run_serve)
+
+
+def _add_limits_and_tls(serve: argparse.ArgumentParser) -> None:
+    limits = DEFAULT_LIMITS
+    option = serve.add_argument
+    option(
+        "--max-connections",
+        type=int,
+        default=limits.max_connections,
+        metavar="N",
+        help="connections held open at once; at the limit the oldest one not being "
+        f"answered is closed ({limits.max_connections})",
+    )
+    option(
+        "--header-timeout",
+        type=float,
+        default=limits.header_timeout,
+        metavar="SECONDS",
+        help="time a connection has to send a request's line and headers "
+        f"({limits.header_timeout:g})",
+    )
+    option(
+        "--body-timeout",
+        type=float,
+        default=limits.body_timeout,
+        metavar="SECONDS",
+        help=f"time a request has to send its body ({limits.body_timeout:g})",
+    )
+    option(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve HTTPS with this PEM certificate (chain); needs --tls-key",
+    )
+    option("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert (unencrypted)")
 
 
 @contextlib.contextmanager
@@ -98,6 +140,31 @@ def bootstrap(app: ServerApp) -> str | None:
     return None if issued is None else issued[1]
 
 
+def _limits(args: argparse.Namespace) -> Limits:
+    if args.max_connections <= args.threads:
+        raise InvalidArgumentError(
+            f"--max-connections must be more than --threads ({args.threads}), "
+            f"not {args.max_connections}"
+        )
+    for option, value in (("--header-timeout", args.header_timeout),
+                          ("--body-timeout", args.body_timeout)):  # fmt: skip
+        if not 0 < value <= MAX_TIMEOUT:
+            raise InvalidArgumentError(
+                f"{option} must be more than 0 and at most {MAX_TIMEOUT:g} seconds, not {value:g}"
+            )
+    return Limits(args.max_connections, args.header_timeout, args.body_timeout)
+
+
+def _tls_files(args: argparse.Namespace) -> TLSFiles | None:
+    from ._serve import TLSFiles
+
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise InvalidArgumentError("--tls-cert and --tls-key go together: give both or neither")
+    if not args.tls_cert:
+        return None
+    return TLSFiles(Path(args.tls_cert).expanduser(), Path(args.tls_key).expanduser())
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """``tilecred serve``: run until SIGINT or SIGTERM, then stop cleanly."""
     from ._serve import Server, make_server
@@ -106,6 +173,8 @@ def run_serve(args: argparse.Namespace) -> int:
         raise InvalidArgumentError(f"--threads must be at least 1, not {args.threads}")
     if not 0 <= args.port <= 65535:
         raise InvalidArgumentError(f"--port must be from 0 to 65535, not {args.port}")
+    limits = _limits(args)
+    tls = _tls_files(args)
     _configure_logging()
     home = _home(args)
     servers: list[Server] = []
@@ -123,9 +192,15 @@ def run_serve(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with _opened(args) as app:
-            admin = bootstrap(app)
-            server = make_server(app, args.bind, args.port, args.threads)
+            # Bound before the first start's token is issued: a taken port
+            # must not use up the one showing of the admin token.
+            server = make_server(app, args.bind, args.port, args.threads, tls=tls, limits=limits)
             servers.append(server)
+            try:
+                admin = bootstrap(app)
+            except BaseException:
+                server.close()
+                raise
             if admin is not None:
                 print(
                     "First start: created an admin API token for workspace "
@@ -150,8 +225,6 @@ def _configure_logging() -> None:
     if not server_logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        for name in ("tilecred.server", "waitress"):
-            named = logging.getLogger(name)
-            named.addHandler(handler)
-            named.setLevel(logging.INFO)
-            named.propagate = False
+        server_logger.addHandler(handler)
+        server_logger.setLevel(logging.INFO)
+        server_logger.propagate = False

@@ -1,107 +1,182 @@
-"""Running the application under waitress, and stopping it cleanly.
+"""Running the application under cheroot, over HTTP or HTTPS, and stopping it.
 
-waitress's own ``serve()`` stops only on KeyboardInterrupt from the main
-thread. :class:`Server` runs the same event loop one turn at a time, so a
-signal handler or another thread can ask it to stop: the listening socket
-closes, requests in flight finish and their responses are sent, then the
-worker threads end.
+cheroot serves TLS itself (with :mod:`ssl`), so secrets need not cross a
+network in clear. :class:`Server` binds when it is made, so a taken port is
+reported before anything else happens; :meth:`Server.serve_forever` runs
+cheroot's loop in a thread of its own and waits for :meth:`Server.stop`, which
+only sets a flag and writes one byte to a pipe — safe from a signal handler
+or any thread. Stopping closes the listening socket, lets requests in flight
+finish and send their answers (for up to :data:`DRAIN_SECONDS`), then ends the
+worker threads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
+import os
+import select
+import ssl
 import threading
-import time
+from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigurationError
 
-__all__ = ["DRAIN_SECONDS", "Server", "make_server"]
+__all__ = ["DRAIN_SECONDS", "Limits", "Server", "TLSFiles", "make_server"]
 
 # How long requests in flight get to finish once a stop is asked for.
-DRAIN_SECONDS = 5.0
-_TURN_SECONDS = 0.5
+DRAIN_SECONDS = 5
+_WAKE_SECONDS = 0.5
+
+logger = logging.getLogger("tilecred.server")
 
 
-def make_server(app: Any, host: str, port: int, threads: int) -> Server:
-    """Bind ``host:port`` (``0`` picks a free port) and prepare ``threads`` workers.
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How many connections are held, and for how long a request may take to arrive."""
+
+    max_connections: int = 1000
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TLSFiles:
+    """A PEM certificate (chain) and its private key, for serving HTTPS."""
+
+    cert: Path
+    key: Path
+
+
+def tls_context(files: TLSFiles) -> ssl.SSLContext:
+    """A server-side TLS context (TLS 1.2 or newer) over ``files``.
 
     Raises:
-        ConfigurationError: waitress is not installed, or the address cannot be bound.
+        ConfigurationError: a file is missing, unreadable, or not a matching pair.
+    """
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    for path in (files.cert, files.key):
+        if not path.is_file():
+            raise ConfigurationError(f"cannot serve TLS: no such file {path}")
+    try:
+        context.load_cert_chain(files.cert, files.key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+        raise ConfigurationError(
+            f"cannot serve TLS with certificate {files.cert} and key {files.key}: {reason}"
+        ) from exc
+    return context
+
+
+def make_server(
+    app: Any,
+    host: str,
+    port: int,
+    threads: int,
+    *,
+    tls: TLSFiles | None = None,
+    limits: Limits | None = None,
+) -> Server:
+    """Bind ``host:port`` (``0`` picks a free port) and start ``threads`` workers.
+
+    Raises:
+        ConfigurationError: cheroot is not installed, the TLS files cannot be
+            used, or the address cannot be bound.
     """
     try:
-        import waitress.server
+        from ._cheroot import WSGIServer
     except ImportError as exc:
         raise ConfigurationError(
-            "tilecred serve needs waitress: pip install '.[server]' in a tilecred checkout"
+            "tilecred serve needs cheroot: pip install '.[server]' in a tilecred checkout"
         ) from exc
+    limits = limits or Limits()
+    _ensure_descriptors(limits.max_connections + threads)
+    context = tls_context(tls) if tls is not None else None
+    inner = WSGIServer(app, host, port, threads, limits, context, DRAIN_SECONDS)
     try:
-        inner = waitress.server.create_server(
-            app,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="tilecred",
-            # Over this size waitress itself refuses the body (a 413 of its
-            # own); up to it, the application answers with its JSON 413.
-            max_request_body_size=16 * 1024 * 1024,
-            clear_untrusted_proxy_headers=True,
-        )
+        inner.prepare()
     except OSError as exc:
-        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    return Server(inner)
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {_reason(exc)}") from exc
+    return Server(inner, https=context is not None)
+
+
+def _ensure_descriptors(connections: int) -> None:
+    """Raise the open-file limit to hold ``connections`` sockets, or say it cannot be."""
+    import resource
+
+    # The store, the token file, logs and the listening socket need a few more.
+    needed = connections + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard == resource.RLIM_INFINITY or hard >= needed:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+            return
+        raise ConfigurationError(
+            f"{connections} connections need {needed} open files, but this process may "
+            f"open only {hard}: lower --max-connections or raise the limit (ulimit -n)"
+        )
+
+
+def _reason(exc: OSError) -> str:
+    # cheroot folds the bind error into one message; its last word is the reason.
+    text = exc.strerror or str(exc)
+    return text.rsplit("] ", 1)[-1].rstrip(")") if "] " in text else text
 
 
 class Server:
-    """A bound waitress server that can be stopped from a signal or a thread."""
+    """A bound cheroot server that can be stopped from a signal or a thread."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, *, https: bool) -> None:
         self._inner = inner
-        self._stop = threading.Event()
+        self._https = https
+        self._stopping = False
+        self._wake_read, self._wake_write = os.pipe()
+        address = inner.bind_addr
+        self._host, self._port = str(address[0]), int(address[1])
 
     @property
     def host(self) -> str:
-        return str(self._inner.effective_host)
+        return self._host
 
     @property
     def port(self) -> int:
-        return int(self._inner.effective_port)
+        return self._port
 
     @property
     def url(self) -> str:
-        host = self.host
-        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        scheme = "https" if self._https else "http"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"{scheme}://{host}:{self._port}"
 
     def stop(self) -> None:
-        """Ask the loop to stop; safe from a signal handler or another thread."""
-        self._stop.set()
-        # The trigger may already be closed: stopping anyway.
+        """Ask the server to stop; safe from a signal handler or another thread."""
+        self._stopping = True
+        # The pipe may be full or already closed: the flag is enough then.
         with contextlib.suppress(OSError):
-            self._inner.pull_trigger()
+            os.write(self._wake_write, b"x")
 
     def serve_forever(self) -> None:
         """Serve until :meth:`stop`, then drain and close."""
-        inner = self._inner
-        loop = inner.asyncore.loop
+        loop = threading.Thread(target=self._inner.serve, name="tilecred-accept", daemon=True)
+        loop.start()
         try:
-            while not self._stop.is_set():
-                loop(timeout=_TURN_SECONDS, map=inner._map, count=1,
-                     use_poll=inner.adj.asyncore_use_poll)  # fmt: skip
+            while not self._stopping and loop.is_alive():
+                select.select([self._wake_read], [], [], _WAKE_SECONDS)
         finally:
-            self._drain()
+            # cheroot's stop closes the listening socket and idle connections,
+            # then waits up to its shutdown_timeout for the workers.
+            self._inner.stop()
+            loop.join(timeout=DRAIN_SECONDS + 5)
+            for fd in (self._wake_read, self._wake_write):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
-    def _drain(self) -> None:
-        inner = self._inner
-        # No new connections; the trigger stays open so the loop still wakes.
-        inner.accepting = False
-        inner.del_channel()
-        inner.socket.close()
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while time.monotonic() < deadline and any(
-            channel.requests or channel.total_outbufs_len
-            for channel in list(inner.active_channels.values())
-        ):
-            inner.asyncore.loop(timeout=0.05, map=inner._map, count=1)
-        inner.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
-        for channel in list(inner._map.values()):
-            channel.close()
+    def close(self) -> None:
+        """Release a server that was made but never served."""
+        self._inner.stop()
+        for fd in (self._wake_read, self._wake_write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
