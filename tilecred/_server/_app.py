@@ -91,6 +91,13 @@ def _logged(text: str, limit: int) -> str:
     return shown if len(shown) <= limit else f"{shown[:limit]}...[{len(shown)} chars]"
 
 
+def _has_body(environ: dict[str, Any]) -> bool:
+    # A POST with nothing in it (the delivery route) needs no Content-Type.
+    length = str(environ.get("CONTENT_LENGTH") or "").strip()
+    chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    return chunked or length not in ("", "0")
+
+
 def _check_content_type(environ: dict[str, Any]) -> None:
     given = str(environ.get("CONTENT_TYPE", "")).strip()
     if given.partition(";")[0].strip().lower() == "application/json":
@@ -238,7 +245,8 @@ class ServerApp:
             self.handlers.authorize(caller, route, captured, params, request_id)
         body = b""
         if method in ("POST", "PATCH", "PUT"):
-            _check_content_type(environ)
+            if _has_body(environ):
+                _check_content_type(environ)
             body = _read_body(environ)
         request = Request(
             params=params,
