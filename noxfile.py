@@ -1,10 +1,18 @@
-"""Sessions: tests, services, lint, typecheck, docs, tiledb_client; bench on request."""
+"""Sessions: tests, services, lint, typecheck, docs, tiledb_client, schemathesis; bench."""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "services", "lint", "typecheck", "docs", "tiledb_client"]
+nox.options.sessions = [
+    "tests",
+    "services",
+    "lint",
+    "typecheck",
+    "docs",
+    "tiledb_client",
+    "schemathesis",
+]
 nox.options.reuse_existing_virtualenvs = True
 # Sessions run on the interpreter that runs nox (CI: the machine's Python 3.11).
 
@@ -87,3 +95,14 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: tilecred against the floor (raw urllib3 + msgspec)."""
     session.install("-e", ".[server]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def schemathesis(session: nox.Session) -> None:
+    """The OpenAPI document against a real ``tilecred serve``, driven by schemathesis.
+
+    Bounded: a fixed number of examples per operation and a fixed seed. Fails
+    on any 5xx, schema violation or status the document does not list.
+    """
+    session.install("-e", ".[server]", "schemathesis==4.32.5")
+    session.run("python", "-m", "tests.run_schemathesis", *session.posargs)

@@ -18,36 +18,20 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
-import re
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from .server_load import start_server
+
 __all__ = ["run"]
 
 PROBE_EVERY = 0.5
 PROBE_TIMEOUT = 5.0
-
-
-def _start_server(home: Path, extra: list[str]) -> tuple[subprocess.Popen[str], int]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TILEDB_", "TILECRED_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tilecred._server", "serve", "--home", str(home), "--port", "0",
-         *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        found = re.search(r"on https?://127\.0\.0\.1:(\d+) ", line)
-        if found:
-            return proc, int(found.group(1))
-    raise RuntimeError("tilecred serve did not start")
 
 
 class _Attack:
@@ -146,7 +130,7 @@ def _probe(port: int, seconds: float, attack: _Attack) -> tuple[list[float], int
 def run(sockets: int, seconds: float, serve_args: list[str]) -> dict[str, float]:
     """Attack a fresh server with ``sockets`` slow connections for ``seconds``; the figures."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port = _start_server(Path(tmp) / "home", serve_args)
+        proc, port, _token = start_server(Path(tmp) / "home", *serve_args)
         attack = _Attack(port, sockets)
         driver = threading.Thread(target=attack.run, daemon=True)
         try:

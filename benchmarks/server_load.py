@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["run"]
+__all__ = ["run", "start_server"]
 
 SEED = 200  # credentials in the store
 PER_PAGE = 20  # a list request's page size
@@ -32,11 +32,12 @@ LOAD_THREADS = 8
 ROLE_ARN = "arn:aws:iam::123456789012:role/bench"
 
 
-def _start_server(home: Path) -> tuple[subprocess.Popen[str], int, str]:
+def start_server(home: Path, *extra: str) -> tuple[subprocess.Popen[str], int, str]:
+    """``tilecred serve`` over ``home`` on a free port: the process, the port, the admin token."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TILEDB_", "TILECRED_"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tilecred._server", "serve", "--home", str(home), "--port", "0",
-         "--threads", str(SERVER_THREADS)],
+         *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -44,7 +45,7 @@ def _start_server(home: Path) -> tuple[subprocess.Popen[str], int, str]:
     for line in proc.stdout:
         if line.startswith("  tc-"):
             token = line.strip()
-        found = re.search(r"on http://127\.0\.0\.1:(\d+) ", line)
+        found = re.search(r"on https?://127\.0\.0\.1:(\d+) ", line)
         if found:
             return proc, int(found.group(1)), token
     raise RuntimeError("tilecred serve did not start")
@@ -121,7 +122,7 @@ def run(seconds: float) -> dict[str, float]:
         ``{"get_per_second": …, "list_per_second": …}``.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        proc, port, token = _start_server(Path(tmp) / "home")
+        proc, port, token = start_server(Path(tmp) / "home", "--threads", str(SERVER_THREADS))
         try:
             workspace = token.split("-")[1]
             _seed(port, token, workspace)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._arguments import (
     DEFAULT_PER_PAGE,
+    MAX_PAGE,
     VISIBILITIES,
     check_teamspace_name,
 )
@@ -188,8 +189,8 @@ class Handlers:
         return Response(200, credential_body(service.get(name, teamspace)))
 
     def list_credentials(self, caller: TokenRecord, request: Request, ws: str) -> Response:
-        page = int_param(request, "page", 1, maximum=2**31 - 1)
-        per_page = int_param(request, "per_page", DEFAULT_PER_PAGE, maximum=2**31 - 1)
+        page = int_param(request, "page", 1, maximum=MAX_PAGE)
+        per_page = int_param(request, "per_page", DEFAULT_PER_PAGE, maximum=MAX_PAGE)
         query = ListQuery(
             provider=providers_param(request, "provider"),
             exclude_provider=providers_param(request, "excl_provider"),

@@ -6,9 +6,14 @@ from typing import Any
 
 import msgspec
 
-from .._arguments import DEFAULT_PER_PAGE
+from .._arguments import DEFAULT_PER_PAGE, MAX_PAGE, VISIBILITIES
 from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
-from .._limits import MAX_PER_PAGE
+from .._limits import (
+    MAX_CREDENTIAL_NAME,
+    MAX_PER_PAGE,
+    MAX_TEAMSPACE_NAME,
+    MAX_WORKSPACE_NAME,
+)
 from .._models import (
     AuditListResponse,
     CredentialCreateRequest,
@@ -23,7 +28,7 @@ from .._models import (
     WorkspaceResponse,
 )
 from .._version import __version__
-from ._routes import EXTENSION, ROUTES
+from ._routes import EXTENSION, ROUTES, Route
 
 __all__ = ["openapi_document"]
 
@@ -55,6 +60,21 @@ _OPERATIONS: dict[str, tuple[str, type | None, int, type | None]] = {
                    "management tokens)", None, 200, AuditListResponse),
 }  # fmt: skip
 
+# What check_name accepts: no "/", no control characters (C0, DEL, C1).
+_NAME_PATTERN = "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$"
+
+
+def _name(limit: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": limit, "pattern": _NAME_PATTERN}
+
+
+# A path segment's schema: workspaces and teamspaces by name or id.
+_SEGMENTS = {
+    "workspace": _name(MAX_WORKSPACE_NAME),
+    "teamspace": _name(MAX_TEAMSPACE_NAME),
+    "name": _name(MAX_CREDENTIAL_NAME),
+}
+
 # (collection, index after it) -> the name of a captured path segment.
 _PATH_NAMES = {
     ("credentials", 1): "workspace",
@@ -78,7 +98,7 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 
 _PROVIDERS = {"type": "array", "items": {"$ref": _REF.format(name="CloudProvider")}}
-_TEAMSPACE_PARAM = _query("teamspace_id", {"type": "string"},
+_TEAMSPACE_PARAM = _query("teamspace_id", _name(MAX_TEAMSPACE_NAME),
                           "Teamspace id or name; absent means workspace level.")  # fmt: skip
 _LIST_PARAMS = [
     _TEAMSPACE_PARAM,
@@ -94,7 +114,11 @@ _LIST_PARAMS = [
     },
     _query("type", {"$ref": _REF.format(name="CredentialType")}, "Workspace or teamspace level."),
     _query("verify", {"type": "boolean"}, "Filter on verification; True/False accepted."),
-    _query("page", {"type": "integer", "minimum": 1, "default": 1}, "1-based page number."),
+    _query(
+        "page",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        "1-based page number.",
+    ),
     _query(
         "per_page",
         {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
@@ -102,7 +126,7 @@ _LIST_PARAMS = [
     ),
 ]
 _AUDIT_PARAMS = [
-    _query("credential", {"type": "string"}, "Only records about this credential name."),
+    _query("credential", _name(MAX_CREDENTIAL_NAME), "Only records about this credential name."),
     _query("since", {"type": "string", "format": "date-time"},
            "Only records from this time on (RFC 3339, with a zone)."),
     _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_LIMIT,
@@ -115,9 +139,7 @@ def _parameters(handler: str, pattern: tuple[str | None, ...]) -> list[dict[str,
     for index, part in enumerate(pattern):
         if part is None:
             name = _path_name(pattern, index)
-            params.append(
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            )
+            params.append({"name": name, "in": "path", "required": True, "schema": _SEGMENTS[name]})
     if handler == "list_credentials":
         params.extend(_LIST_PARAMS)
     elif handler == "read_audit":
@@ -135,11 +157,68 @@ _FORBIDDEN = (
 )
 
 
+def _constrain(components: dict[str, Any]) -> None:
+    """The limits the server enforces that the models do not carry, written in."""
+    names = {"CredentialCreateRequest": MAX_CREDENTIAL_NAME,
+             "CredentialUpdateRequest": MAX_CREDENTIAL_NAME,
+             "TeamspaceCreateRequest": MAX_TEAMSPACE_NAME}  # fmt: skip
+    for model, limit in names.items():
+        field = components[model]["properties"]["name"]
+        members = field.get("anyOf", [field])
+        for member in members:
+            if member.get("type") == "string":
+                member.update(_name(limit))
+    for model in ("TeamspaceCreateRequest", "Teamspace"):
+        field = components[model]["properties"]["visibility"]
+        field["enum"] = list(VISIBILITIES)
+
+
 def _error(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": _REF.format(name="ErrorResponse")}}},
     }
+
+
+# The bodies of answers that have no model of their own.
+_PLAIN_BODIES = {
+    "healthz": {"type": "object", "properties": {"status": {"const": "ok"}},
+                "required": ["status"]},
+    "openapi": {"type": "object", "required": ["openapi", "paths"]},
+    "verify_credential": {"type": "object", "required": ["data"], "properties": {"data": {
+        "type": "object", "properties": {"status": {"const": "verified"}},
+        "required": ["status"]}}},
+}  # fmt: skip
+
+
+def _responses(route: Route, status: int, model: type | None) -> dict[str, Any]:
+    """Every status the server can answer this operation with, and its body."""
+    success: dict[str, Any] = {"description": "Success"}
+    if model is not None:
+        schema: dict[str, Any] = {"$ref": _REF.format(name=model.__name__)}
+        success["content"] = {"application/json": {"schema": schema}}
+    elif route.handler in _PLAIN_BODIES:
+        success["content"] = {"application/json": {"schema": _PLAIN_BODIES[route.handler]}}
+    responses = {str(status): success}
+    errors: dict[int, str] = {500: "An unexpected failure; the server log has it under the "
+                                   "request id"}  # fmt: skip
+    if not route.public:
+        errors[400] = "A bad name, query parameter or body (the field is named)"
+        errors[401] = "Missing or unknown API token"
+        errors[403] = _FORBIDDEN[route.handler == "use_credential"]
+        errors[404] = "No such workspace, teamspace or credential"
+    if route.method in ("POST", "PATCH"):
+        # Any body sent is checked, even where none is expected.
+        errors[408] = "The body did not arrive in time"
+        errors[413] = "Body larger than 1 MiB"
+        errors[415] = "A body that is not application/json"
+    if route.handler in ("create_credential", "update_credential", "create_teamspace"):
+        errors[409] = "Name already in use"
+    if route.handler in ("create_credential", "update_credential", "verify_credential"):
+        errors[422] = "The credential failed verification, or its key costs too much to check"
+    for code in sorted(errors):
+        responses[str(code)] = _error(errors[code])
+    return responses
 
 
 def openapi_document() -> dict[str, Any]:
@@ -148,22 +227,18 @@ def openapi_document() -> dict[str, Any]:
     for _summary, request, _status, response in _OPERATIONS.values():
         models.extend(m for m in (request, response) if m is not None and m not in models)
     _schemas, components = msgspec.json.schema_components(models, ref_template=_REF)
+    _constrain(components)
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         summary, request, status, response = _OPERATIONS[route.handler]
         parts = []
         for index, part in enumerate(route.pattern):
             parts.append(part if part is not None else "{" + _path_name(route.pattern, index) + "}")
-        success: dict[str, Any] = {"description": "Success"}
-        if response is not None:
-            success["content"] = {
-                "application/json": {"schema": {"$ref": _REF.format(name=response.__name__)}}
-            }
         operation: dict[str, Any] = {
             "operationId": route.handler,
             "summary": summary,
             "parameters": _parameters(route.handler, route.pattern),
-            "responses": {str(status): success},
+            "responses": _responses(route, status, response),
         }
         if request is not None:
             operation["requestBody"] = {
@@ -172,18 +247,8 @@ def openapi_document() -> dict[str, Any]:
                     "application/json": {"schema": {"$ref": _REF.format(name=request.__name__)}}
                 },
             }
-            operation["responses"]["400"] = _error("Malformed JSON or a field of the wrong type")
-            operation["responses"]["413"] = _error("Body larger than 1 MiB")
         if route.public:
             operation["security"] = []
-        else:
-            operation["responses"]["401"] = _error("Missing or unknown API token")
-            operation["responses"]["404"] = _error("No such workspace, teamspace or credential")
-            operation["responses"]["403"] = _error(_FORBIDDEN[route.handler == "use_credential"])
-        if route.handler in ("create_credential", "update_credential", "create_teamspace"):
-            operation["responses"]["409"] = _error("Name already in use")
-        if route.handler == "verify_credential":
-            operation["responses"]["422"] = _error("The credential failed verification")
         if not operation["parameters"]:
             del operation["parameters"]
         paths.setdefault("/" + "/".join(parts), {})[route.method.lower()] = operation
