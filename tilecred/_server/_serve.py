@@ -87,6 +87,10 @@ def make_server(
             used, or the address cannot be bound.
     """
     try:
+        # Imported here, not only through _cheroot: that module may already
+        # be loaded while cheroot itself is gone.
+        import cheroot.wsgi  # noqa: F401
+
         from ._cheroot import WSGIServer
     except ImportError as exc:
         raise ConfigurationError(
