@@ -313,3 +313,28 @@ def test_describe_shows_the_proxy_masked_and_where_it_came_from() -> None:
         "none",
         "environment no_proxy matches the host",
     )
+
+
+def test_a_proxy_password_echoed_by_the_server_is_scrubbed(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pair = base64.b64encode(f"ada:{PROXY_PASSWORD}".encode()).decode()
+    proxy = RecordingProxy(auth=f"Basic {pair}")
+    monkeypatch.setenv("HTTP_PROXY", f"http://ada:{PROXY_PASSWORD}@127.0.0.1:{proxy.port}")
+    httpserver.expect_request(PATH).respond_with_json(
+        {"message": f"bad proxy {PROXY_PASSWORD} / Basic {pair}", "request_id": "e1"}, status=400
+    )
+    try:
+        with (
+            tilecred.Client(
+                host=base_url(httpserver), token=CANARY_TOKEN, workspace=WORKSPACE
+            ) as c,
+            pytest.raises(tilecred.CredentialsError) as caught,
+        ):
+            c.get_credential("c")
+    finally:
+        proxy.close()
+
+    assert str(caught.value) == (
+        "could not get credential 'c': 400 Bad Request: bad proxy *** / Basic *** (request id e1)"
+    )
