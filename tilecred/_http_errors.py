@@ -88,7 +88,13 @@ def answers_plain_http(url: str, timeout: float) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.sendall(b"HEAD / HTTP/1.0\r\nHost: %s\r\n\r\n" % split.netloc.encode("idna"))
-            return sock.recv(5) == b"HTTP/"
+            start = b""
+            while len(start) < 5:
+                chunk = sock.recv(5 - len(start))
+                if not chunk:
+                    break
+                start += chunk
+            return start == b"HTTP/"
     except (OSError, UnicodeError):
         return False
 
