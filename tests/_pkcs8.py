@@ -123,6 +123,11 @@ def pbes2_params(kdf: str, kdf_params: bytes) -> bytes:
     return _seq(_seq(_oid(kdf), kdf_params), scheme)
 
 
+def unknown_algorithm_pkcs8(dotted: str) -> bytes:
+    """An unencrypted PKCS#8 PrivateKeyInfo whose algorithm is ``dotted``."""
+    return _seq(_int(0), _seq(_oid(dotted)), _tlv(0x04, _seq(_int(1))))
+
+
 def der_sequence(*integers: int) -> bytes:
     """A SEQUENCE of INTEGERs (for hand-made parameters)."""
     return _seq(*(_int(value) for value in integers))

@@ -367,6 +367,31 @@ def test_a_gcp_key_that_is_not_json_is_refused_without_quoting_it() -> None:
         )
 
 
+def test_a_deeply_nested_gcp_key_is_refused_not_a_recursion_error() -> None:
+    token = Token(gcp=GCPServiceAccountKey(account_id="a", key_id="k", key_text="[" * 200_000))
+    with CredentialAccess(stored("deep-gcp", token=token)) as access:
+        for form in (access.env, access.storage_options, access.tiledb_config):
+            with pytest.raises(CredentialsError) as caught:
+                form()
+            assert str(caught.value) == (
+                "could not use credential 'deep-gcp': a GCP service-account key is not a JSON "
+                "object"
+            )
+
+
+def test_a_key_file_is_never_written_once_the_access_is_closed() -> None:
+    # Another thread may close the access between a form's open check and
+    # its write: the write must not make a file that outlives the close.
+    from tilecred._access._base import SecretFiles
+
+    files = SecretFiles()
+    files.remove()
+    with pytest.raises(CredentialsError) as caught:
+        files.write("key.json", CANARY_SECRET)
+    assert str(caught.value) == "the access is closed; call use_credential again"
+    assert files.directory is None
+
+
 def test_snowflake_env_is_what_snowflakes_cli_reads() -> None:
     with CredentialAccess(SNOWFLAKE) as access:
         env = access.env()

@@ -90,7 +90,7 @@ def test_parse_when() -> None:
     zoned = parse_when("2026-12-01T09:00+02:00")
     assert isinstance(zoned, datetime.datetime)
     assert zoned.utcoffset() == datetime.timedelta(hours=2)
-    for bad in ("0d", "7", "d", "-1h", "7y"):
+    for bad in ("0d", "7", "d", "-1h", "7y", "999999999w"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_when(bad)
 

@@ -75,6 +75,16 @@ def test_the_child_gets_the_variables_and_its_status_comes_back() -> None:
     assert [(r.action, r.outcome) for r in records][-2:] == [("use", "ok"), ("use", "ok")]
 
 
+def test_the_child_gets_no_key_that_opens_more_than_its_credentials() -> None:
+    _store("lake")
+    show = (
+        "import os; "
+        "print(sorted(k for k in os.environ if k.startswith(('TILECRED_M', 'TILEDB_REST'))))"
+    )
+    done = _exec(["lake", "--", PY, "-c", show], TILEDB_REST_PASSWORD=CANARY_SECRET)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
+
+
 def test_a_signal_that_ends_the_child_is_128_plus_its_number() -> None:
     _store("lake")
     done = _exec(

@@ -29,7 +29,9 @@ from tests._pkcs8 import (
     encrypted_pkcs8,
     iterated_pbe,
     pbes2_params,
+    pem,
     pkcs8_with_scheme,
+    unknown_algorithm_pkcs8,
 )
 from tests.test_server_harness import Running
 from tilecred import CredentialsError
@@ -139,6 +141,14 @@ def test_unknown_schemes_and_malformed_parameters_are_refused() -> None:
     truncated = pkcs8_with_scheme(PBES2, b"\x30\x7f\x00")
     assert _refusal(_snowflake(truncated)) == (
         "token.snowflake.private_key_raw: not a PEM private key: its DER is truncated"
+    )
+
+
+def test_a_key_of_an_algorithm_nobody_knows_is_refused_not_a_crash() -> None:
+    # cryptography raises UnsupportedAlgorithm, not ValueError, for an unknown OID.
+    key = pem("PRIVATE KEY", unknown_algorithm_pkcs8("1.2.3.4.5"))
+    assert _refusal(_snowflake(key, passphrase=None)) == (
+        "token.snowflake.private_key_raw: the private key does not load as PEM"
     )
 
 

@@ -135,6 +135,8 @@ def test_a_task_token_keeps_its_limits(tmp_path: Path) -> None:
          "credential name 'a/b' must not contain '/'"),
         ({"kind": TASK, "expires_at": datetime.timedelta(hours=-1)}, InvalidArgumentError,
          "is not in the future"),
+        ({"kind": TASK, "expires_at": datetime.timedelta(days=999_999_999)}, InvalidArgumentError,
+         "expires_at reaches past the year 9999: 999999999 days, 0:00:00 from now is no time"),
         ({"kind": TASK, "expires_at": datetime.datetime(2099, 1, 1)}, InvalidArgumentError,
          "expires_at must be an aware datetime or a timedelta from now"),
         ({"kind": TASK, "teamspace_id": "nowhere"}, NotFoundError,

@@ -174,6 +174,23 @@ def test_a_task_token_held_to_a_teamspace(server: Running) -> None:
     ]  # fmt: skip
 
 
+def test_a_task_token_held_to_a_teamspace_sees_no_other_teamspace(server: Running) -> None:
+    for name in ("ml", "secret-project"):
+        body = {"name": name, "visibility": "private"}
+        assert server.request("POST", f"/v4/teamspaces/{server.workspace_id}", body=body).status
+    _record, task = _task(server, teamspace_id="ml")
+    teamspaces = f"/v4/teamspaces/{server.workspace_id}"
+
+    listed = server.request("GET", teamspaces, token=task)
+    assert listed.status == 200
+    assert [ts["name"] for ts in listed.json["data"]] == ["ml"]
+    assert server.request("GET", f"{teamspaces}/ml", token=task).status == 200
+    _error(server.request("GET", f"{teamspaces}/secret-project", token=task),
+           403, "this task token is limited to teamspace 'ml'")  # fmt: skip
+    admin = server.request("GET", teamspaces)  # the management token
+    assert [ts["name"] for ts in admin.json["data"]] == ["ml", "secret-project"]
+
+
 def test_a_task_token_held_to_named_credentials(server: Running) -> None:
     for name in ("lake", "warehouse"):
         _create(server, aws_key_body(name, CANARY_SECRET, allowed_in_tasks=True))

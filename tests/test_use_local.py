@@ -203,6 +203,8 @@ def test_reading_the_audit_log_filters_by_credential_time_and_count() -> None:
          "since must carry a time zone (e.g. datetime.UTC), not 2026-01-01T00:00:00"),
         ({"since": datetime.timedelta(0)}, "since must be a positive timedelta, not 0:00:00"),
         ({"since": "yesterday"}, "since must be a datetime or a timedelta, not str"),
+        ({"since": datetime.timedelta(days=999_999)},
+         "since reaches before the year 1: 999999 days, 0:00:00 ago is no time"),
         ({"credential": ""}, "credential must not be empty"),
     ],
 )  # fmt: skip

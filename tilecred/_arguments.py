@@ -203,7 +203,12 @@ def check_since(value: object) -> datetime.datetime | None:
     if isinstance(value, datetime.timedelta):
         if value <= datetime.timedelta(0):
             raise InvalidArgumentError(f"since must be a positive timedelta, not {value}")
-        return datetime.datetime.now(datetime.UTC) - value
+        try:
+            return datetime.datetime.now(datetime.UTC) - value
+        except OverflowError:
+            raise InvalidArgumentError(
+                f"since reaches before the year 1: {value} ago is no time"
+            ) from None
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidArgumentError(

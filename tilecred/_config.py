@@ -40,6 +40,9 @@ DEFAULT_HOST = "https://api.tiledb.com"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
 
+# The local store's master key, base64 (read by tilecred._local._keys).
+MASTER_KEY_ENV = "TILECRED_MASTER_KEY"
+
 # setting -> (environment variable, profile key)
 SOURCES: dict[str, tuple[str, str | None]] = {
     "token": ("TILEDB_REST_TOKEN", "rest.token"),

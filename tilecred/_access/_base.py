@@ -39,10 +39,20 @@ class SecretFiles:
         self._dir: str | None = None
         self._paths: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._removed = False
 
     def write(self, filename: str, text: str) -> str:
-        """The path of ``filename`` holding ``text``; written once per access."""
+        """The path of ``filename`` holding ``text``; written once per access.
+
+        Raises:
+            CredentialsError: the access was closed, possibly by another
+                thread after this one checked it was open; nothing is written.
+        """
         with self._lock:
+            if self._removed:
+                # Checked under the lock that remove() takes: a file written
+                # now would outlive the close that should have removed it.
+                raise CredentialsError("the access is closed; call use_credential again")
             if filename in self._paths:
                 return self._paths[filename]
             if self._dir is None:
@@ -65,6 +75,7 @@ class SecretFiles:
     def remove(self) -> None:
         """Remove every file written, and their directory."""
         with self._lock:
+            self._removed = True
             directory, self._dir = self._dir, None
             self._paths.clear()
         if directory is not None:

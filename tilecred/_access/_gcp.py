@@ -36,7 +36,7 @@ class GCPServiceAccountForms(Forms):
 
         try:
             info = json.loads(self.key_text())
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
             info = None
         if not isinstance(info, dict):
             # No detail from the parser: it would quote the key.

@@ -35,7 +35,10 @@ def parse_when(text: str) -> datetime.datetime | datetime.timedelta:
     relative = _RELATIVE.fullmatch(text)
     if relative is not None:
         count, unit = relative.groups()
-        return datetime.timedelta(**{_UNITS[unit]: int(count)})
+        try:
+            return datetime.timedelta(**{_UNITS[unit]: int(count)})
+        except OverflowError:
+            raise argparse.ArgumentTypeError(f"{text!r} is longer than any time can be") from None
     try:
         moment = datetime.datetime.fromisoformat(text)
     except ValueError:

@@ -14,10 +14,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from .._config import MASTER_KEY_ENV, SOURCES
 from ._failures import CommandError, UsageError
 from ._options import add_teamspace
 from ._parser import AddCommand, add_command
@@ -135,10 +136,21 @@ def run_exec(args: argparse.Namespace) -> int:
         for name in names:
             accesses.append(client.use_credential(name, teamspace=args.teamspace))
         added = merged_environment(names, [access.env() for access in accesses])
-        return _run_child(command, {**os.environ, **added})
+        return _run_child(command, {**_inherited(os.environ), **added})
     finally:
         for access in accesses:
             access.close()
+
+
+# What opens more than the named credentials: the local store's master key
+# opens every credential in it, allowed in tasks or not, and the API token or
+# password may be a management login. The child gets what it was given by name.
+_WITHHELD = frozenset({MASTER_KEY_ENV, SOURCES["token"][0], SOURCES["password"][0]})
+
+
+def _inherited(environ: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment less what would get around the gate."""
+    return {key: value for key, value in environ.items() if key not in _WITHHELD}
 
 
 def _add_exec(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:

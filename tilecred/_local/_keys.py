@@ -23,6 +23,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .._config import MASTER_KEY_ENV
 from .._errors import ConfigurationError
 from .._files import sync_directory
 
@@ -44,7 +45,7 @@ __all__ = [
     "write_pending_key_file",
 ]
 
-KEY_ENV = "TILECRED_MASTER_KEY"
+KEY_ENV = MASTER_KEY_ENV
 KEY_BYTES = 32
 _NONCE_BYTES = 12
 # The first byte of every sealed value: which format sealed it, so that a

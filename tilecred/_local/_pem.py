@@ -115,6 +115,7 @@ def load_key(key: PemKey, password: bytes | None) -> PrivateKeyTypes:
         KeyRefused: it does not load (wrong passphrase, damaged), it is an RSA
             key larger than ``MAX_RSA_BITS``, or its numbers are not an RSA key.
     """
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
     from cryptography.hazmat.primitives.serialization import (
         load_der_private_key,
@@ -131,7 +132,9 @@ def load_key(key: PemKey, password: bytes | None) -> PrivateKeyTypes:
                 plain = _decrypt_pbes2(key.der, password)
             der, password = (key.der, password) if plain is None else (plain, None)
             loaded = load_der_private_key(der, password, unsafe_skip_rsa_key_validation=True)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        # UnsupportedAlgorithm: a key of a type cryptography does not know
+        # (an unknown OID) is refused like any key that does not load.
         raise KeyRefused(LOAD_FAILED) from None
     if isinstance(loaded, RSAPrivateKey):
         numbers = loaded.private_numbers()

@@ -105,13 +105,20 @@ class Handlers:
         entry: AuditEntry | None = None,
     ) -> TeamspaceRecord | None:
         teamspace = service.scope(first_param(request.params, "teamspace_id") or None, entry)
+        self._check_teamspace(caller, service, teamspace)
+        return teamspace
+
+    @staticmethod
+    def _check_teamspace(
+        caller: TokenRecord, service: StoreBackend, teamspace: TeamspaceRecord | None
+    ) -> None:
+        """Refuse (403) a teamspace outside a task token's one teamspace."""
         if caller.teamspace_id is not None and (
             teamspace is None or teamspace.id != caller.teamspace_id
         ):
             held = service.find_teamspace(caller.teamspace_id)
             name = held.name if held is not None else caller.teamspace_id
             raise HttpError(403, f"this task token is limited to teamspace {name!r}")
-        return teamspace
 
     @staticmethod
     def _check_named(caller: TokenRecord, name: str) -> None:
@@ -292,13 +299,19 @@ class Handlers:
 
     def get_teamspace(self, caller: TokenRecord, request: Request, ws: str, ts: str) -> Response:
         self._workspace(caller, ws)
-        record = self._service(caller, request).scope(ts)
+        service = self._service(caller, request)
+        record = service.scope(ts)
         assert record is not None
+        self._check_teamspace(caller, service, record)
         return Response(200, teamspace_body(record))
 
     def list_teamspaces(self, caller: TokenRecord, request: Request, ws: str) -> Response:
         self._workspace(caller, ws)
-        return Response(200, teamspaces_body(self._service(caller, request).list_teamspaces()))
+        records = self._service(caller, request).list_teamspaces()
+        if caller.teamspace_id is not None:
+            # A token held to one teamspace does not learn the others' names.
+            records = [record for record in records if record.id == caller.teamspace_id]
+        return Response(200, teamspaces_body(records))
 
     def get_workspace(self, caller: TokenRecord, request: Request, ws: str) -> Response:
         workspace = self._workspace(caller, ws)

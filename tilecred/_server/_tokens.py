@@ -151,7 +151,12 @@ def _check_expiry(
     if value is None:
         return None
     if isinstance(value, datetime.timedelta):
-        value = now + value
+        try:
+            value = now + value
+        except OverflowError:
+            raise InvalidArgumentError(
+                f"expires_at reaches past the year 9999: {value} from now is no time"
+            ) from None
     if not isinstance(value, datetime.datetime) or value.utcoffset() is None:
         raise InvalidArgumentError("expires_at must be an aware datetime or a timedelta from now")
     if value <= now:
