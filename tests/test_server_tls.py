@@ -20,10 +20,12 @@ import pytest
 
 import tilecred
 from tests._http_helpers import self_signed
-from tests.test_server_harness import ROLE_ARN
+from tests.conftest import CANARY_SECRET
+from tests.test_server_harness import ROLE_ARN, aws_key_body
 from tilecred._errors import ConfigurationError, CredentialsError, InvalidArgumentError
 from tilecred._server import create_app
 from tilecred._server._serve import Server, TLSFiles, make_server
+from tilecred._server._tokens import TASK
 
 Environ = dict[str, Any]
 
@@ -195,3 +197,31 @@ def test_silent_connections_do_not_hold_up_other_clients_handshakes(
     finally:
         for sock in silent:
             sock.close()
+
+
+def test_a_task_token_receives_secrets_over_https(
+    serving: Callable[..., Server], certificate: Certificate, tmp_path: Path
+) -> None:
+    # The delivery route end to end over real TLS: the client verifies the
+    # server's certificate, the task token gets the secret, the use is audited.
+    app = create_app(tmp_path / "home")
+    try:
+        server = serving(app, certificate.files)
+        workspace = app.store.create_workspace("team")
+        _admin, admin = app.tokens.create(workspace.id, "admin")
+        runner, task = app.tokens.create(workspace.id, "runner", kind=TASK)
+        ca = str(certificate.cert)
+        with tilecred.Client(host=server.url, token=admin, ca_file=ca) as manager:
+            body = aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True)
+            manager.create_credential("lake", "AWS", allowed_in_tasks=True,
+                                      credential=body["credential"])  # fmt: skip
+        with (
+            tilecred.Client(host=server.url, token=task, ca_file=ca) as client,
+            client.use_credential("lake") as access,
+        ):
+            assert access.env()["AWS_SECRET_ACCESS_KEY"] == CANARY_SECRET
+        with tilecred.Client(host=server.url, token=admin, ca_file=ca) as manager:
+            uses = [r for r in manager.audit(credential="lake") if r.action == "use"]
+        assert [(r.actor, r.outcome) for r in uses] == [(runner.actor, "ok")]
+    finally:
+        app.close()
