@@ -25,6 +25,7 @@ from tests._http_helpers import (
 from tests._proxy_server import RecordingProxy
 from tests.conftest import CANARY_SECRET, CANARY_TOKEN
 from tilecred._config import resolve_settings
+from tilecred._proxy import proxies_from
 
 PATH = f"/v4/credentials/{WORKSPACE}/c"
 PROXY_PASSWORD = "pr0xy-" + CANARY_SECRET
@@ -153,23 +154,31 @@ def test_a_proxy_that_is_not_there_is_retried_then_named(
     assert (caught.value.attempts, caught.value.retryable) == (0, True)
 
 
-def test_plain_http_is_forwarded_through_the_proxy(
+def test_plain_http_through_a_proxy_is_refused_so_the_proxy_never_sees_the_token(
     httpserver: HTTPServer, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    httpserver.expect_request(PATH).respond_with_json({"data": credential_json("c")})
+    # A forward proxy reads a plain-HTTP request whole, login headers included.
     monkeypatch.setenv("http_proxy", proxy.url)
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # lower case wins
 
+    with pytest.raises(tilecred.ConfigurationError) as caught:
+        tilecred.Client(host=base_url(httpserver), token=CANARY_TOKEN, workspace=WORKSPACE)
+    assert str(caught.value) == (
+        f"host {base_url(httpserver)} is plain HTTP and would go through proxy {proxy.url}, "
+        "which would then see the API token or password: use https://, or add the host "
+        "to NO_PROXY (or give proxy='') to reach it directly"
+    )
+    assert CANARY_TOKEN not in str(caught.value)
+    assert proxy.request_lines == []
+    assert seen(httpserver) == []
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    httpserver.expect_request(PATH).respond_with_json({"data": credential_json("c")})
     with tilecred.Client(
         host=base_url(httpserver), token=CANARY_TOKEN, workspace=WORKSPACE
     ) as client:
         assert client.get_credential("c", teamspace="ts_1").name == "c"
-
-    # Absolute form to the proxy; over plain HTTP it sees all, as anyone on the path would.
-    assert proxy.request_lines == [f"GET {base_url(httpserver)}{PATH}?teamspace_id=ts_1 HTTP/1.1"]
-    assert proxy.headers(0)["host"] == f"127.0.0.1:{httpserver.port}"
-    [request] = seen(httpserver)
-    assert (request.path, request.headers["x-tiledb-rest-api-key"]) == (PATH, CANARY_TOKEN)
+    assert proxy.request_lines == []
 
 
 @pytest.mark.parametrize("no_proxy", ["127.0.0.1", "*", "127.0.0.0/8", "localhost,127.0.0.1"])
@@ -207,7 +216,9 @@ def test_proxy_argument_empty_turns_the_environment_off(
 
 
 def proxy_for(host: str, env: dict[str, str], proxy: str | None = None) -> str | None:
-    return resolve_settings({"host": host, "token": "t", "proxy": proxy}, env).proxy
+    # The rules alone: a plain-HTTP host with a login is refused before they matter.
+    found = proxies_from(proxy, env).for_url(host)
+    return None if found is None else found[0]
 
 
 P = "http://proxy.example:3128"
@@ -316,19 +327,19 @@ def test_describe_shows_the_proxy_masked_and_where_it_came_from() -> None:
 
 
 def test_a_proxy_password_echoed_by_the_server_is_scrubbed(
-    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+    https: tuple[HTTPServer, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    server, cert_file = https
     pair = base64.b64encode(f"ada:{PROXY_PASSWORD}".encode()).decode()
     proxy = RecordingProxy(auth=f"Basic {pair}")
-    monkeypatch.setenv("HTTP_PROXY", f"http://ada:{PROXY_PASSWORD}@127.0.0.1:{proxy.port}")
-    httpserver.expect_request(PATH).respond_with_json(
+    monkeypatch.setenv("HTTPS_PROXY", f"http://ada:{PROXY_PASSWORD}@127.0.0.1:{proxy.port}")
+    server.clear()
+    server.expect_request(PATH).respond_with_json(
         {"message": f"bad proxy {PROXY_PASSWORD} / Basic {pair}", "request_id": "e1"}, status=400
     )
     try:
         with (
-            tilecred.Client(
-                host=base_url(httpserver), token=CANARY_TOKEN, workspace=WORKSPACE
-            ) as c,
+            https_client(server, cert_file) as c,
             pytest.raises(tilecred.CredentialsError) as caught,
         ):
             c.get_credential("c")

@@ -328,7 +328,28 @@ def resolve_settings(
 
     proxies = proxies_from(explicit.get("proxy"), env)
     settings = _http_settings(values, sources, profile_name, profile_path, timeout, retries)
-    return dataclasses.replace(settings, proxies=proxies)
+    settings = dataclasses.replace(settings, proxies=proxies)
+    _refuse_login_to_a_forward_proxy(settings)
+    return settings
+
+
+def _refuse_login_to_a_forward_proxy(settings: Settings) -> None:
+    """A plain-HTTP host reached through a proxy would show the proxy the API token.
+
+    Over https the request travels inside a CONNECT tunnel the proxy cannot
+    read; over http the proxy gets the whole request, login headers included.
+    """
+    from ._proxy import mask_proxy
+
+    proxy = settings.proxy
+    host = settings.host or ""
+    login = settings.token or settings.username is not None
+    if proxy is not None and login and host.lower().startswith("http://"):
+        raise ConfigurationError(
+            f"host {host} is plain HTTP and would go through proxy {mask_proxy(proxy)}, "
+            "which would then see the API token or password: use https://, or add the host "
+            "to NO_PROXY (or give proxy='') to reach it directly"
+        )
 
 
 _STRING_ARGUMENTS = (
