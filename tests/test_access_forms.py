@@ -587,3 +587,14 @@ def test_the_docs_table_of_what_applies_is_what_happens() -> None:
         for kind in _DOC_ROWS[label]:
             documented[kind] = refused
     assert documented == {kind: refused for kind, (_, refused) in NOT_APPLICABLE.items()}
+
+
+def test_the_s3_key_a_form_is_built_from_never_shows_its_secret() -> None:
+    from tilecred._access._aws import S3Key
+
+    key = S3Key("AKIAIOSFODNN7EXAMPLE", CANARY_SECRET, CANARY_SECRET + "-token", None, None)
+    assert repr(key) == (
+        "S3Key(key_id='AKIAIOSFODNN7EXAMPLE', secret='***', token='***', endpoint=None, "
+        "path_style=None)"
+    )
+    assert CANARY_SECRET not in str(key)

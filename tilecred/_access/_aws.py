@@ -7,7 +7,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .._errors import ConfigurationError
+from .._errors import MASK, ConfigurationError
 from .._models import AWSCredential, AWSRole, GCPInteroperabilityCredential
 from ._base import Forms, use_error
 
@@ -42,6 +42,14 @@ class S3Key(NamedTuple):
     token: str | None
     endpoint: str | None
     path_style: bool | None
+
+    def __repr__(self) -> str:
+        # A traceback that shows local variables (rich, Sentry) prints this.
+        token = None if self.token is None else MASK
+        return (
+            f"S3Key(key_id={self.key_id!r}, secret={MASK!r}, token={token!r}, "
+            f"endpoint={self.endpoint!r}, path_style={self.path_style!r})"
+        )
 
     def env(self) -> dict[str, str]:
         env = {"AWS_ACCESS_KEY_ID": self.key_id, "AWS_SECRET_ACCESS_KEY": self.secret}
