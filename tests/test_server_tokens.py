@@ -35,8 +35,15 @@ def _old_server_home(home: Path) -> str:
     with Store(home) as store:
         workspace = store.create_workspace("default").id
     with contextlib.closing(sqlite3.connect(home / "tilecred.db")) as db, db:
-        # Back to version 2: as an older tilecred left it (no audit, no tokens).
-        for statement in ("DROP TABLE audit", "DROP TABLE tokens", "PRAGMA user_version = 2"):
+        # Back to version 2: as an older tilecred left it (no audit, no tokens,
+        # no lifecycle columns).
+        for statement in (
+            "DROP TABLE audit",
+            "DROP TABLE tokens",
+            "ALTER TABLE credentials DROP COLUMN active",
+            "ALTER TABLE credentials DROP COLUMN expires_at",
+            "PRAGMA user_version = 2",
+        ):
             db.execute(statement)
     rows = [
         ("tok_admin", workspace, "admin", 0, "tc-admin", "2026-11-01T10:00:00+00:00", None),

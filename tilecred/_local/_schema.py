@@ -121,6 +121,17 @@ _V4 = (
     "CREATE INDEX tokens_by_workspace ON tokens (workspace_id, created_at)",
 )
 
+# Version 5: the lifecycle (issue #13). A credential can be deactivated
+# (kept and listed, never used, never a provider default) and carries the
+# expiry its secret declares (an Azure SAS's se=, a key's own metadata),
+# kept in the clear so listing never has to open a secret. NULL: not known.
+_V5 = (
+    "ALTER TABLE credentials ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE credentials ADD COLUMN expires_at INTEGER",
+    # "Last used" reads the newest use of each credential.
+    "CREATE INDEX audit_by_action ON audit (workspace_id, action, credential, seq)",
+)
+
 
 def _steps(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
@@ -135,6 +146,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _steps(_V2),
     _steps(_V3),
     _steps(_V4),
+    _steps(_V5),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
