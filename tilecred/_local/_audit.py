@@ -64,6 +64,8 @@ class AuditEntry:
     request_id: str | None = None
     detail: str | None = None
     secrets: tuple[str, ...] = ()
+    # The credential's id, when one is found: "last used" follows it.
+    credential_id: str | None = None
     recorded: bool = False
 
 
@@ -132,9 +134,10 @@ def insert_audit(
         text = scrub(text, entry.secrets)
     conn.execute(
         "INSERT INTO audit (at, actor, workspace_id, teamspace, credential, action, outcome,"
-        " request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " request_id, detail, credential_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (to_micros(at or datetime.datetime.now(datetime.UTC)), entry.actor, entry.workspace_id,
-         entry.teamspace, entry.credential, entry.action, outcome, entry.request_id, text),
+         entry.teamspace, entry.credential, entry.action, outcome, entry.request_id, text,
+         entry.credential_id),
     )  # fmt: skip
     entry.recorded = True
 

@@ -125,11 +125,16 @@ _V4 = (
 # (kept and listed, never used, never a provider default) and carries the
 # expiry its secret declares (an Azure SAS's se=, a key's own metadata),
 # kept in the clear so listing never has to open a secret. NULL: not known.
+# The audit log names the credential's id as well as its name.
 _V5 = (
     "ALTER TABLE credentials ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
     "ALTER TABLE credentials ADD COLUMN expires_at INTEGER",
-    # "Last used" reads the newest use of each credential.
-    "CREATE INDEX audit_by_action ON audit (workspace_id, action, credential, seq)",
+    # "Last used" is the newest successful use of a credential, found by its
+    # id, so a rename keeps it and a new credential under an old name does not
+    # inherit it. Records from before version 5 have no id and do not count.
+    "ALTER TABLE audit ADD COLUMN credential_id TEXT",
+    "CREATE INDEX audit_last_use ON audit (credential_id, seq)"
+    " WHERE action = 'use' AND outcome = 'ok'",
 )
 
 
