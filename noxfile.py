@@ -1,4 +1,5 @@
-"""Sessions: tests, services, lint, typecheck, docs, tiledb_client, schemathesis; bench."""
+"""Sessions: tests, services, postgres, lint, typecheck, docs, tiledb_client,
+schemathesis; bench."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import nox
 nox.options.sessions = [
     "tests",
     "services",
+    "postgres",
     "lint",
     "typecheck",
     "docs",
@@ -21,7 +23,7 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The test suite against real HTTP servers and real SQLite files."""
     session.install("-e", ".[tests]")
-    session.run("pytest", "-m", "not services", *session.posargs)
+    session.run("pytest", "-m", "not services and not postgres", *session.posargs)
 
 
 # What the real-service tests run against, and the clients they use: never
@@ -47,6 +49,15 @@ def services(session: nox.Session) -> None:
 
 
 @nox.session
+def postgres(session: nox.Session) -> None:
+    """The store and the server on a real PostgreSQL cluster the tests start
+    (tests/_postgres.py: initdb and pg_ctl from the machine, as an unprivileged
+    user under root). CI installs Debian's postgresql package (.ci/run)."""
+    session.install("-e", ".[tests,postgres]")
+    session.run("pytest", "-m", "postgres", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install("ruff>=0.6")
@@ -57,7 +68,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package and the tests."""
-    session.install("-e", ".[tests]", "mypy>=1.11")
+    # The postgres extra too: psycopg's types check the PostgreSQL engine and its tests.
+    session.install("-e", ".[tests,postgres]", "mypy>=1.11")
     session.run("mypy", "--strict", "tilecred", "tests")
 
 

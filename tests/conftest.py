@@ -10,6 +10,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 import tilecred._api
+from tests._postgres import postgres_cluster, postgres_url
+
+# The PostgreSQL fixtures, for any test marked ``postgres``.
+__all__ = ["postgres_cluster", "postgres_url"]
 
 # Values that must never appear in output, logs or errors.
 CANARY_SECRET = "CANARY-s3cr3t-9f1c2e7a"
