@@ -55,6 +55,8 @@ WIRE_FIELDS: dict[type[_Model], tuple[str, ...]] = {
     AccessCredential: (
         "credential_type", "id", "name", "provider", "provider_default", "created_at",
         "updated_at", "allowed_in_tasks", "status", "credential", "role", "token",
+        # tilecred's additions (issue #13), all optional.
+        "active", "expires_at", "last_used_at", "last_used_by",
     ),
     Credential: ("aws", "azure", "gcp"),
     AWSCredential: ("access_key_id", "secret_access_key", "endpoint", "use_path_style"),

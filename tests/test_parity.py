@@ -173,6 +173,7 @@ def test_create_then_get_gives_every_public_field_and_no_secret(
         "provider": provider,
         "provider_default": False,
         "allowed_in_tasks": True,
+        "active": True,
         **expected,
     }
     assert CANARY_SECRET not in repr(msgspec.to_builtins(got))
@@ -190,7 +191,7 @@ def test_teamspaces_answer_to_their_name_their_id_and_an_object(side: Side) -> N
     for teamspace in ("ml", ident, Teamspace()):
         assert shown(side.client.get_credential("c", teamspace=teamspace)) == {
             "credential_type": "teamspace", "name": "c", "provider": "AWS",
-            "provider_default": False, "allowed_in_tasks": False,
+            "provider_default": False, "allowed_in_tasks": False, "active": True,
             "role": {"aws": {"role_arn": ROLE_ARN}},
         }  # fmt: skip
         assert names(side.client.list_credentials(teamspace)) == ["c", "d"]
@@ -322,13 +323,13 @@ def test_update_changes_only_what_is_given(side: Side) -> None:
     side.client.update_credential("c", teamspace="ml", credential=AWS_KEY)
     assert shown(side.client.get_credential("c", teamspace="ml")) == {
         "credential_type": "teamspace", "name": "c", "provider": "AWS",
-        "provider_default": False, "allowed_in_tasks": True,
+        "provider_default": False, "allowed_in_tasks": True, "active": True,
         "credential": {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE"}},
     }  # fmt: skip
     side.client.update_credential("c", teamspace="ml", provider="AZURE", token=SAS)
     assert shown(side.client.get_credential("c", teamspace="ml")) == {
         "credential_type": "teamspace", "name": "c", "provider": "AZURE",
-        "provider_default": False, "allowed_in_tasks": True,
+        "provider_default": False, "allowed_in_tasks": True, "active": True,
         "token": {"azure": {"account_name": "lakeacct"}},
     }  # fmt: skip
 
@@ -423,7 +424,7 @@ def test_use_gives_the_secrets_of_a_credential_allowed_in_tasks(side: Side) -> N
     with side.user.use_credential("lake", teamspace="ml") as access:
         assert shown(access.credential) == {
             "credential_type": "teamspace", "name": "lake", "provider": "AWS",
-            "provider_default": False, "allowed_in_tasks": True,
+            "provider_default": False, "allowed_in_tasks": True, "active": True,
             "credential": {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE",
                                    "secret_access_key": CANARY_SECRET}},
         }  # fmt: skip

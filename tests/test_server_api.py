@@ -59,6 +59,7 @@ def test_create_then_get_sends_blank_secrets_and_external_id(server: Running) ->
         "provider": "AWS",
         "provider_default": False,
         "allowed_in_tasks": False,
+        "active": True,
         "role": {"aws": {"role_arn": ROLE_ARN, "external_id": ""}},
     }
 

@@ -354,6 +354,13 @@ class AccessCredential(_Model, kw_only=True):
     credential: Credential | None = None
     role: AccessCredentialRole | None = None
     token: Token | None = None
+    # tilecred's additions (issue #13), all optional so that answers from
+    # TileDB's service, which has none of them, still decode. tilecred always
+    # sends ``active``; the others are omitted when not known.
+    active: bool | None = None
+    expires_at: datetime.datetime | None = None
+    last_used_at: datetime.datetime | None = None
+    last_used_by: str | None = None
 
     def _repr_html_(self) -> str:
         # Jupyter shows this instead of the repr: one row of the credential table.

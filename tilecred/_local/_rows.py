@@ -9,6 +9,7 @@ JSON to be sealed. Empty secrets are dropped, never stored.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from .._errors import CredentialsError
 from .._models import (
     CONTAINERS,
     MEMBER_PROVIDERS,
+    AzureToken,
     CloudProvider,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
@@ -73,6 +75,19 @@ class Secret:
             if value:
                 hidden[field] = value
         return _ENCODER.encode(public), (_ENCODER.encode(hidden) if hidden else None)
+
+    def expires_at(self) -> datetime.datetime | None:
+        """When the secret itself says it stops working, if it says.
+
+        Only an Azure SAS token declares it (``se=``). A GCP service-account
+        key file, a Snowflake key pair, an AWS or HMAC key pair and a
+        Databricks secret carry no expiry of their own: ``None``.
+        """
+        if self.kind == "token" and isinstance(self.value, AzureToken) and self.value.sas_token:
+            from .._access._expiry import sas_expiry  # `import tilecred` stays cheap
+
+            return sas_expiry(self.value.sas_token)
+        return None
 
     def container(self) -> _Model:
         """The member in its container again: ``AccessCredentialRole(aws=…)``."""

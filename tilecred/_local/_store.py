@@ -46,7 +46,7 @@ from . import _keys
 from ._audit import AuditEntry, insert_audit, not_allowed_in_tasks, select_audit
 from ._health import damaged_store, remove_stale_keys, warn_if_shared
 from ._records import TeamspaceRecord, WorkspaceRecord, from_micros, to_micros
-from ._rows import UNPROCESSABLE, join_secret, the_secret
+from ._rows import UNPROCESSABLE, Secret, join_secret, the_secret
 from ._schema import (
     SCHEMA_VERSION,
     TOKEN_FILE,
@@ -68,7 +68,7 @@ _BUSY_MILLISECONDS = 30_000
 _MAX_IDLE_CONNECTIONS = 8
 _COLUMNS = (
     "id, teamspace_id, name, provider, provider_default, allowed_in_tasks,"
-    " kind, member, public, secret, created_at, updated_at"
+    " kind, member, public, secret, created_at, updated_at, active, expires_at"
 )
 # SQL here is built only from the constant fragments in this module (hence
 # the S608 exemptions); every value is bound as a parameter.
@@ -86,6 +86,12 @@ def _row_aad(workspace_id: str, teamspace_id: str | None, name: str, ident: str)
     # The row's identity, unambiguously encoded: a sealed secret opens only in
     # the row it was written for.
     return _AAD_ENCODER.encode(["tilecred/credential", workspace_id, teamspace_id, name, ident])
+
+
+def _expiry(secret: Secret) -> int | None:
+    """The secret's own expiry, as stored (micros; ``None``: not known)."""
+    when = secret.expires_at()
+    return None if when is None else to_micros(when)
 
 
 def _teamspace(row: tuple[Any, ...]) -> TeamspaceRecord:
@@ -607,6 +613,7 @@ class Store:
         assert secret is not None  # required=True
         secret.check_provider(request.provider)
         public, hidden = secret.split()
+        expires = _expiry(secret)
         with self._transaction(write=True) as conn:
             self._require_workspace(conn, workspace_id)
             teamspace = self._scope(conn, workspace_id, teamspace_id, create=create_teamspace)
@@ -623,7 +630,7 @@ class Store:
             with _default_race(request.provider):
                 conn.execute(
                     f"INSERT INTO credentials (workspace_id, scope, {_COLUMNS})"  # noqa: S608
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         workspace_id,
                         teamspace or "",
@@ -639,13 +646,16 @@ class Store:
                         sealed,
                         now,
                         now,
+                        True,
+                        expires,
                     ),
                 )
             if audit is not None:
                 insert_audit(conn, audit, "ok", at=from_micros(now))
         return self._credential(
             (ident, teamspace, request.name, request.provider.value, default,
-             bool(request.allowed_in_tasks), secret.kind, secret.member, public, None, now, now),
+             bool(request.allowed_in_tasks), secret.kind, secret.member, public, None, now, now,
+             True, expires),
         )  # fmt: skip
 
     def _scope(
@@ -687,7 +697,7 @@ class Store:
     @staticmethod
     def _credential(row: tuple[Any, ...], opened: bytes | None = None) -> AccessCredential:
         (ident, teamspace_id, name, provider, default, allowed,
-         kind, member, public, _sealed, created, updated) = row  # fmt: skip
+         kind, member, public, _sealed, created, updated, active, expires) = row  # fmt: skip
         secret: dict[str, Any] = {kind: join_secret(kind, member, public, opened).container()}
         return AccessCredential(
             credential_type=CredentialType.TEAMSPACE if teamspace_id else CredentialType.WORKSPACE,
@@ -698,6 +708,8 @@ class Store:
             created_at=from_micros(created),
             updated_at=from_micros(updated),
             allowed_in_tasks=bool(allowed),
+            active=bool(active),
+            expires_at=None if expires is None else from_micros(expires),
             **secret,
         )
 
@@ -848,7 +860,7 @@ class Store:
             if row is None:
                 raise _not_found()
             (ident, teamspace, _, old_provider, default, allowed,
-             kind, member, public, sealed, created, updated) = row  # fmt: skip
+             kind, member, public, sealed, created, updated, active, expires) = row  # fmt: skip
             provider = request.provider or CloudProvider(old_provider)
             if new_secret is not None:
                 new_secret.check_provider(provider)
@@ -869,6 +881,7 @@ class Store:
                 kind, member = new_secret.kind, new_secret.member
                 public, hidden = new_secret.split()
                 sealed = None if hidden is None else cipher().seal(hidden, aad)
+                expires = _expiry(new_secret)
             elif sealed is not None and new_name != name:
                 # The name is part of the sealed value's identity: seal it anew.
                 opened = self._open_secret(cipher, workspace_id, row)
@@ -886,15 +899,15 @@ class Store:
                 conn.execute(
                 "UPDATE credentials SET name = ?, provider = ?, provider_default = ?,"
                 " allowed_in_tasks = ?, kind = ?, member = ?, public = ?, secret = ?,"
-                " updated_at = ? WHERE id = ?",
+                " updated_at = ?, expires_at = ? WHERE id = ?",
                 (new_name, provider.value, bool(default), bool(allowed), kind, member, public,
-                 sealed, now, ident),
+                 sealed, now, expires, ident),
             )  # fmt: skip
             if audit is not None:
                 insert_audit(conn, audit, "ok", at=from_micros(now))
         return self._credential(
             (ident, teamspace, new_name, provider.value, default, allowed, kind, member, public,
-             None, created, now),
+             None, created, now, active, expires),
         )  # fmt: skip
 
     def delete_credential(
