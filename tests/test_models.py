@@ -36,6 +36,7 @@ from tilecred import (
     Teamspace,
     TeamspaceUser,
     Token,
+    UsageSummary,
     Workspace,
     WorkspaceUser,
 )
@@ -105,6 +106,9 @@ WIRE_FIELDS: dict[type[_Model], tuple[str, ...]] = {
         "at", "actor", "workspace", "teamspace", "credential", "action", "outcome",
         "request_id", "detail",
     ),
+    UsageSummary: (
+        "actor", "uses", "denied", "failed", "first_at", "last_at", "last_request_id",
+    ),
 }  # fmt: skip
 
 # The fields marked * in WIRE.md, except secrets (never required in a response).
@@ -127,6 +131,7 @@ REQUIRED: dict[type[_Model], set[str]] = {
     WorkspaceUser: set(WIRE_FIELDS[WorkspaceUser]),
     TeamspaceCreateRequest: {"name", "visibility"},
     AuditRecord: {"at", "actor", "workspace", "action", "outcome"},
+    UsageSummary: {"actor", "uses", "denied", "failed", "first_at", "last_at"},
 }
 
 SECRETS: dict[type[_Model], set[str]] = {
@@ -163,7 +168,7 @@ def test_every_public_model_is_covered() -> None:
         if isinstance(obj := getattr(tilecred, name), type) and issubclass(obj, _Model)
     }
     assert public <= set(WIRE_FIELDS)
-    assert len(public) == 25
+    assert len(public) == 26
 
 
 @pytest.mark.parametrize("model", list(SECRETS), ids=lambda m: m.__name__)

@@ -39,6 +39,7 @@ STATUSES = {
     ("get", "/v4/workspaces/{workspace}"): {200} | TOKEN,
     ("post", "/tilecred/v1/credentials/{workspace}/{name}/use"): {200} | TOKEN | BODY,
     ("get", "/tilecred/v1/audit/{workspace}"): {200} | TOKEN,
+    ("get", "/tilecred/v1/audit/{workspace}/summary"): {200} | TOKEN,
 }
 
 

@@ -45,6 +45,7 @@ def test_openapi_document_is_generated_from_the_models(server: Running) -> None:
         "/healthz",
         "/openapi.json",
         "/tilecred/v1/audit/{workspace}",
+        "/tilecred/v1/audit/{workspace}/summary",
         "/tilecred/v1/credentials/{workspace}/{name}/use",
         "/v4/actions/credentials/verify",
         "/v4/credentials/{workspace}",

@@ -1,16 +1,17 @@
 """tilecred: named cloud credentials for Python.
 
 Six functions with the names and parameters of TileDB's
-``tiledb.client.credentials``, ``use_credential`` and ``read_audit``, msgspec
-models, a lazy ``Pager`` and one error family. Calls go to TileDB's REST API
-(or ``tilecred serve``) when a host is configured, and to an encrypted local
-store when nothing is.
+``tiledb.client.credentials``, ``use_credential``, ``read_audit`` and
+``audit_summary``, msgspec models, a lazy ``Pager`` and one error family.
+Calls go to TileDB's REST API (or ``tilecred serve``) when a host is
+configured, and to an encrypted local store when nothing is.
 """
 
 import logging as _logging
 
 from ._access import CredentialAccess
 from ._api import (
+    audit_summary,
     configure,
     create_credential,
     delete_credential,
@@ -64,6 +65,7 @@ from ._models import (
     Teamspace,
     TeamspaceUser,
     Token,
+    UsageSummary,
     Workspace,
     WorkspaceUser,
 )
@@ -112,9 +114,11 @@ __all__ = [
     "TeamspaceUser",
     "Token",
     "TransportError",
+    "UsageSummary",
     "Workspace",
     "WorkspaceUser",
     "__version__",
+    "audit_summary",
     "configure",
     "create_credential",
     "delete_credential",

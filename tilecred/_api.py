@@ -17,6 +17,7 @@ from ._models import (
     Credential,
     CredentialType,
     Token,
+    UsageSummary,
 )
 from ._pager import Pager
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from ._access import CredentialAccess
 
 __all__ = [
+    "audit_summary",
     "configure",
     "create_credential",
     "delete_credential",
@@ -417,3 +419,44 @@ def read_audit(
         [('create', 'audited', 'ok')]
     """
     return get_client().audit(credential=credential, since=since, limit=limit)
+
+
+def audit_summary(
+    credential: str,
+    *,
+    teamspace: object = None,
+    since: datetime.datetime | datetime.timedelta | None = None,
+) -> list[UsageSummary]:
+    """Who uses a credential: its uses in the audit log, summed up per actor.
+
+    Ask this before rotating or deleting a credential. The uses counted are
+    those of the credential that has this name now, including uses from
+    before it was renamed, and not those of an earlier credential deleted
+    under the same name. The sums are made by the store (on ``tilecred
+    serve``, by the server), over every record, however many. On ``tilecred
+    serve`` this needs a management token.
+
+    Parameters:
+        credential: the credential's name.
+        teamspace: as for ``create_credential``.
+        since: only uses from this time on: an aware datetime, or a
+            timedelta meaning "that long ago".
+
+    Returns:
+        One ``UsageSummary`` per actor, the most recently active first.
+
+    Raises:
+        InvalidArgumentError: an argument is wrong; nothing was read.
+        NotFoundError: there is no credential by that name there.
+        PermissionDeniedError: the token may not read the audit log.
+        CredentialsError: anything else went wrong.
+
+    Examples:
+        >>> create_credential("shared-key", "AWS", allowed_in_tasks=True, credential={"aws": {
+        ...     "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "s3cr3t-value"}})
+        >>> with use_credential("shared-key"):
+        ...     pass
+        >>> [(s.actor.startswith("local:"), s.uses, s.denied) for s in audit_summary("shared-key")]
+        [(True, 1, 0)]
+    """
+    return get_client().audit_summary(credential, teamspace=teamspace, since=since)

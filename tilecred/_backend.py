@@ -20,6 +20,7 @@ from ._models import (
     CredentialsVerifyRequest,
     CredentialType,
     CredentialUpdateRequest,
+    UsageSummary,
 )
 
 __all__ = ["AuditQuery", "Backend", "ListQuery", "Page"]
@@ -95,6 +96,12 @@ class Backend(Protocol):
 
     def audit(self, query: AuditQuery) -> list[AuditRecord]:
         """The workspace's audit records that match ``query``."""
+        ...
+
+    def audit_summary(
+        self, name: str, teamspace: str | None, since: datetime.datetime | None
+    ) -> list[UsageSummary]:
+        """Who used the credential, per actor, from the audit log."""
         ...
 
     def close(self) -> None: ...

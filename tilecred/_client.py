@@ -41,6 +41,7 @@ from ._models import (
     CredentialType,
     CredentialUpdateRequest,
     Token,
+    UsageSummary,
     iter_secrets,
 )
 from ._pager import Pager
@@ -412,3 +413,17 @@ class Client:
         )
         with _Failure(self, "read the audit log", None, None):
             return self._get_backend().audit(query)
+
+    def audit_summary(
+        self,
+        credential: str,
+        *,
+        teamspace: object = None,
+        since: datetime.datetime | datetime.timedelta | None = None,
+    ) -> list[UsageSummary]:
+        """Who uses a credential, per actor; see ``tilecred.audit_summary``."""
+        name = check_name(credential, "credential")
+        ts = check_teamspace(teamspace)
+        start = check_since(since)
+        with _Failure(self, "summarize the uses of credential", name, ts):
+            return self._get_backend().audit_summary(name, ts, start)

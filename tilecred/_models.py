@@ -51,6 +51,8 @@ __all__ = [
     "Teamspace",
     "TeamspaceUser",
     "Token",
+    "UsageSummary",
+    "UsageSummaryResponse",
     "Workspace",
     "WorkspaceUser",
 ]
@@ -573,6 +575,31 @@ class AuditListResponse(_Model, kw_only=True):
     """The body of an audit log response: records oldest first."""
 
     data: list[AuditRecord]
+
+
+class UsageSummary(_Model, kw_only=True):
+    """One actor's uses of one credential, from the audit log: "who uses this?".
+
+    ``uses`` counts the uses that succeeded, ``denied`` those refused and
+    ``failed`` those that failed otherwise; ``first_at`` and ``last_at`` are
+    the actor's first and newest attempt, whatever its outcome, and
+    ``last_request_id`` the newest attempt's request id (``None`` for the
+    library on the local store). ``actor`` reads as in :class:`AuditRecord`.
+    """
+
+    actor: str
+    uses: int
+    denied: int
+    failed: int
+    first_at: datetime.datetime
+    last_at: datetime.datetime
+    last_request_id: str | None = None
+
+
+class UsageSummaryResponse(_Model, kw_only=True):
+    """The body of an audit summary response: one entry per actor, the most recent first."""
+
+    data: list[UsageSummary]
 
 
 # Which member of each secret container belongs to which provider.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import threading
 from typing import TypeVar
@@ -24,6 +25,8 @@ from ._models import (
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
     TeamspaceResponse,
+    UsageSummary,
+    UsageSummaryResponse,
     WorkspaceResponse,
 )
 
@@ -37,6 +40,7 @@ _LIST_DECODER = msgspec.json.Decoder(CredentialsListResponse)
 _TEAMSPACE_DECODER = msgspec.json.Decoder(TeamspaceResponse)
 _WORKSPACE_DECODER = msgspec.json.Decoder(WorkspaceResponse)
 _AUDIT_DECODER = msgspec.json.Decoder(AuditListResponse)
+_SUMMARY_DECODER = msgspec.json.Decoder(UsageSummaryResponse)
 
 # tilecred's own extensions to the API live outside TileDB's /v4 paths.
 EXTENSION_ROOT = "/tilecred/v1"
@@ -244,3 +248,16 @@ class HttpBackend:
         path = f"/audit/{segment(self.workspace_id())}"
         data = self._extension(what, "GET", path, params)
         return _decode(_AUDIT_DECODER, data, None).data
+
+    def audit_summary(
+        self, name: str, teamspace: str | None, since: datetime.datetime | None
+    ) -> list[UsageSummary]:
+        what = "summarize tilecred's audit log"
+        self._check_extensions(what)
+        _base, scope = self._scope(teamspace)
+        params: list[tuple[str, str]] = [("credential", name), *scope]
+        if since is not None:
+            params.append(("since", since.isoformat()))
+        path = f"/audit/{segment(self.workspace_id())}/summary"
+        data = self._extension(what, "GET", path, params)
+        return _decode(_SUMMARY_DECODER, data, None).data

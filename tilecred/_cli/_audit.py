@@ -5,19 +5,20 @@ from __future__ import annotations
 import argparse
 import datetime
 import re
-import sys
 from typing import Any
 
-from tilecred import AuditRecord
+from tilecred import AuditRecord, UsageSummary
 
-from ._options import positive
-from ._output import Style, Table, to_json
+from ._failures import UsageError
+from ._options import add_teamspace, positive, scope_text
+from ._output import print_items, utc_time
 from ._parser import AddCommand, add_command
 from ._session import client_for
 
 __all__ = ["COMMANDS", "parse_when"]
 
 AUDIT_COLUMNS = ("TIME", "ACTOR", "ACTION", "OUTCOME", "TEAMSPACE", "CREDENTIAL", "DETAIL")
+SUMMARY_COLUMNS = ("ACTOR", "USES", "DENIED", "FAILED", "FIRST", "LAST", "LAST REQUEST")
 _OUTCOME_COLOURS = {"ok": "green", "denied": "red", "failed": "yellow"}
 _RELATIVE = re.compile(r"([1-9][0-9]{0,8})([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -50,11 +51,16 @@ def parse_when(text: str) -> datetime.datetime | datetime.timedelta:
 
 
 def _row(record: AuditRecord) -> tuple[str, ...]:
-    at = record.at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
     # One line per record, whatever a detail holds.
     detail = " ".join((record.detail or "-").split())
-    return (at, record.actor, record.action, record.outcome, record.teamspace or "-",
-            record.credential or "-", detail)  # fmt: skip
+    return (utc_time(record.at), record.actor, record.action, record.outcome,
+            record.teamspace or "-", record.credential or "-", detail)  # fmt: skip
+
+
+def _summary_row(summary: UsageSummary) -> tuple[str, ...]:
+    return (summary.actor, str(summary.uses), str(summary.denied), str(summary.failed),
+            utc_time(summary.first_at), utc_time(summary.last_at),
+            summary.last_request_id or "-")  # fmt: skip
 
 
 def _colour(column: int, text: str) -> str | None:
@@ -62,15 +68,27 @@ def _colour(column: int, text: str) -> str | None:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    """Print the matching records, oldest first."""
+    """Print the matching records, oldest first, or with --summary who used the credential."""
+    if args.summary:
+        return _run_summary(args)
+    if args.teamspace is not None:
+        raise UsageError("--teamspace goes with --summary (records name their teamspace)")
     records = client_for(args).audit(credential=args.credential, since=args.since, limit=args.limit)
-    if args.json:
-        sys.stdout.writelines(to_json(record) + "\n" for record in records)
-        return 0
-    table = Table(sys.stdout, AUDIT_COLUMNS, Style(sys.stdout), _colour)
-    table.write(_row(record) for record in records)
-    if not records:
-        print("no audit records", file=sys.stderr)
+    print_items(records, as_json=args.json, headers=AUDIT_COLUMNS, row=_row,
+                empty="no audit records", paint=_colour)  # fmt: skip
+    return 0
+
+
+def _run_summary(args: argparse.Namespace) -> int:
+    if args.credential is None:
+        raise UsageError("--summary needs --credential NAME: the credential to summarize")
+    if args.limit is not None:
+        raise UsageError("--limit does not go with --summary: every use is counted")
+    summaries = client_for(args).audit_summary(
+        args.credential, teamspace=args.teamspace, since=args.since
+    )
+    print_items(summaries, as_json=args.json, headers=SUMMARY_COLUMNS, row=_summary_row,
+                empty=f"no uses of credential {args.credential!r}{scope_text(args)}")  # fmt: skip
     return 0
 
 
@@ -80,19 +98,31 @@ def _add_audit(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         subparsers, "audit", parents=parents,
         summary="read the audit log: every use, refusal and change",
         usage="%(prog)s [--credential NAME] [--since WHEN] [--limit N] [--json] "
-        "[global options]",
+        "[global options]\n"
+        "       %(prog)s --credential NAME --summary [--teamspace T] [--since WHEN] [--json]\n"
+        "       [global options]",
         description="Print the newest audit records (default 1000), oldest first: who used, "
         "was refused, created, updated, deleted or verified which credential, and when. "
         "An aligned table (" + ", ".join(AUDIT_COLUMNS) + "; times in UTC), or JSON Lines "
-        "with --json (every AuditRecord field). Never a secret. On `tilecred serve` it "
-        "needs a management token.",
+        "with --json (every AuditRecord field). With --summary: who uses the credential, "
+        "before you rotate or delete it: one row per actor (" + ", ".join(SUMMARY_COLUMNS)
+        + "), the most recent first, counted over every use of the credential (a renamed "
+        "one's too) by the store or the server; --json prints UsageSummary fields. Never a "
+        "secret. On `tilecred serve` it needs a management token.",
         examples="""
             tilecred audit
             tilecred audit --credential lake --since 7d
             tilecred audit --since 2026-12-01T09:00 --json | jq -r .actor
+            tilecred audit --credential lake --summary
+            tilecred audit --credential lake --summary --since 30d --json | jq -r .actor
         """,
     )  # fmt: skip
     p.add_argument("--credential", metavar="NAME", help="only records about this credential")
+    p.add_argument(
+        "--summary", action="store_true",
+        help="who used the credential: uses, refusals and failures per actor",
+    )  # fmt: skip
+    add_teamspace(p)
     p.add_argument(
         "--since", metavar="WHEN", type=parse_when,
         help="only records from WHEN on: an ISO 8601 time (UTC unless it has a zone), "

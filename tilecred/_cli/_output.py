@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import msgspec
 
@@ -25,8 +26,12 @@ __all__ = [
     "Table",
     "credential_details",
     "credential_row",
+    "print_items",
     "to_json",
+    "utc_time",
 ]
+
+T = TypeVar("T")
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33"}
 
@@ -113,6 +118,31 @@ class Table:
             colour = "bold" if header else self._paint(column, cell)
             parts.append((self._style.paint(cell, colour) if colour else cell) + pad)
         self._out.write("  ".join(parts) + "\n")
+
+
+def print_items(
+    items: Sequence[T],
+    *,
+    as_json: bool,
+    headers: Sequence[str],
+    row: Callable[[T], Sequence[str]],
+    empty: str,
+    paint: Callable[[int, str], str | None] = lambda column, text: None,
+) -> None:
+    """JSON Lines on standard output (one item a line, secrets removed), or an
+    aligned table with a header; with no items, ``empty`` on standard error
+    (JSON Lines then print nothing at all)."""
+    if as_json:
+        sys.stdout.writelines(to_json(item) + "\n" for item in items)
+        return
+    Table(sys.stdout, headers, Style(sys.stdout), paint).write(row(item) for item in items)
+    if not items:
+        print(empty, file=sys.stderr)
+
+
+def utc_time(value: datetime.datetime) -> str:
+    """A time in UTC to the second, as the audit tables show it."""
+    return value.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 # -- credentials ------------------------------------------------------------------

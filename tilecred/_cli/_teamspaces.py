@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from tilecred import Client, CredentialsError
 
-from ._output import Style, Table
+from ._output import print_items
 from ._parser import AddCommand, add_command
 from ._session import client_for
 
@@ -137,15 +136,10 @@ def run_teamspace_create(args: argparse.Namespace) -> int:
 
 def run_teamspace_list(args: argparse.Namespace) -> int:
     """List the workspace's teamspaces: a table, or JSON Lines."""
-    rows = list_teamspaces(client_for(args))
-    if args.json:
-        for row in rows:
-            print(msgspec.json.encode(dataclasses.asdict(row)).decode())
-        return 0
-    table = Table(sys.stdout, TEAMSPACE_COLUMNS, Style(sys.stdout))
-    table.write((r.id, r.name, r.visibility, r.description or "-") for r in rows)
-    if not rows:
-        print("no teamspaces", file=sys.stderr)
+    print_items(
+        list_teamspaces(client_for(args)), as_json=args.json, headers=TEAMSPACE_COLUMNS,
+        row=lambda r: (r.id, r.name, r.visibility, r.description or "-"), empty="no teamspaces",
+    )  # fmt: skip
     return 0
 
 

@@ -20,12 +20,17 @@ import getpass
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._backend import AuditQuery
 from .._errors import PermissionDeniedError, scrub
-from .._models import AuditRecord, CredentialCreateRequest, CredentialUpdateRequest
+from .._models import (
+    AuditRecord,
+    CredentialCreateRequest,
+    CredentialUpdateRequest,
+    UsageSummary,
+)
 from ._records import from_micros, to_micros
 
 if TYPE_CHECKING:
@@ -37,9 +42,11 @@ __all__ = [
     "describe_create",
     "describe_update",
     "insert_audit",
+    "last_uses",
     "local_actor",
     "not_allowed_in_tasks",
     "select_audit",
+    "select_usage",
 ]
 
 logger = logging.getLogger("tilecred")
@@ -132,6 +139,10 @@ def insert_audit(
     text = detail if detail is not None else entry.detail
     if text is not None and entry.secrets:
         text = scrub(text, entry.secrets)
+    if entry.credential_id is None and entry.action == "use" and entry.credential is not None:
+        # A use refused before the store looked the credential up (a token's
+        # limits, plain HTTP) still counts against it in "who uses this?".
+        entry.credential_id = _credential_id(conn, entry)
     conn.execute(
         "INSERT INTO audit (at, actor, workspace_id, teamspace, credential, action, outcome,"
         " request_id, detail, credential_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -140,6 +151,24 @@ def insert_audit(
          entry.credential_id),
     )  # fmt: skip
     entry.recorded = True
+
+
+def _credential_id(conn: sqlite3.Connection, entry: AuditEntry) -> str | None:
+    """The id of the credential the entry names, in its teamspace (a name or an id)."""
+    scope, params = "c.scope = ''", [entry.workspace_id, entry.credential]
+    if entry.teamspace is not None:
+        # A teamspace named by its id is preferred to one that has that name.
+        scope = (
+            "c.scope = (SELECT t.id FROM teamspaces t WHERE t.workspace_id = ?"
+            " AND (t.id = ? OR t.name = ?) ORDER BY t.id = ? DESC LIMIT 1)"
+        )
+        params += [entry.workspace_id, *[entry.teamspace] * 3]
+    row = conn.execute(
+        # Built only from the constant fragments above; every value is a parameter.
+        "SELECT c.id FROM credentials c WHERE c.workspace_id = ? AND c.name = ? AND " + scope,  # noqa: S608
+        params,
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def select_audit(
@@ -168,6 +197,65 @@ def select_audit(
                     request_id=request_id, detail=detail)
         for at, actor, workspace, teamspace, credential, action, outcome, request_id, detail
         in reversed(rows)
+    ]  # fmt: skip
+
+
+# The newest successful use of each credential named: one index lookup per
+# credential (audit_last_use holds only successful uses, by credential id and
+# seq), however many uses the log holds.
+_LAST_USES = (
+    "SELECT a.credential_id, a.at, a.actor FROM audit a WHERE a.seq IN ("
+    "SELECT (SELECT max(u.seq) FROM audit u WHERE u.credential_id = c.id"
+    " AND u.action = 'use' AND u.outcome = 'ok')"
+    " FROM credentials c WHERE c.id IN ({ids}))"
+)
+
+
+def last_uses(
+    conn: sqlite3.Connection, ids: Sequence[str]
+) -> dict[str, tuple[datetime.datetime, str]]:
+    """When, and by which actor, each of these credentials was last used successfully.
+
+    One query for them all (a listing's page costs one more query, not one
+    per row); a credential never used is absent.
+    """
+    if not ids:
+        return {}
+    sql = _LAST_USES.format(ids=", ".join("?" * len(ids)))
+    return {ident: (from_micros(at), actor) for ident, at, actor in conn.execute(sql, list(ids))}
+
+
+def select_usage(
+    conn: sqlite3.Connection,
+    workspace_id: str,
+    credential_id: str,
+    since: datetime.datetime | None = None,
+) -> list[UsageSummary]:
+    """Who used the credential: one row per actor, the most recent first.
+
+    Counted in the database over every use record of the credential (by id,
+    so from before a rename too), however many there are.
+    """
+    where, params = "", list[Any]([workspace_id, credential_id])
+    if since is not None:
+        where = " AND at >= ?"
+        params.append(to_micros(since))
+    sql = (
+        "SELECT s.actor, s.ok, s.denied, s.failed, s.first_at, s.last_at, a.request_id"  # noqa: S608
+        " FROM (SELECT actor,"
+        " sum(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END) AS ok,"
+        " sum(CASE WHEN outcome = 'denied' THEN 1 ELSE 0 END) AS denied,"
+        " sum(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END) AS failed,"
+        " min(at) AS first_at, max(at) AS last_at, max(seq) AS last_seq"
+        " FROM audit WHERE workspace_id = ? AND credential_id = ? AND action = 'use'"
+        + where
+        + " GROUP BY actor) s JOIN audit a ON a.seq = s.last_seq ORDER BY s.last_seq DESC"
+    )
+    return [
+        UsageSummary(actor=actor, uses=ok, denied=denied, failed=failed,
+                     first_at=from_micros(first), last_at=from_micros(last),
+                     last_request_id=request_id)
+        for actor, ok, denied, failed, first, last, request_id in conn.execute(sql, params)
     ]  # fmt: skip
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from .._backend import AuditQuery, ListQuery, Page
 from .._config import Settings, resolve_home
 from .._errors import CredentialsError
@@ -11,6 +13,7 @@ from .._models import (
     CredentialCreateRequest,
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
+    UsageSummary,
     iter_secrets,
 )
 from ._audit import audited, describe_create, describe_update, local_actor
@@ -126,3 +129,10 @@ class LocalBackend:
 
     def audit(self, query: AuditQuery) -> list[AuditRecord]:
         return self.service().read_audit(query)
+
+    def audit_summary(
+        self, name: str, teamspace: str | None, since: datetime.datetime | None
+    ) -> list[UsageSummary]:
+        with _AS_SERVED:
+            service = self.service()
+            return service.usage(name, service.scope(teamspace), since)

@@ -23,11 +23,14 @@ from .._models import (
     CredentialCreateRequest,
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
+    UsageSummary,
 )
 from ._audit import AuditEntry
 from ._verify import verify_request
 
 if TYPE_CHECKING:
+    import datetime
+
     from ._records import TeamspaceRecord
     from ._store import Store
 
@@ -190,6 +193,11 @@ class StoreBackend:
 
     def read_audit(self, query: AuditQuery) -> list[AuditRecord]:
         return self.store.read_audit(self.workspace_id, query)
+
+    def usage(
+        self, name: str, teamspace: TeamspaceRecord | None, since: datetime.datetime | None
+    ) -> list[UsageSummary]:
+        return self.store.usage_summary(self.workspace_id, _id(teamspace), name, since)
 
 
 def _id(teamspace: TeamspaceRecord | None) -> str | None:

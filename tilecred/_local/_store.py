@@ -41,9 +41,16 @@ from .._models import (
     CredentialsVerifyRequest,
     CredentialType,
     CredentialUpdateRequest,
+    UsageSummary,
 )
 from . import _keys
-from ._audit import AuditEntry, insert_audit, not_allowed_in_tasks, select_audit
+from ._audit import (
+    AuditEntry,
+    insert_audit,
+    not_allowed_in_tasks,
+    select_audit,
+    select_usage,
+)
 from ._health import damaged_store, remove_stale_keys, warn_if_shared
 from ._records import TeamspaceRecord, WorkspaceRecord, from_micros, to_micros
 from ._rows import UNPROCESSABLE, Secret, join_secret, the_secret
@@ -651,6 +658,7 @@ class Store:
                     ),
                 )
             if audit is not None:
+                audit.credential_id = ident
                 insert_audit(conn, audit, "ok", at=from_micros(now))
         return self._credential(
             (ident, teamspace, request.name, request.provider.value, default,
@@ -904,6 +912,7 @@ class Store:
                  sealed, now, expires, ident),
             )  # fmt: skip
             if audit is not None:
+                audit.credential_id = ident
                 insert_audit(conn, audit, "ok", at=from_micros(now))
         return self._credential(
             (ident, teamspace, new_name, provider.value, default, allowed, kind, member, public,
@@ -924,13 +933,15 @@ class Store:
             NotFoundError: no credential by that name in that scope.
         """
         with self._transaction(write=True) as conn:
-            cursor = conn.execute(
-                "DELETE FROM credentials WHERE workspace_id = ? AND scope = ? AND name = ?",
+            deleted = conn.execute(
+                "DELETE FROM credentials WHERE workspace_id = ? AND scope = ? AND name = ?"
+                " RETURNING id",
                 (workspace_id, teamspace_id or "", name),
-            )
-            if cursor.rowcount == 0:
+            ).fetchall()  # to the end: the statement is finished before the next one
+            if not deleted:
                 raise _not_found()
             if audit is not None:
+                audit.credential_id = deleted[0][0]
                 insert_audit(conn, audit, "ok")
         self._fold_wal()
 
@@ -950,6 +961,7 @@ class Store:
             row = self._credential_row(conn, workspace_id, teamspace_id, name)
             if row is None:
                 raise _not_found()
+            audit.credential_id = row[0]  # a refusal below is recorded against it too
             if not row[5]:  # allowed_in_tasks: the gate, the same on every backend
                 raise not_allowed_in_tasks(name)
             opened = self._open_secret(
@@ -969,6 +981,24 @@ class Store:
         """A workspace's audit records, oldest first (the newest ``query.limit``)."""
         with self._transaction(write=False, snapshot=False) as conn:
             return select_audit(conn, workspace_id, query)
+
+    def usage_summary(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        since: datetime.datetime | None = None,
+    ) -> list[UsageSummary]:
+        """Who used the credential now of this name: per actor, the most recent first.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+        """
+        with self._transaction(write=False) as conn:
+            row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if row is None:
+                raise _not_found()
+            return select_usage(conn, workspace_id, row[0], since)
 
     # -- the key ------------------------------------------------------------------
 

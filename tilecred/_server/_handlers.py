@@ -49,6 +49,7 @@ from ._wire import (
     delivered_credential_body,
     teamspace_body,
     teamspaces_body,
+    usage_body,
     workspace_body,
 )
 
@@ -276,6 +277,19 @@ class Handlers:
         )
         self._workspace(caller, ws)
         return Response(200, audit_body(self._service(caller, request).read_audit(query)))
+
+    def audit_summary(self, caller: TokenRecord, request: Request, ws: str) -> Response:
+        name = first_param(request.params, "credential")
+        if not name:
+            raise HttpError(
+                400, "query parameter credential is required: the credential's name",
+                field="credential",
+            )  # fmt: skip
+        since = since_param(request)
+        self._workspace(caller, ws)
+        service = self._service(caller, request)
+        teamspace = self._scope(caller, request, service)
+        return Response(200, usage_body(service.usage(name, teamspace, since)))
 
     # -- teamspaces and workspaces ------------------------------------------------
 

@@ -25,6 +25,7 @@ from .._models import (
     TeamspaceCreateRequest,
     TeamspaceListResponse,
     TeamspaceResponse,
+    UsageSummaryResponse,
     WorkspaceResponse,
 )
 from .._version import __version__
@@ -58,6 +59,9 @@ _OPERATIONS: dict[str, tuple[str, type | None, int, type | None]] = {
                        "Cache-Control: no-store)", None, 200, CredentialGetResponse),
     "read_audit": ("Read the workspace's audit log, oldest first (tilecred extension; "
                    "management tokens)", None, 200, AuditListResponse),
+    "audit_summary": ("Who uses a credential: its uses per actor, the most recent first "
+                      "(tilecred extension; management tokens)", None, 200,
+                      UsageSummaryResponse),
 }  # fmt: skip
 
 # What check_name accepts: no "/", no control characters (C0, DEL, C1).
@@ -132,6 +136,12 @@ _AUDIT_PARAMS = [
     _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_LIMIT,
                      "default": DEFAULT_AUDIT_LIMIT}, "At most this many records, the newest."),
 ]  # fmt: skip
+_SUMMARY_PARAMS = [
+    {**_AUDIT_PARAMS[0], "required": True,
+     "description": "The credential's name (its uses are found by its id: a rename keeps them)."},
+    _TEAMSPACE_PARAM,
+    {**_AUDIT_PARAMS[1], "description": "Only uses from this time on (RFC 3339, with a zone)."},
+]  # fmt: skip
 
 
 def _parameters(handler: str, pattern: tuple[str | None, ...]) -> list[dict[str, Any]]:
@@ -144,6 +154,8 @@ def _parameters(handler: str, pattern: tuple[str | None, ...]) -> list[dict[str,
         params.extend(_LIST_PARAMS)
     elif handler == "read_audit":
         params.extend(_AUDIT_PARAMS)
+    elif handler == "audit_summary":
+        params.extend(_SUMMARY_PARAMS)
     elif "credentials" in pattern and handler != "verify_credential":
         params.append(_TEAMSPACE_PARAM)
     return params

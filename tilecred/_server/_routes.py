@@ -61,6 +61,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", (*EXTENSION, "credentials", W, W, "use"), "use_credential", task=True,
           action="use"),
     Route("GET", (*EXTENSION, "audit", W), "read_audit", management=True, action="audit"),
+    Route("GET", (*EXTENSION, "audit", W, "summary"), "audit_summary", management=True,
+          action="audit"),
 )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from .._models import (
     ErrorResponse,
     Teamspace,
     TeamspaceUser,
+    UsageSummary,
     ValidationError,
     ValidationField,
     Workspace,
@@ -40,6 +41,7 @@ __all__ = [
     "teamspace_body",
     "teamspace_view",
     "teamspaces_body",
+    "usage_body",
     "workspace_body",
 ]
 
@@ -99,6 +101,11 @@ def delivered_credential_body(cred: AccessCredential) -> bytes:
 def audit_body(records: list[AuditRecord]) -> bytes:
     """``{"data": [AuditRecord]}``, oldest first."""
     return _ENCODER.encode({"data": records})
+
+
+def usage_body(summaries: list[UsageSummary]) -> bytes:
+    """``{"data": [UsageSummary]}``, the most recently active actor first."""
+    return _ENCODER.encode({"data": summaries})
 
 
 def credentials_page_body(page: Page[AccessCredential], per_page: int) -> bytes:

@@ -1,0 +1,225 @@
+"""Who uses a credential: the audit log's uses by credential id, summed per actor.
+
+The library's local path against a real store in a temporary directory, and
+``tilecred serve`` over real HTTP (raw requests and tilecred's own client).
+"""
+
+from __future__ import annotations
+
+import getpass
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tilecred
+from tests.test_server_harness import Running, aws_key_body
+from tilecred._server._tokens import TASK
+
+from .conftest import CANARY_SECRET
+
+pytest_plugins = ["tests.test_server_harness"]
+
+ACTOR = f"local:{getpass.getuser()}"
+KEY = {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": CANARY_SECRET}}
+
+
+def _use(name: str, teamspace: str | None = None) -> None:
+    with tilecred.use_credential(name, teamspace=teamspace):
+        pass
+
+
+def _ids(home: Path) -> list[tuple[str, str | None, str, str, str | None]]:
+    """(action, credential, outcome, credential_id) of every audit record, in order."""
+    with sqlite3.connect(home / "tilecred.db") as conn:
+        rows = conn.execute(
+            "SELECT a.action, a.credential, a.outcome, a.credential_id, c.name FROM audit a"
+            " LEFT JOIN credentials c ON c.id = a.credential_id ORDER BY a.seq"
+        ).fetchall()
+    conn.close()
+    return [(action, cred, outcome, ident and ident[:3], owner)
+            for action, cred, outcome, ident, owner in rows]  # fmt: skip
+
+
+def _uses(name: str) -> list[tilecred.AuditRecord]:
+    return [r for r in tilecred.read_audit(credential=name) if r.action == "use"]
+
+
+# -- the local store ---------------------------------------------------------------
+
+
+def test_every_record_about_a_credential_carries_its_id(isolated: Path) -> None:
+    tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True)
+    tilecred.create_credential("shut", "AWS", credential=KEY)
+    _use("lake")
+    with pytest.raises(tilecred.PermissionDeniedError):
+        tilecred.use_credential("shut")
+    with pytest.raises(tilecred.NotFoundError):
+        tilecred.use_credential("none")
+    tilecred.update_credential("lake", name="pond")
+    tilecred.delete_credential("shut")
+    assert _ids(isolated / "tilecred-home") == [
+        ("create", "lake", "ok", "cr_", "pond"),
+        ("create", "shut", "ok", "cr_", None),  # deleted since
+        ("use", "lake", "ok", "cr_", "pond"),
+        ("use", "shut", "denied", "cr_", None),
+        ("use", "none", "failed", None, None),
+        ("update", "lake", "ok", "cr_", "pond"),
+        ("delete", "shut", "ok", "cr_", None),
+    ]
+    with sqlite3.connect(isolated / "tilecred-home" / "tilecred.db") as conn:
+        ids = [row[0] for row in conn.execute("SELECT credential_id FROM audit ORDER BY seq")]
+    conn.close()
+    assert ids[1] == ids[3] == ids[6] != ids[0]
+
+
+def test_the_summary_counts_each_actors_uses_and_refusals(isolated: Path) -> None:
+    tilecred.create_credential("lake", "AWS", credential=KEY)
+    with pytest.raises(tilecred.PermissionDeniedError):
+        tilecred.use_credential("lake")
+    tilecred.update_credential("lake", allowed_in_tasks=True)
+    _use("lake")
+    _use("lake")
+    records = _uses("lake")
+    assert tilecred.audit_summary("lake") == [
+        tilecred.UsageSummary(
+            actor=ACTOR, uses=2, denied=1, failed=0,
+            first_at=records[0].at, last_at=records[2].at, last_request_id=None,
+        )
+    ]  # fmt: skip
+    assert tilecred.audit_summary("lake", since=records[1].at)[0].uses == 2
+    assert tilecred.audit_summary("lake", since=records[1].at)[0].denied == 0
+
+
+def test_a_rename_keeps_the_uses_and_a_new_credential_under_the_old_name_has_none(
+    isolated: Path,
+) -> None:
+    tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True)
+    _use("lake")
+    tilecred.update_credential("lake", name="pond")
+    assert [s.uses for s in tilecred.audit_summary("pond")] == [1]
+    with pytest.raises(tilecred.NotFoundError, match="credential not found"):
+        tilecred.audit_summary("lake")
+    tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True)
+    assert tilecred.audit_summary("lake") == []
+    tilecred.delete_credential("pond")
+    tilecred.create_credential("pond", "AWS", credential=KEY)
+    assert tilecred.audit_summary("pond") == []
+
+
+def test_the_summary_is_per_teamspace(isolated: Path) -> None:
+    tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True)
+    tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True,
+                               teamspace="ml")  # fmt: skip
+    _use("lake", teamspace="ml")
+    assert tilecred.audit_summary("lake") == []
+    assert [s.uses for s in tilecred.audit_summary("lake", teamspace="ml")] == [1]
+    with pytest.raises(tilecred.NotFoundError, match="teamspace 'nope' not found"):
+        tilecred.audit_summary("lake", teamspace="nope")
+
+
+def test_arguments_are_rejected_before_any_io(isolated: Path) -> None:
+    with pytest.raises(tilecred.InvalidArgumentError):
+        tilecred.audit_summary("")
+    with pytest.raises(tilecred.InvalidArgumentError, match="since must"):
+        tilecred.audit_summary("lake", since="yesterday")  # type: ignore[arg-type]
+    assert not (isolated / "tilecred-home").exists()
+
+
+# -- tilecred serve ----------------------------------------------------------------
+
+
+def _summary_path(server: Running) -> str:
+    return f"/tilecred/v1/audit/{server.workspace_id}/summary"
+
+
+def _summary(server: Running, **query: str) -> Any:
+    reply = server.request("GET", _summary_path(server), query=list(query.items()))
+    assert reply.status == 200, reply.raw
+    return reply.json["data"]
+
+
+def _create(server: Running, name: str, teamspace: str | None = None) -> int:
+    body = aws_key_body(name, CANARY_SECRET, allowed_in_tasks=True)
+    query = [] if teamspace is None else [("teamspace_id", teamspace)]
+    return server.request("POST", server.credentials_path(), body=body, query=query).status
+
+
+def _use_path(server: Running, name: str) -> str:
+    return f"/tilecred/v1/credentials/{server.workspace_id}/{name}/use"
+
+
+def test_the_server_counts_uses_and_refusals_per_token(server: Running) -> None:
+    assert _create(server, "lake") == 201
+    runner, runner_text = server.app.tokens.create(server.workspace_id, "runner", kind=TASK)
+    other, other_text = server.app.tokens.create(
+        server.workspace_id, "other", kind=TASK, credentials=["elsewhere"]
+    )
+    ids = []
+    for token in (runner_text, other_text, runner_text):
+        used = server.request("POST", _use_path(server, "lake"), token=token)
+        ids.append(used.headers["X-Request-Id"])
+    # A management token is refused by the route itself, before any lookup.
+    assert server.request("POST", _use_path(server, "lake")).status == 403
+    admin = server.app.tokens.authenticate(server.token)
+    assert admin is not None
+    records = [r for r in _records(server) if r["action"] == "use"]
+    assert [r["outcome"] for r in records] == ["ok", "denied", "ok", "denied"]
+    assert _summary(server, credential="lake") == [
+        {"actor": admin.actor, "uses": 0, "denied": 1, "failed": 0,
+         "first_at": records[3]["at"], "last_at": records[3]["at"],
+         "last_request_id": records[3]["request_id"]},
+        {"actor": runner.actor, "uses": 2, "denied": 0, "failed": 0,
+         "first_at": records[0]["at"], "last_at": records[2]["at"], "last_request_id": ids[2]},
+        {"actor": other.actor, "uses": 0, "denied": 1, "failed": 0,
+         "first_at": records[1]["at"], "last_at": records[1]["at"], "last_request_id": ids[1]},
+    ]  # fmt: skip
+    assert runner.actor == f"token:{runner.id} (runner)"
+
+
+def _records(server: Running) -> list[dict[str, Any]]:
+    reply = server.request("GET", f"/tilecred/v1/audit/{server.workspace_id}")
+    assert reply.status == 200
+    records: list[dict[str, Any]] = reply.json["data"]
+    return records
+
+
+def test_the_servers_summary_through_the_client(server: Running) -> None:
+    server.request("POST", f"/v4/teamspaces/{server.workspace_id}",
+                   body={"name": "ml", "visibility": "private"})  # fmt: skip
+    assert _create(server, "lake", teamspace="ml") == 201
+    runner, text = server.app.tokens.create(server.workspace_id, "runner", kind=TASK)
+    used = server.request(
+        "POST", _use_path(server, "lake"), token=text, query=[("teamspace_id", "ml")]
+    )
+    assert used.status == 200
+    with tilecred.Client(host=server.url, token=server.token, retries=0) as client:
+        summary = client.audit_summary("lake", teamspace="ml")
+        assert [(s.actor, s.uses, s.last_request_id) for s in summary] == [
+            (runner.actor, 1, used.headers["X-Request-Id"])
+        ]
+        with pytest.raises(tilecred.NotFoundError, match="credential not found"):
+            client.audit_summary("lake")
+    with (
+        tilecred.Client(host=server.url, token=text, retries=0) as task,
+        pytest.raises(tilecred.PermissionDeniedError),
+    ):
+        task.audit_summary("lake", teamspace="ml")
+
+
+def test_the_summary_route_refuses_what_it_cannot_answer(server: Running) -> None:
+    missing = server.request("GET", _summary_path(server))
+    assert (missing.status, missing.json["message"]) == (
+        400, "query parameter credential is required: the credential's name"
+    )  # fmt: skip
+    assert missing.json["validation_error"]["fields"][0]["field"] == "credential"
+    unknown = server.request("GET", _summary_path(server), query=[("credential", "nope")])
+    assert (unknown.status, unknown.json["message"]) == (404, "credential not found")
+    since = server.request(
+        "GET", _summary_path(server), query=[("credential", "x"), ("since", "yesterday")]
+    )
+    assert since.status == 400
+    other = server.request("GET", "/tilecred/v1/audit/elsewhere/summary",
+                           query=[("credential", "x")])  # fmt: skip
+    assert (other.status, other.json["message"]) == (404, "workspace 'elsewhere' not found")
