@@ -48,11 +48,11 @@ GCS = credential_json(
     credential={"gcp": {"access_key_id": "GOOG1"}},
 )
 TABLE = (
-    "NAME     PROVIDER  KIND  DEFAULT  TASKS  STATUS    UPDATED\n"
-    "prod-s3  AWS       role  yes      no     -         2026-11-02 10:00\n"
-    "az-sas   AZURE     sas   no       yes    verified  2026-11-02 10:00\n"
+    "NAME     PROVIDER  KIND  DEFAULT  TASKS  ACTIVE  STATUS    EXPIRES  UPDATED\n"
+    "prod-s3  AWS       role  yes      no     -       -         -        2026-11-02 10:00\n"
+    "az-sas   AZURE     sas   no       yes    -       verified  -        2026-11-02 10:00\n"
     # Widths only grow: the second page's longer name shifts its own row.
-    "gcs-hmac  GCP       hmac  -        no     failed    2026-11-01 10:00\n"
+    "gcs-hmac  GCP       hmac  -        no     -       failed    -        2026-11-01 10:00\n"
 )
 
 
@@ -205,7 +205,9 @@ def test_get_shows_fields_but_never_the_secret(httpserver: HTTPServer) -> None:
         "type              workspace\n"
         "default           yes\n"
         "allowed in tasks  no\n"
+        "active            -\n"
         "status            -\n"
+        "expires           -\n"
         "created           2026-11-01 10:00 UTC\n"
         "updated           2026-11-02 10:00 UTC\n"
         "access key id     AKIA1\n"

@@ -13,7 +13,9 @@ from tests.test_cli_support import cli_env, run
 pytest_plugins = ["tests.test_server_harness"]
 
 ARN = "arn:aws:iam::123456789012:role/demo"
-COLUMNS = ["NAME", "PROVIDER", "KIND", "DEFAULT", "TASKS", "STATUS", "UPDATED"]
+COLUMNS = [
+    "NAME", "PROVIDER", "KIND", "DEFAULT", "TASKS", "ACTIVE", "STATUS", "EXPIRES", "UPDATED",
+]  # fmt: skip
 
 
 def _table(out: str) -> list[list[str]]:
@@ -44,9 +46,9 @@ def _session(env: dict[str, str], *, extra: list[str]) -> list[Any]:
     listed = run(["list", *extra], env)
     assert (listed.code, listed.err) == (0, "")
     assert sorted(_table(listed.out)) == [
-        ["blobs", "AZURE", "sas", "no", "no", "-"],
-        ["prod-keys", "AWS", "keys", "no", "yes", "-"],
-        ["prod-role", "AWS", "role", "yes", "no", "-"],
+        ["blobs", "AZURE", "sas", "no", "no", "yes", "-", "-"],
+        ["prod-keys", "AWS", "keys", "no", "yes", "yes", "-", "-"],
+        ["prod-role", "AWS", "role", "yes", "no", "yes", "-", "-"],
     ]
     got = run(["get", "prod-keys", "--json", *extra], env)
     shown = json.loads(got.out)
@@ -67,7 +69,7 @@ def _session(env: dict[str, str], *, extra: list[str]) -> list[Any]:
     assert (absent.code, absent.out) == (1, "")
     assert "could not get credential 'nothing'" in absent.err
     assert "404 Not Found" in absent.err
-    assert sorted(row[0] + ":" + row[5] for row in _table(checked.out)) == [
+    assert sorted(row[0] + ":" + row[6] for row in _table(checked.out)) == [
         "blobs:failed", "old-keys:verified", "prod-role:verified"
     ]  # fmt: skip
     # The canary is no SAS token: verification fails, with exit status 1.

@@ -40,6 +40,8 @@ STATUSES = {
     ("post", "/tilecred/v1/credentials/{workspace}/{name}/use"): {200} | TOKEN | BODY,
     ("get", "/tilecred/v1/audit/{workspace}"): {200} | TOKEN,
     ("get", "/tilecred/v1/audit/{workspace}/summary"): {200} | TOKEN,
+    ("post", "/tilecred/v1/credentials/{workspace}/{name}/deactivate"): {200} | TOKEN | BODY,
+    ("post", "/tilecred/v1/credentials/{workspace}/{name}/activate"): {200} | TOKEN | BODY,
 }
 
 

@@ -46,6 +46,8 @@ def test_openapi_document_is_generated_from_the_models(server: Running) -> None:
         "/openapi.json",
         "/tilecred/v1/audit/{workspace}",
         "/tilecred/v1/audit/{workspace}/summary",
+        "/tilecred/v1/credentials/{workspace}/{name}/activate",
+        "/tilecred/v1/credentials/{workspace}/{name}/deactivate",
         "/tilecred/v1/credentials/{workspace}/{name}/use",
         "/v4/actions/credentials/verify",
         "/v4/credentials/{workspace}",

@@ -11,9 +11,11 @@ import logging as _logging
 
 from ._access import CredentialAccess
 from ._api import (
+    activate_credential,
     audit_summary,
     configure,
     create_credential,
+    deactivate_credential,
     delete_credential,
     get_client,
     get_credential,
@@ -118,9 +120,11 @@ __all__ = [
     "Workspace",
     "WorkspaceUser",
     "__version__",
+    "activate_credential",
     "audit_summary",
     "configure",
     "create_credential",
+    "deactivate_credential",
     "delete_credential",
     "get_client",
     "get_credential",

@@ -28,9 +28,11 @@ if TYPE_CHECKING:
     from ._access import CredentialAccess
 
 __all__ = [
+    "activate_credential",
     "audit_summary",
     "configure",
     "create_credential",
+    "deactivate_credential",
     "delete_credential",
     "get_client",
     "get_credential",
@@ -313,6 +315,50 @@ def delete_credential(name: str, *, teamspace: object = None) -> None:
         tilecred.NotFoundError: could not get credential 'scratch': 404 Not Found: ...found
     """
     get_client().delete_credential(name, teamspace=teamspace)
+
+
+def deactivate_credential(name: str, *, teamspace: object = None) -> AccessCredential:
+    """Deactivate a credential: it stays stored and listed, but cannot be used.
+
+    ``use_credential`` then refuses it (``PermissionDeniedError``, audited as
+    denied), and it stops being its provider's default: a deactivated
+    credential is never the default, and activating it does not make it the
+    default again. Deactivating an inactive credential changes nothing. A
+    tilecred extension: TileDB's hosted service does not have it.
+
+    Parameters:
+        name: the credential's name.
+        teamspace: as for ``create_credential``.
+
+    Returns:
+        The credential as it is now (``active`` is ``False``).
+
+    Raises:
+        NotFoundError: there is no credential by that name there.
+        ConfigurationError: calls go to TileDB's service, which has no such operation.
+        CredentialsError: anything else went wrong.
+
+    Examples:
+        >>> create_credential("paused", "AWS", role={"aws": {
+        ...     "role_arn": "arn:aws:iam::123456789012:role/demo"}})
+        >>> deactivate_credential("paused").active
+        False
+        >>> activate_credential("paused").active
+        True
+    """
+    return get_client().deactivate_credential(name, teamspace=teamspace)
+
+
+def activate_credential(name: str, *, teamspace: object = None) -> AccessCredential:
+    """Activate a deactivated credential, so that it can be used again.
+
+    It does not become its provider's default again: set that with
+    ``update_credential(name, provider_default=True)``. Activating an active
+    credential changes nothing. Parameters and errors are those of
+    ``deactivate_credential``; it returns the credential as it is now
+    (``active`` is ``True``).
+    """
+    return get_client().activate_credential(name, teamspace=teamspace)
 
 
 def verify_credential(

@@ -94,6 +94,10 @@ class Backend(Protocol):
         """The credential with its secrets, if it is allowed in tasks (audited)."""
         ...
 
+    def set_active(self, name: str, teamspace: str | None, active: bool) -> AccessCredential:
+        """Activate or deactivate a credential (audited); the credential as it is now."""
+        ...
+
     def audit(self, query: AuditQuery) -> list[AuditRecord]:
         """The workspace's audit records that match ``query``."""
         ...

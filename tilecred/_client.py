@@ -378,6 +378,22 @@ class Client:
         with _Failure(self, "verify credential", name, ts, request):
             self._get_backend().verify(request, ts)
 
+    # -- the lifecycle ------------------------------------------------------------------
+
+    def deactivate_credential(self, name: str, *, teamspace: object = None) -> AccessCredential:
+        """Stop a credential being used; see ``tilecred.deactivate_credential``."""
+        return self._set_active(name, teamspace, active=False)
+
+    def activate_credential(self, name: str, *, teamspace: object = None) -> AccessCredential:
+        """Let a deactivated credential be used again; see ``tilecred.activate_credential``."""
+        return self._set_active(name, teamspace, active=True)
+
+    def _set_active(self, name: str, teamspace: object, *, active: bool) -> AccessCredential:
+        name = check_name(name)
+        ts = check_teamspace(teamspace)
+        with _Failure(self, "activate credential" if active else "deactivate credential", name, ts):
+            return self._get_backend().set_active(name, ts, active)
+
     # -- using a credential, and the audit log --------------------------------------
 
     def use_credential(self, name: str, *, teamspace: object = None) -> CredentialAccess:

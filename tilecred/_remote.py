@@ -72,7 +72,12 @@ def _hosted_by_tiledb(host: str | None) -> bool:
     return any(name == domain or name.endswith("." + domain) for domain in _TILEDB_HOSTS)
 
 
-def _no_extension(host: str | None, what: str) -> ConfigurationError:
+def _no_extension(host: str | None, what: str, *, lifecycle: bool = False) -> ConfigurationError:
+    if lifecycle:
+        return ConfigurationError(
+            f"the service at {host} cannot {what}: that is a tilecred extension TileDB's "
+            "service does not have; use `tilecred serve` or the local store for it"
+        )
     return ConfigurationError(
         f"the service at {host} cannot {what}: TileDB's service applies credentials on its "
         "side (name one in a task's access_credentials_name) and never hands their secrets "
@@ -215,19 +220,21 @@ class HttpBackend:
 
     # -- tilecred's extensions: use and the audit log ------------------------------
 
-    def _check_extensions(self, what: str) -> None:
+    def _check_extensions(self, what: str, *, lifecycle: bool = False) -> None:
         # Refused before anything is sent, the workspace lookup included.
         if _hosted_by_tiledb(self._host):
-            raise _no_extension(self._host, what)
+            raise _no_extension(self._host, what, lifecycle=lifecycle)
 
-    def _extension(self, what: str, method: str, path: str, query: Query = ()) -> bytes:
+    def _extension(
+        self, what: str, method: str, path: str, query: Query = (), *, lifecycle: bool = False
+    ) -> bytes:
         """Call an extension route; a service without it gets a clear refusal."""
         try:
             return self.transport.request(method, EXTENSION_ROOT + path, query=query).data
         except NotFoundError as exc:
             if _OUR_NOT_FOUND.fullmatch(exc.message):
                 raise
-            raise _no_extension(self._host, what) from exc
+            raise _no_extension(self._host, what, lifecycle=lifecycle) from exc
 
     def use(self, name: str, teamspace: str | None) -> AccessCredential:
         what = "hand out a credential's secrets"
@@ -235,6 +242,15 @@ class HttpBackend:
         base, query = self._scope(teamspace)
         path = f"{base.removeprefix('/v4')}/{segment(name)}/use"
         data = self._extension(what, "POST", path, query)
+        return _decode(_GET_DECODER, data, None).data
+
+    def set_active(self, name: str, teamspace: str | None, active: bool) -> AccessCredential:
+        action = "activate" if active else "deactivate"
+        what = f"{action} a credential"
+        self._check_extensions(what, lifecycle=True)
+        base, query = self._scope(teamspace)
+        path = f"{base.removeprefix('/v4')}/{segment(name)}/{action}"
+        data = self._extension(what, "POST", path, query, lifecycle=True)
         return _decode(_GET_DECODER, data, None).data
 
     def audit(self, query: AuditQuery) -> list[AuditRecord]:

@@ -147,7 +147,9 @@ def utc_time(value: datetime.datetime) -> str:
 
 # -- credentials ------------------------------------------------------------------
 
-CREDENTIAL_COLUMNS = ("NAME", "PROVIDER", "KIND", "DEFAULT", "TASKS", "STATUS", "UPDATED")
+CREDENTIAL_COLUMNS = (
+    "NAME", "PROVIDER", "KIND", "DEFAULT", "TASKS", "ACTIVE", "STATUS", "EXPIRES", "UPDATED",
+)  # fmt: skip
 _STATUS_COLOURS = {"verified": "green", "failed": "red"}
 
 
@@ -164,14 +166,16 @@ def _when(value: datetime.datetime | None) -> str:
 
 
 def credential_row(cred: AccessCredential) -> tuple[str, ...]:
-    """One table row: name, provider, kind, default, tasks, status, updated (UTC)."""
+    """One table row: name, provider, kind, default, tasks, active, status, expires, updated."""
     return (
         cred.name,
         cred.provider.value,
         kind_of(cred) or "-",
         _yes_no(cred.provider_default),
         _yes_no(cred.allowed_in_tasks),
+        _yes_no(cred.active),
         cred.status or "-",
+        _when(cred.expires_at),
         _when(cred.updated_at or cred.created_at),
     )
 
@@ -193,7 +197,9 @@ def credential_details(cred: AccessCredential) -> list[tuple[str, str]]:
         ("type", cred.credential_type.value),
         ("default", _yes_no(cred.provider_default)),
         ("allowed in tasks", _yes_no(cred.allowed_in_tasks)),
+        ("active", _yes_no(cred.active)),
         ("status", cred.status or "-"),
+        ("expires", _when(cred.expires_at) + (" UTC" if cred.expires_at else "")),
         ("created", _when(cred.created_at) + " UTC"),
         ("updated", _when(cred.updated_at) + (" UTC" if cred.updated_at else "")),
     ]

@@ -226,11 +226,13 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
     from ._credentials import COMMANDS as CREDENTIAL_COMMANDS
     from ._exec import COMMANDS as EXEC_COMMANDS
     from ._key import COMMANDS as KEY_COMMANDS
+    from ._lifecycle import COMMANDS as LIFECYCLE_COMMANDS
     from ._teamspaces import COMMANDS as TEAMSPACE_COMMANDS
     from ._tokens import COMMANDS as TOKEN_COMMANDS
 
     commands = {
         **CREDENTIAL_COMMANDS,
+        **LIFECYCLE_COMMANDS,
         **EXEC_COMMANDS,
         **AUDIT_COMMANDS,
         **CONFIG_COMMANDS,

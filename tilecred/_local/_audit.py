@@ -37,8 +37,10 @@ if TYPE_CHECKING:
     from ._store import Store
 
 __all__ = [
+    "ACTIVATION",
     "AuditEntry",
     "audited",
+    "deactivated",
     "describe_create",
     "describe_update",
     "insert_audit",
@@ -50,6 +52,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("tilecred")
+
+# The audit action of activating (True) and deactivating (False) a credential.
+ACTIVATION = {True: "credential.activate", False: "credential.deactivate"}
 
 # Statuses that mean "refused" rather than "failed".
 _DENIED = frozenset({401, 403})
@@ -123,6 +128,19 @@ def not_allowed_in_tasks(name: str) -> PermissionDeniedError:
         f"credential {name!r} is not allowed in tasks, so its secrets cannot be used; "
         f"allow it with update_credential({name!r}, allowed_in_tasks=True) "
         f"or `tilecred update {name} --allow-in-tasks`",
+        status=403,
+    )
+
+
+def deactivated(name: str, workspace: str, teamspace: str | None) -> PermissionDeniedError:
+    """The refusal to use a deactivated credential: where it is, and how to activate it."""
+    where = f"workspace {workspace!r}"
+    option = ""
+    if teamspace is not None:
+        where, option = f"teamspace {teamspace!r} of {where}", f" --teamspace {teamspace}"
+    return PermissionDeniedError(
+        f"credential {name!r} in {where} is deactivated: "
+        f"activate it with `tilecred activate {name}{option}`",
         status=403,
     )
 

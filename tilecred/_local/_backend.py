@@ -16,7 +16,7 @@ from .._models import (
     UsageSummary,
     iter_secrets,
 )
-from ._audit import audited, describe_create, describe_update, local_actor
+from ._audit import ACTIVATION, audited, describe_create, describe_update, local_actor
 from ._service import StoreBackend
 from ._store import Store
 
@@ -126,6 +126,13 @@ class LocalBackend:
             entry = service.entry("use", name, teamspace)
             with audited(self.store, entry):
                 return service.use(name, service.scope(teamspace, entry), entry)
+
+    def set_active(self, name: str, teamspace: str | None, active: bool) -> AccessCredential:
+        with _AS_SERVED:
+            service = self.service()
+            entry = service.entry(ACTIVATION[active], name, teamspace)
+            with audited(self.store, entry):
+                return service.set_active(name, active, service.scope(teamspace, entry), entry)
 
     def audit(self, query: AuditQuery) -> list[AuditRecord]:
         return self.service().read_audit(query)

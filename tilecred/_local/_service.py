@@ -179,6 +179,14 @@ class StoreBackend:
         """The credential with its secrets, if it is allowed in tasks (audited)."""
         return self.store.use_credential(self.workspace_id, _id(teamspace), name, audit=entry)
 
+    def set_active(
+        self, name: str, active: bool, teamspace: TeamspaceRecord | None, entry: AuditEntry
+    ) -> AccessCredential:
+        """Activate or deactivate a credential (audited in the same transaction)."""
+        return self.store.set_credential_active(
+            self.workspace_id, _id(teamspace), name, active, audit=entry
+        )
+
     # -- teamspaces and the audit log -----------------------------------------------------
 
     def create_teamspace(

@@ -46,6 +46,7 @@ from .._models import (
 from . import _keys
 from ._audit import (
     AuditEntry,
+    deactivated,
     insert_audit,
     not_allowed_in_tasks,
     select_audit,
@@ -896,6 +897,12 @@ class Store:
                 assert opened is not None  # sealed is not None
                 sealed = cipher().seal(opened, aad)
             if request.provider_default is not None:
+                if request.provider_default and not active:
+                    raise ConflictError(
+                        f"credential {name!r} is deactivated, so it cannot be the "
+                        f"{provider.value} default: activate it first",
+                        status=409,
+                    )
                 default = request.provider_default
             if request.allowed_in_tasks is not None:
                 allowed = request.allowed_in_tasks
@@ -962,6 +969,8 @@ class Store:
             if row is None:
                 raise _not_found()
             audit.credential_id = row[0]  # a refusal below is recorded against it too
+            if not row[12]:  # active: a deactivated credential is never used
+                raise deactivated(name, *self._scope_names(conn, workspace_id, row[1]))
             if not row[5]:  # allowed_in_tasks: the gate, the same on every backend
                 raise not_allowed_in_tasks(name)
             opened = self._open_secret(
@@ -969,6 +978,63 @@ class Store:
             )
             insert_audit(conn, audit, "ok")
         return self._credential(row, opened)
+
+    def set_credential_active(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        active: bool,
+        *,
+        audit: AuditEntry | None = None,
+    ) -> AccessCredential:
+        """Activate or deactivate a credential (``audit`` appended in the same transaction).
+
+        Deactivating the provider's default also makes it no longer the default
+        (``detail`` says so): a default that cannot be used would mislead
+        whoever picks credentials by that flag. Activating does not make it
+        the default again. Doing either twice changes nothing the second time.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+        """
+        with self._transaction(write=True) as conn:
+            row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if row is None:
+                raise _not_found()
+            was_active, default, updated = bool(row[12]), bool(row[4]), row[11]
+            now, detail = updated, "already " + ("active" if active else "deactivated")
+            if was_active != active:
+                now = max(_now(), updated + 1)
+                cleared = default and not active
+                detail = ("activated" if active else "deactivated") + (
+                    "; no longer the provider default" if cleared else ""
+                )
+                default = default and active
+                conn.execute(
+                    "UPDATE credentials SET active = ?, provider_default = ?, updated_at = ?"
+                    " WHERE id = ?",
+                    (active, default, now, row[0]),
+                )
+            if audit is not None:
+                audit.credential_id = row[0]
+                insert_audit(conn, audit, "ok", detail, at=from_micros(now))
+        return self._credential((*row[:4], default, *row[5:11], now, active, row[13]))
+
+    @staticmethod
+    def _scope_names(
+        conn: sqlite3.Connection, workspace_id: str, teamspace_id: str | None
+    ) -> tuple[str, str | None]:
+        """The names of a workspace and teamspace, for messages."""
+        (workspace,) = conn.execute(
+            "SELECT name FROM workspaces WHERE id = ?", (workspace_id,)
+        ).fetchone()
+        if teamspace_id is None:
+            return workspace, None
+        (teamspace,) = conn.execute(
+            "SELECT name FROM teamspaces WHERE id = ?", (teamspace_id,)
+        ).fetchone()
+        return workspace, teamspace
 
     # -- the audit log ------------------------------------------------------------
 

@@ -20,7 +20,13 @@ from .._arguments import (
 )
 from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, AuditQuery, ListQuery
 from .._errors import CredentialsError, InvalidArgumentError
-from .._local._audit import AuditEntry, audited, describe_create, describe_update
+from .._local._audit import (
+    ACTIVATION,
+    AuditEntry,
+    audited,
+    describe_create,
+    describe_update,
+)
 from .._local._service import StoreBackend
 from .._models import (
     CredentialCreateRequest,
@@ -267,6 +273,26 @@ class Handlers:
             self._check_named(caller, name)
             cred = service.use(name, teamspace, entry)
         return Response(200, delivered_credential_body(cred))
+
+    def deactivate_credential(
+        self, caller: TokenRecord, request: Request, ws: str, name: str
+    ) -> Response:
+        return self._set_active(caller, request, ws, name, active=False)
+
+    def activate_credential(
+        self, caller: TokenRecord, request: Request, ws: str, name: str
+    ) -> Response:
+        return self._set_active(caller, request, ws, name, active=True)
+
+    def _set_active(
+        self, caller: TokenRecord, request: Request, ws: str, name: str, *, active: bool
+    ) -> Response:
+        service, entry = self._entry(caller, request, ACTIVATION[active], name)
+        with audited(self.store, entry):
+            self._workspace(caller, ws)
+            teamspace = self._scope(caller, request, service, entry)
+            cred = service.set_active(name, active, teamspace, entry)
+        return Response(200, credential_body(cred))
 
     def read_audit(self, caller: TokenRecord, request: Request, ws: str) -> Response:
         credential = first_param(request.params, "credential") or None

@@ -62,6 +62,11 @@ _OPERATIONS: dict[str, tuple[str, type | None, int, type | None]] = {
     "audit_summary": ("Who uses a credential: its uses per actor, the most recent first "
                       "(tilecred extension; management tokens)", None, 200,
                       UsageSummaryResponse),
+    "deactivate_credential": ("Deactivate a credential: kept and listed, never used, no "
+                              "longer its provider's default (tilecred extension)", None, 200,
+                              CredentialGetResponse),
+    "activate_credential": ("Activate a deactivated credential (tilecred extension)", None,
+                            200, CredentialGetResponse),
 }  # fmt: skip
 
 # What check_name accepts: no "/", no control characters (C0, DEL, C1).
@@ -226,6 +231,8 @@ def _responses(route: Route, status: int, model: type | None) -> dict[str, Any]:
         errors[415] = "A body that is not application/json"
     if route.handler in ("create_credential", "update_credential", "create_teamspace"):
         errors[409] = "Name already in use"
+    if route.handler == "update_credential":
+        errors[409] += ", or a deactivated credential made the provider's default"
     if route.handler in ("create_credential", "update_credential", "verify_credential"):
         errors[422] = "The credential failed verification, or its key costs too much to check"
     for code in sorted(errors):

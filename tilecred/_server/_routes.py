@@ -63,6 +63,10 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", (*EXTENSION, "audit", W), "read_audit", management=True, action="audit"),
     Route("GET", (*EXTENSION, "audit", W, "summary"), "audit_summary", management=True,
           action="audit"),
+    Route("POST", (*EXTENSION, "credentials", W, W, "deactivate"), "deactivate_credential",
+          writes=True, action="credential.deactivate"),
+    Route("POST", (*EXTENSION, "credentials", W, W, "activate"), "activate_credential",
+          writes=True, action="credential.activate"),
 )  # fmt: skip
 
 

@@ -1,0 +1,190 @@
+"""Deactivate and activate (issue #13), the same on the embedded default and over HTTP.
+
+Every test of the first part runs against a real SQLite store in tmp and
+against a real ``tilecred serve`` on 127.0.0.1 (the ``side`` fixture of
+tests/test_parity.py); the second part is the server's own (tokens, routes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import tilecred
+
+from .conftest import CANARY_SECRET
+from .test_cli_support import run
+from .test_parity import AWS_KEY, ROLE, Side, failure, names, shown
+from .test_server_harness import Running
+
+pytest_plugins = ["tests.test_server_harness", "tests.test_parity"]
+
+DEACTIVATED = (
+    "credential 'lake' in workspace 'team' is deactivated: "
+    "activate it with `tilecred activate lake`"
+)
+
+
+def _actions(side: Side, name: str) -> list[tuple[str, str, str | None]]:
+    return [(r.action, r.outcome, r.detail) for r in side.client.audit(credential=name)]
+
+
+def test_a_deactivated_credential_stays_listed_and_cannot_be_used(side: Side) -> None:
+    side.client.create_credential("lake", "AWS", credential=AWS_KEY, allowed_in_tasks=True)
+    side.client.create_credential("other", "AWS", role=ROLE)
+    answered = side.client.deactivate_credential("lake")
+    assert shown(answered) == {
+        "credential_type": "workspace", "name": "lake", "provider": "AWS",
+        "provider_default": False, "allowed_in_tasks": True, "active": False,
+        "credential": {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE"}},
+    }  # fmt: skip
+    assert side.client.get_credential("lake").active is False
+    listed = [(c.name, c.active) for c in side.client.list_credentials()]
+    assert listed == [("lake", False), ("other", True)]
+    assert failure(lambda: side.user.use_credential("lake")) == (
+        "PermissionDeniedError", 403, 403, DEACTIVATED,
+        f"could not use credential 'lake': 403 Forbidden: {DEACTIVATED}",
+    )  # fmt: skip
+    assert side.client.activate_credential("lake").active is True
+    with side.user.use_credential("lake") as access:
+        assert access.credential.active is True
+    assert [(a, o) for a, o, _ in _actions(side, "lake")] == [
+        ("create", "ok"), ("credential.deactivate", "ok"), ("use", "denied"),
+        ("credential.activate", "ok"), ("use", "ok"),
+    ]  # fmt: skip
+    audit = _actions(side, "lake")
+    assert audit[1][2] == "deactivated"
+    assert audit[2][2] == DEACTIVATED
+    assert audit[3][2] == "activated"
+    assert CANARY_SECRET not in repr(audit)
+
+
+def test_deactivating_twice_changes_nothing_the_second_time(side: Side) -> None:
+    side.client.create_credential("lake", "AWS", role=ROLE)
+    first = side.client.deactivate_credential("lake")
+    second = side.client.deactivate_credential("lake")
+    assert second.updated_at == first.updated_at
+    assert side.client.activate_credential("lake").active is True
+    assert side.client.activate_credential("lake").active is True
+    details = [d for a, _, d in _actions(side, "lake") if a.startswith("credential.")]
+    assert details == ["deactivated", "already deactivated", "activated", "already active"]
+
+
+def test_a_deactivated_credential_is_never_the_provider_default(side: Side) -> None:
+    side.client.create_credential("lake", "AWS", role=ROLE, provider_default=True)
+    side.client.create_credential("gcs", "GCP", credential={"gcp": {"access_key_id": "G"}},
+                                  provider_default=True)  # fmt: skip
+    assert side.client.deactivate_credential("lake").provider_default is False
+    assert side.client.get_credential("lake").provider_default is False
+    # Only the deactivated one's flag goes; the GCP default stays.
+    assert side.client.get_credential("gcs").provider_default is True
+    message = "credential 'lake' is deactivated, so it cannot be the AWS default: activate it first"
+    assert failure(lambda: side.client.update_credential("lake", provider_default=True)) == (
+        "ConflictError", 409, 409, message,
+        f"could not update credential 'lake': 409 Conflict: {message}",
+    )  # fmt: skip
+    # Activating does not make it the default again: that is asked for explicitly.
+    assert side.client.activate_credential("lake").provider_default is False
+    side.client.update_credential("lake", provider_default=True)
+    assert side.client.get_credential("lake").provider_default is True
+    (_, _, detail) = next(e for e in _actions(side, "lake") if e[0] == "credential.deactivate")
+    assert detail == "deactivated; no longer the provider default"
+
+
+def test_a_teamspace_credential_s_refusal_names_the_teamspace(side: Side) -> None:
+    side.make_teamspace("ml")
+    side.client.create_credential("lake", "AWS", role=ROLE, teamspace="ml", allowed_in_tasks=True)
+    side.client.deactivate_credential("lake", teamspace="ml")
+    assert side.client.get_credential("lake", teamspace="ml").active is False
+    message = (
+        "credential 'lake' in teamspace 'ml' of workspace 'team' is deactivated: "
+        "activate it with `tilecred activate lake --teamspace ml`"
+    )
+    assert failure(lambda: side.user.use_credential("lake", teamspace="ml"))[3] == message
+    assert side.client.activate_credential("lake", teamspace="ml").active is True
+
+
+def test_a_missing_credential_or_bad_name_fails_as_every_call_does(side: Side) -> None:
+    assert failure(lambda: side.client.deactivate_credential("nope")) == (
+        "NotFoundError", 404, 404, "credential not found",
+        "could not deactivate credential 'nope': 404 Not Found: credential not found",
+    )  # fmt: skip
+    with pytest.raises(tilecred.InvalidArgumentError):
+        side.client.activate_credential("a/b")
+    assert names(side.client.list_credentials()) == []
+
+
+def test_the_command_line_deactivates_lists_and_activates(side: Side) -> None:
+    side.client.create_credential("lake", "AWS", credential=AWS_KEY, allowed_in_tasks=True)
+    done = run(["deactivate", "lake"], side.cli)
+    assert (done.code, done.out, done.err) == (
+        0, "deactivated credential 'lake'\n", ""
+    )  # fmt: skip
+    listing = run(["list"], side.cli)
+    assert listing.code == 0
+    header, row = listing.out.splitlines()
+    assert header.split() == [
+        "NAME", "PROVIDER", "KIND", "DEFAULT", "TASKS", "ACTIVE", "STATUS", "EXPIRES", "UPDATED",
+    ]  # fmt: skip
+    assert row.split()[:8] == ["lake", "AWS", "keys", "no", "yes", "no", "-", "-"]
+    done = run(["activate", "lake"], side.cli)
+    assert (done.code, done.out) == (0, "activated credential 'lake'\n")
+    for out in (done.out, done.err, listing.out):
+        assert CANARY_SECRET not in out
+
+
+# -- the server's own -----------------------------------------------------------------
+
+
+def _post(server: Running, action: str, token: str = "", **query: str) -> Any:
+    path = f"/tilecred/v1/credentials/{server.workspace_id}/lake/{action}"
+    return server.request("POST", path, token=token, query=list(query.items()))
+
+
+def test_the_routes_answer_the_credential_as_get_does(server: Running) -> None:
+    client = tilecred.Client(host=server.url, token=server.token, retries=0)
+    with client:
+        client.create_credential("lake", "AWS", credential=AWS_KEY)
+    reply = _post(server, "deactivate")
+    assert reply.status == 200
+    got = server.request("GET", server.credentials_path("lake"))
+    assert reply.json == got.json
+    assert got.json["data"]["active"] is False
+    # TileDB's client insists on the secret's key: it is there, blank.
+    assert got.json["data"]["credential"]["aws"]["secret_access_key"] == ""
+    assert CANARY_SECRET not in reply.raw.decode()
+    assert _post(server, "activate").json["data"]["active"] is True
+
+
+@pytest.mark.parametrize("kind", ["read-only", "task"])
+def test_only_read_write_management_tokens_may_deactivate(server: Running, kind: str) -> None:
+    with tilecred.Client(host=server.url, token=server.token, retries=0) as client:
+        client.create_credential("lake", "AWS", role=ROLE)
+    options: dict[str, Any] = {"read_only": True} if kind == "read-only" else {"kind": "task"}
+    _record, token = server.app.tokens.create(server.workspace_id, kind, **options)
+    reply = _post(server, "deactivate", token=token)
+    assert reply.status == 403
+    expected = (
+        "this API token is read-only" if kind == "read-only" else
+        "a task token can list, get and use credentials; it cannot change or verify "
+        "them, create teamspaces or read the audit log"
+    )  # fmt: skip
+    assert reply.json["message"] == expected
+    with tilecred.Client(host=server.url, token=server.token, retries=0) as client:
+        assert client.get_credential("lake").active is True
+        (record,) = [r for r in client.audit() if r.action == "credential.deactivate"]
+    assert (record.outcome, record.credential, record.detail) == ("denied", "lake", expected)
+
+
+def test_tiledbs_service_is_refused_before_anything_is_sent() -> None:
+    with tilecred.Client(host="https://api.tiledb.com", token="tc-ws_x-secret") as client:
+        for call, what in ((client.deactivate_credential, "deactivate"),
+                           (client.activate_credential, "activate")):  # fmt: skip
+            with pytest.raises(tilecred.ConfigurationError) as info:
+                call("lake")
+            assert info.value.message == (
+                f"the service at https://api.tiledb.com cannot {what} a credential: that is a "
+                "tilecred extension TileDB's service does not have; use `tilecred serve` or "
+                "the local store for it"
+            )
