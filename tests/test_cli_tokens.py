@@ -16,7 +16,10 @@ from tilecred._server import create_app
 pytest_plugins = ["tests.test_server_harness"]
 
 TOKEN = re.compile(r"^tc-ws_[0-9a-f]+-[0-9a-f]{64}$")
-COLUMNS = ["ID", "WORKSPACE", "NAME", "KIND", "SCOPE", "EXPIRES", "CREATED", "STATE"]
+# "LAST USED" is one header of two words.
+COLUMNS = [
+    "ID", "WORKSPACE", "NAME", "KIND", "SCOPE", "EXPIRES", "LAST", "USED", "CREATED", "STATE"
+]  # fmt: skip
 USAGE_LIST = "usage: tilecred token list [-h] [--workspace NAME] [--home DIR] [--debug]\n"
 
 
@@ -84,10 +87,10 @@ def test_token_create_list_revoke(isolated: Path) -> None:
     header, row = listed.out.splitlines()
     # A header, and columns that start where the header's do.
     assert header.split() == COLUMNS
-    assert row.split()[:6] == [token_id, "team", "ci", "read-only", "-", "-"]
-    assert row.split()[8:] == ["live"]
+    assert row.split()[:7] == [token_id, "team", "ci", "read-only", "-", "-", "-"]
+    assert row.split()[9:] == ["active"]
     assert [header.index(h) for h in ("WORKSPACE", "NAME", "KIND", "STATE")] == [
-        row.index(v) for v in ("team ", "ci ", "read-only", "live")
+        row.index(v) for v in ("team ", "ci ", "read-only", "active")
     ]
     assert token not in listed.out
     assert token.rsplit("-", 1)[1] not in listed.out
@@ -136,7 +139,7 @@ def test_a_task_token_held_to_a_teamspace_credentials_and_a_time(isolated: Path)
     assert [c.strip() for c in cells if c.strip()][1:5] == [
         "default", "nightly", "task", "teamspace ml; credentials lake,blobs"
     ]  # fmt: skip
-    assert header.index("EXPIRES") == task.index(task.split()[-5])  # the expiry date
+    assert header.index("EXPIRES") == task.index(task.split()[-6])  # the expiry date
     assert management.split()[3:6] == ["management", "-", "-"]
 
 
@@ -257,3 +260,100 @@ def test_every_command_has_a_description_and_examples() -> None:
         # commands that work on this machine.
         if command.prog.startswith(("tilecred serve", "tilecred key", "tilecred token")):
             assert "--host" not in text, command.prog
+
+
+def _token_ids(home: Path) -> dict[str, str]:
+    app = create_app(home)
+    try:
+        return {token.name: token.id for token in app.tokens.list()}
+    finally:
+        app.close()
+
+
+def test_token_rename_deactivate_activate_regenerate(isolated: Path) -> None:
+    home = _server_home(isolated / "server")
+    env = cli_env(TILECRED_HOME=str(home))
+    note = f"tokens of the server data directory {home} (TILECRED_HOME)\n"
+    first = run(["token", "create", "--name", "admin"], env).out.splitlines()[1]
+    run(["token", "create", "--task", "--name", "ci"], env)
+    ci = _token_ids(home)["ci"]
+
+    renamed = run(["token", "rename", ci, "nightly"], env)
+    off = run(["tokens", "deactivate", ci], env)  # both spellings
+    listed = run(["token", "list"], env)
+    on = run(["token", "activate", ci], env)
+    regenerated = run(["token", "regenerate", ci], env)
+
+    assert (renamed.code, renamed.out, renamed.err) == (
+        0, f"renamed token {ci} to 'nightly'\n", note
+    )  # fmt: skip
+    assert (off.code, off.out, off.err) == (0, f"deactivated token {ci} ('nightly')\n", note)
+    row = next(line for line in listed.out.splitlines() if line.startswith(ci))
+    assert row.split()[2:4] == ["nightly", "task"]
+    assert row.endswith("  inactive")
+    assert (on.code, on.out) == (0, f"activated token {ci} ('nightly'): active\n")
+    # The new text alone on stdout, so `> file` or `$(…)` takes just it.
+    assert regenerated.code == 0, regenerated.err
+    assert TOKEN.match(regenerated.out.rstrip("\n"))
+    assert regenerated.out.count("\n") == 1
+    assert regenerated.err == note + (
+        f"regenerated token {ci} ('nightly'): the old text no longer works; "
+        "the new one is shown only this once:\n"
+    )
+    app = create_app(home)
+    try:
+        found = app.tokens.authenticate(regenerated.out.strip())
+        assert found is not None
+        assert (found.id, found.name, found.kind) == (ci, "nightly", "task")
+        used = app.tokens.authenticate(first)
+        assert used is not None
+    finally:
+        app.close()
+    # The use just made shows in LAST USED, under its header.
+    header, *rows = run(["token", "list"], env).out.splitlines()
+    admin = next(line for line in rows if " admin " in line)
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d", admin[header.index("LAST USED") :])
+
+
+def test_the_last_admin_token_needs_force(isolated: Path) -> None:
+    home = _server_home(isolated / "server")
+    env = cli_env(TILECRED_HOME=str(home))
+    note = f"tokens of the server data directory {home} (TILECRED_HOME)\n"
+    run(["token", "create", "--name", "admin"], env)
+    run(["token", "create", "--name", "reader", "--read-only"], env)
+    admin = _token_ids(home)["admin"]
+
+    refused = [run(["token", verb, admin], env) for verb in ("deactivate", "revoke")]
+    forced = run(["token", "deactivate", admin, "--force"], env)
+
+    assert [(r.code, r.out, r.err) for r in refused] == [
+        (1, "", note + f"error: 409 Conflict: token {admin} (admin) is the last active "
+         f"read-write management token of its workspace: {verb} it would leave none to manage "
+         "the workspace; issue another one first (or give --force: on this machine `tilecred "
+         "token create` can always issue a new one)\n")
+        for verb in ("deactivating", "revoking")
+    ]  # fmt: skip
+    assert (forced.code, forced.out) == (0, f"deactivated token {admin} ('admin')\n")
+    workspace = _token_ids(home)  # still listed
+    assert "admin" in workspace
+    assert forced.err.endswith("; issue one with `tilecred token create`\n"), forced.err
+    assert forced.err.startswith(note + "warning: no active read-write management token is left")
+
+
+def test_token_commands_by_id_refuse_an_unknown_or_foreign_token(isolated: Path) -> None:
+    home = _server_home(isolated / "server")
+    env = cli_env(TILECRED_HOME=str(home))
+    run(["token", "create", "--workspace", "other", "--create-workspace", "--name", "x"], env)
+    other = _token_ids(home)["x"]
+    results = [
+        run(["token", "activate", "tok_nothing"], env),
+        run(["--workspace", "default", "token", "rename", other, "y"], env),
+        run(["token", "rename", other, ""], env),
+        run(["token", "regenerate"], env),
+    ]
+    assert [(r.code, r.err.splitlines()[-1]) for r in results] == [
+        (1, "error: 404 Not Found: no live token with id 'tok_nothing'"),
+        (1, f"error: 404 Not Found: no live token with id {other!r}"),
+        (2, "error: token name '' must be non-empty printable text"),
+        (2, "tilecred token regenerate: error: the following arguments are required: TOKEN_ID"),
+    ]

@@ -168,7 +168,7 @@ def test_only_read_write_management_tokens_may_deactivate(server: Running, kind:
     expected = (
         "this API token is read-only" if kind == "read-only" else
         "a task token can list, get and use credentials; it cannot change or verify "
-        "them, create teamspaces or read the audit log"
+        "them, create teamspaces, read the audit log or manage API tokens"
     )  # fmt: skip
     assert reply.json["message"] == expected
     with tilecred.Client(host=server.url, token=server.token, retries=0) as client:

@@ -96,7 +96,9 @@ def test_a_revocation_the_store_refuses_changes_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     app = create_app(home)
     try:
-        record, _text = app.tokens.create(app.store.create_workspace("w").id, "ci")
+        # Read-only: revoking it is not refused by the lockout rule first.
+        workspace = app.store.create_workspace("w").id
+        record, _text = app.tokens.create(workspace, "ci", read_only=True)
         _execute(
             home / "tilecred.db",
             "CREATE TRIGGER refused BEFORE UPDATE ON tokens BEGIN SELECT RAISE(ABORT, 'full'); END",

@@ -42,6 +42,13 @@ STATUSES = {
     ("get", "/tilecred/v1/audit/{workspace}/summary"): {200} | TOKEN,
     ("post", "/tilecred/v1/credentials/{workspace}/{name}/deactivate"): {200} | TOKEN | BODY,
     ("post", "/tilecred/v1/credentials/{workspace}/{name}/activate"): {200} | TOKEN | BODY,
+    ("get", "/tilecred/v1/tokens/{workspace}"): {200} | TOKEN,
+    ("post", "/tilecred/v1/tokens/{workspace}"): {201} | TOKEN | BODY,
+    ("patch", "/tilecred/v1/tokens/{workspace}/{token_id}"): {200} | TOKEN | BODY,
+    ("delete", "/tilecred/v1/tokens/{workspace}/{token_id}"): {204, 409} | TOKEN,
+    ("post", "/tilecred/v1/tokens/{workspace}/{token_id}/deactivate"): {200, 409} | TOKEN | BODY,
+    ("post", "/tilecred/v1/tokens/{workspace}/{token_id}/activate"): {200} | TOKEN | BODY,
+    ("post", "/tilecred/v1/tokens/{workspace}/{token_id}/regenerate"): {200} | TOKEN | BODY,
 }
 
 

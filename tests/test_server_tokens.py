@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import getpass
 import hashlib
@@ -104,14 +105,17 @@ def test_a_task_token_keeps_its_limits(tmp_path: Path) -> None:
             workspace.id, "runner", kind=TASK, teamspace_id="ml",
             credentials=["lake", "lake", "pond"], expires_at=datetime.timedelta(hours=8),
         )  # fmt: skip
+        assert record.last_used_at is None
         found = app.tokens.authenticate(text)
-        assert found == record
+        assert found is not None
+        assert found.last_used_at is not None  # authenticating is a use
+        assert dataclasses.replace(found, last_used_at=None) == record
         assert (found.kind, found.teamspace_id, found.credentials) == (
             TASK, teamspace.id, ("lake", "pond")
         )  # fmt: skip
         assert found.expires_at is not None
         assert found.expires_at - found.created_at == datetime.timedelta(hours=8)
-        assert (found.active, found.last_used_at, found.read_only) == (True, None, False)
+        assert (found.active, found.read_only) == (True, False)
         app.tokens.revoke(record.id)
         records = app.store.read_audit(workspace.id, AuditQuery())
         assert [(r.actor, r.action, r.outcome, r.detail) for r in records] == [

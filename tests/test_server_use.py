@@ -121,7 +121,7 @@ def test_a_task_token_lists_and_gets_but_never_changes(server: Running) -> None:
     assert workspace.json["data"]["self"]["role"] == "member"
     message = (
         "a task token can list, get and use credentials; it cannot change or verify them, "
-        "create teamspaces or read the audit log"
+        "create teamspaces, read the audit log or manage API tokens"
     )
     attempts = [
         ("POST", server.credentials_path(), aws_role_body("other")),

@@ -157,6 +157,7 @@ def add_command(
     description: str | None = None,
     usage: str | None = None,
     takes: frozenset[str] | None = None,
+    aliases: Sequence[str] = (),
 ) -> argparse.ArgumentParser:
     """Add one command with the global options and an examples epilog.
 
@@ -170,12 +171,14 @@ def add_command(
         usage: a short usage line, when argparse's would list every option.
         takes: the global options the command uses, when not all of them
             (then ``parents`` is ignored).
+        aliases: other spellings of the command (``tokens`` for ``token``).
 
     Returns:
         The command's parser.
     """
     parser: argparse.ArgumentParser = subparsers.add_parser(
         name,
+        aliases=list(aliases),
         help=summary,
         # Raw formatting keeps the examples' line breaks; prose is wrapped here.
         description=textwrap.fill(description or summary, 79),
@@ -228,7 +231,7 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
     from ._key import COMMANDS as KEY_COMMANDS
     from ._lifecycle import COMMANDS as LIFECYCLE_COMMANDS
     from ._teamspaces import COMMANDS as TEAMSPACE_COMMANDS
-    from ._tokens import COMMANDS as TOKEN_COMMANDS
+    from ._token_parser import COMMANDS as TOKEN_COMMANDS
 
     commands = {
         **CREDENTIAL_COMMANDS,

@@ -1,9 +1,11 @@
 """``tilecred token …``: a server's API tokens, in the server's data directory.
 
-Tokens live beside the store ``tilecred serve`` serves, not behind its API
-(no API hands out tokens), so these commands act on a data directory on this
-machine, and only on one named with ``--home`` or ``TILECRED_HOME``: never on
-a default that would quietly make a new store.
+Tokens live in the store ``tilecred serve`` serves. A management token can
+manage them over the API too (``/tilecred/v1/tokens/…``); these commands act
+on the data directory directly, the operator's way in that works even when
+no token does, and only on one named with ``--home`` or ``TILECRED_HOME``:
+never on a default that would quietly make a new store. The commands'
+arguments are in ``_token_parser``.
 """
 
 from __future__ import annotations
@@ -15,24 +17,32 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tilecred import NotFoundError
+from tilecred import ConflictError, NotFoundError
 
-from ._audit import parse_when
 from ._failures import CommandError, UsageError
 from ._output import Style, Table
-from ._parser import AddCommand, add_command
 
 if TYPE_CHECKING:
     from tilecred._server._app import ServerApp
     from tilecred._server._tokens import TokenRecord
 
-__all__ = ["COMMANDS"]
+__all__ = [
+    "TOKEN_COLUMNS",
+    "run_token_activate",
+    "run_token_create",
+    "run_token_deactivate",
+    "run_token_list",
+    "run_token_regenerate",
+    "run_token_rename",
+    "run_token_revoke",
+]
 
 DEFAULT_WORKSPACE = "default"
-_TAKES = frozenset({"home", "workspace", "debug"})
-TOKEN_COLUMNS = ("ID", "WORKSPACE", "NAME", "KIND", "SCOPE", "EXPIRES", "CREATED", "STATE")
+TOKEN_COLUMNS = (
+    "ID", "WORKSPACE", "NAME", "KIND", "SCOPE", "EXPIRES", "LAST USED", "CREATED", "STATE"
+)  # fmt: skip
 
 
 def data_directory(args: argparse.Namespace) -> Path:
@@ -97,16 +107,16 @@ def _scope(token: TokenRecord, teamspace: str | None) -> str:
 
 
 def _state(token: TokenRecord) -> str:
+    """``active``, ``inactive``, ``expired`` or ``revoked <when>``."""
     if token.revoked_at is not None:
         return f"revoked {_when(token.revoked_at)}"
-    if token.expired():
-        return "expired"
-    return "live" if token.active else "inactive"
+    return token.state
 
 
 def _row(token: TokenRecord, workspace: str, teamspace: str | None) -> tuple[str, ...]:
     return (token.id, workspace, token.name, _kind(token), _scope(token, teamspace),
-            _when(token.expires_at), _when(token.created_at), _state(token))  # fmt: skip
+            _when(token.expires_at), _when(token.last_used_at), _when(token.created_at),
+            _state(token))  # fmt: skip
 
 
 def _task_options(args: argparse.Namespace) -> None:
@@ -162,17 +172,21 @@ def run_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workspace_id(app: ServerApp, args: argparse.Namespace) -> str | None:
+    """The id of the workspace ``--workspace`` names, or ``None`` when none is named."""
+    wanted = getattr(args, "workspace", None)
+    if wanted is None:
+        return None
+    found = app.store.find_workspace(wanted)
+    if found is None:
+        raise NotFoundError(f"workspace {wanted!r} not found", status=404)
+    return found.id
+
+
 def run_token_list(args: argparse.Namespace) -> int:
-    """Every token's id, workspace, name, access and state: an aligned table."""
+    """Every token's id, workspace, name, access, use and state: an aligned table."""
     with _opened(args) as app:
-        wanted = getattr(args, "workspace", None)
-        workspace_id = None
-        if wanted is not None:
-            found = app.store.find_workspace(wanted)
-            if found is None:
-                raise NotFoundError(f"workspace {wanted!r} not found", status=404)
-            workspace_id = found.id
-        tokens = app.tokens.list(workspace_id)
+        tokens = app.tokens.list(_workspace_id(app, args))
         names: dict[str, str] = {}
         for token in tokens:
             if token.workspace_id not in names:
@@ -194,82 +208,72 @@ def _teamspace_name(app: ServerApp, token: TokenRecord) -> str | None:
     return found.name if found is not None else token.teamspace_id
 
 
+def _lockout_allowed(app: ServerApp, args: argparse.Namespace, action: str) -> TokenRecord:
+    """Deactivate or revoke: the lockout rule, which ``--force`` overrides here."""
+    act = getattr(app.tokens, action)
+    try:
+        record: TokenRecord = act(args.token_id, workspace_id=_workspace_id(app, args),
+                                  allow_lockout=args.force)  # fmt: skip
+    except ConflictError as exc:
+        raise ConflictError(
+            f"{exc.message} (or give --force: on this machine `tilecred token create` "
+            "can always issue a new one)",
+            status=409,
+        ) from exc
+    if not any(token.administers for token in app.tokens.list(record.workspace_id)):
+        print(
+            f"warning: no active read-write management token is left in {record.workspace_id}; "
+            "issue one with `tilecred token create`",
+            file=sys.stderr,
+        )
+    return record
+
+
 def run_token_revoke(args: argparse.Namespace) -> int:
     """The token stops working at once."""
     with _opened(args) as app:
-        record = app.tokens.revoke(args.token_id)
+        record = _lockout_allowed(app, args, "revoke")
         print(f"revoked token {record.id} ({record.name!r})")
     return 0
 
 
-def _add_token(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
-    """Register ``token create``, ``token list`` and ``token revoke``."""
-    token = add_command(
-        subparsers, "token", parents=parents, takes=_TAKES,
-        summary="manage a server's API tokens (in its data directory)",
-        description="Issue, list and revoke the API tokens of a `tilecred serve`. They are "
-        "kept in the server's data directory, which these commands need named: --home DIR "
-        "or TILECRED_HOME. Nothing is created there if it holds no store.",
-        examples="""
-            tilecred token create --home /srv/tilecred --name ci --read-only
-            TILECRED_HOME=/srv/tilecred tilecred token list
-            tilecred token revoke --home /srv/tilecred tok_0123abcd
-        """,
-    )  # fmt: skip
-    actions = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
-    create = add_command(
-        actions, "create", parents=parents, takes=_TAKES,
-        summary="issue a token (its text is shown once)",
-        description="Issue an API token for a workspace (--workspace, default 'default') and "
-        "print it once; only its hash is kept. A management token (the default) creates, "
-        "updates, deletes, verifies, lists and reads the audit log, never a secret; a task "
-        "token (--task) lists, gets and uses credentials, optionally held to one teamspace "
-        "and to named credentials, and never changes anything.",
-        examples="""
-            tilecred token create --home /srv/tilecred --name laptop
-            tilecred token create --home /srv/tilecred --task --teamspace ml --credential lake \\
-                --expires 8h --name nightly
-            tilecred token create --home /srv/tilecred --workspace acme --create-workspace
-        """,
-    )  # fmt: skip
-    create.add_argument("--name", default="token", help="a label for the token (token)")
-    create.add_argument(
-        "--read-only", action="store_true", help="a management token that cannot change anything"
-    )
-    create.add_argument(
-        "--expires", metavar="WHEN", type=parse_when,
-        help="stop working after WHEN: a duration (8h, 7d) or an ISO 8601 time (UTC)",
-    )  # fmt: skip
-    task = create.add_argument_group(
-        "task tokens", "list, get and use credentials (receive their secrets); never change one"
-    )
-    task.add_argument("--task", action="store_true", help="issue a task token")
-    task.add_argument("--teamspace", metavar="T", help="only this teamspace's credentials")
-    task.add_argument(
-        "--credential", metavar="NAME", action="append", help="only this credential (repeatable)"
-    )
-    create.add_argument("--create-workspace", action="store_true",
-                        help="create the workspace if it does not exist")  # fmt: skip
-    create.set_defaults(handler=run_token_create)
-    listing = add_command(
-        actions, "list", parents=parents, takes=_TAKES,
-        summary="list tokens (never their text)",
-        description="List tokens as an aligned table: " + ", ".join(TOKEN_COLUMNS) + " (UTC). "
-        "--workspace shows one workspace's tokens only.",
-        examples="""
-            tilecred token list --home /srv/tilecred
-            tilecred token list --home /srv/tilecred --workspace acme
-        """,
-    )  # fmt: skip
-    listing.set_defaults(handler=run_token_list)
-    revoke = add_command(
-        actions, "revoke", parents=parents, takes=_TAKES,
-        summary="revoke a token by id",
-        description="Revoke a token: the server refuses it from the next request on.",
-        examples="tilecred token revoke --home /srv/tilecred tok_0123abcd",
-    )  # fmt: skip
-    revoke.add_argument("token_id", metavar="TOKEN_ID", help="the id token list shows (tok_…)")
-    revoke.set_defaults(handler=run_token_revoke)
+def run_token_deactivate(args: argparse.Namespace) -> int:
+    """The token stops working until activated again."""
+    with _opened(args) as app:
+        record = _lockout_allowed(app, args, "deactivate")
+        print(f"deactivated token {record.id} ({record.name!r})")
+    return 0
 
 
-COMMANDS: dict[str, AddCommand] = {"token": _add_token}
+def run_token_activate(args: argparse.Namespace) -> int:
+    """A deactivated token works again."""
+    with _opened(args) as app:
+        record = app.tokens.activate(args.token_id, workspace_id=_workspace_id(app, args))
+        print(f"activated token {record.id} ({record.name!r}): {record.state}")
+    return 0
+
+
+def run_token_rename(args: argparse.Namespace) -> int:
+    """A new name; the token's text and limits stay."""
+    from tilecred._server._tokens import check_token_name
+
+    check_token_name(args.new_name)
+    with _opened(args) as app:
+        record = app.tokens.rename(
+            args.token_id, args.new_name, workspace_id=_workspace_id(app, args)
+        )
+        print(f"renamed token {record.id} to {record.name!r}")
+    return 0
+
+
+def run_token_regenerate(args: argparse.Namespace) -> int:
+    """A new text for the token, printed once: alone on stdout, so it can be captured."""
+    with _opened(args) as app:
+        record, text = app.tokens.regenerate(args.token_id, workspace_id=_workspace_id(app, args))
+        print(
+            f"regenerated token {record.id} ({record.name!r}): the old text no longer works; "
+            "the new one is shown only this once:",
+            file=sys.stderr,
+        )
+        print(text)
+    return 0

@@ -47,6 +47,7 @@ from ._parsing import (
 )
 from ._request import HttpError, Request, Response, first_param
 from ._routes import Route
+from ._token_api import TokenHandlers
 from ._tokens import TASK, TokenRecord, refusal
 from ._wire import (
     audit_body,
@@ -69,8 +70,8 @@ T = TypeVar("T")
 logger = logging.getLogger("tilecred.server")
 
 
-class Handlers:
-    """The route handlers over one store.
+class Handlers(TokenHandlers):
+    """The route handlers over one store (the token routes' from :class:`TokenHandlers`).
 
     Parameters:
         store: the local store.
@@ -152,7 +153,8 @@ class Handlers:
         params: Mapping[str, Sequence[str]],
         request_id: str,
     ) -> None:
-        """Refuse (403, audited) a token that may not call this route at all."""
+        """Refuse (audited) a token that may not call this route at all: 401 for a
+        deactivated token (it authenticates nobody), else 403."""
         message = refusal(caller, route)
         if message is None:
             return
@@ -170,7 +172,7 @@ class Handlers:
         except CredentialsError as exc:
             # The refusal stands either way.
             logger.error("request %s: could not record a refusal: %s", request_id, exc)
-        raise HttpError(403, message)
+        raise HttpError(403 if caller.active else 401, message)
 
     # -- public -----------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from .._limits import (
     MAX_CREDENTIAL_NAME,
     MAX_PER_PAGE,
     MAX_TEAMSPACE_NAME,
+    MAX_TOKEN_NAME,
     MAX_WORKSPACE_NAME,
 )
 from .._models import (
@@ -30,6 +31,13 @@ from .._models import (
 )
 from .._version import __version__
 from ._routes import EXTENSION, ROUTES, Route
+from ._token_api import (
+    IssuedTokenResponse,
+    TokenCreateRequest,
+    TokenListResponse,
+    TokenRenameRequest,
+    TokenResponse,
+)
 
 __all__ = ["openapi_document"]
 
@@ -67,6 +75,20 @@ _OPERATIONS: dict[str, tuple[str, type | None, int, type | None]] = {
                               CredentialGetResponse),
     "activate_credential": ("Activate a deactivated credential (tilecred extension)", None,
                             200, CredentialGetResponse),
+    "list_tokens": ("List the workspace's API tokens, never their text (tilecred extension; "
+                    "management tokens)", None, 200, TokenListResponse),
+    "create_token": ("Issue an API token; its text is in this answer only (tilecred "
+                     "extension)", TokenCreateRequest, 201, IssuedTokenResponse),
+    "rename_token": ("Rename an API token (tilecred extension)", TokenRenameRequest, 200,
+                     TokenResponse),
+    "revoke_token": ("Revoke an API token for good (tilecred extension)", None, 204, None),
+    "deactivate_token": ("Stop an API token working until it is activated (tilecred "
+                         "extension)", None, 200, TokenResponse),
+    "activate_token": ("Let a deactivated API token work again (tilecred extension)", None,
+                       200, TokenResponse),
+    "regenerate_token": ("A new text for an API token, same id, name and limits; the old text "
+                         "stops working at once (tilecred extension)", None, 200,
+                         IssuedTokenResponse),
 }  # fmt: skip
 
 # What check_name accepts: no "/", no control characters (C0, DEL, C1).
@@ -82,6 +104,7 @@ _SEGMENTS = {
     "workspace": _name(MAX_WORKSPACE_NAME),
     "teamspace": _name(MAX_TEAMSPACE_NAME),
     "name": _name(MAX_CREDENTIAL_NAME),
+    "token_id": _name(MAX_TOKEN_NAME),
 }
 
 # (collection, index after it) -> the name of a captured path segment.
@@ -92,6 +115,8 @@ _PATH_NAMES = {
     ("teamspaces", 2): "teamspace",
     ("workspaces", 1): "workspace",
     ("audit", 1): "workspace",
+    ("tokens", 1): "workspace",
+    ("tokens", 2): "token_id",
 }
 
 
@@ -168,9 +193,15 @@ def _parameters(handler: str, pattern: tuple[str | None, ...]) -> list[dict[str,
 
 _FORBIDDEN = (
     "The token may not do this: read-only, a task token (never changes anything), "
-    "expired or deactivated, or outside its teamspace or credentials",
+    "expired, or outside its teamspace or credentials",
     "Not a task token, outside its teamspace, credentials or lifetime, a credential not "
     "allowed_in_tasks, or plain HTTP from a non-loopback address",
+)
+
+
+_NOT_FOUND = (
+    "No such workspace, teamspace or credential",
+    "No such workspace, teamspace or live token (a revoked one is gone)",
 )
 
 
@@ -185,6 +216,15 @@ def _constrain(components: dict[str, Any]) -> None:
         for member in members:
             if member.get("type") == "string":
                 member.update(_name(limit))
+    for model in ("TokenCreateRequest", "TokenRenameRequest"):
+        # What check_token_name accepts: printable text (C0 controls refused).
+        components[model]["properties"]["name"].update(
+            {"minLength": 1, "maxLength": MAX_TOKEN_NAME, "pattern": "^[^\\u0000-\\u001f]+$"}
+        )
+    field = components["TokenCreateRequest"]["properties"]["credentials"]
+    for member in field.get("anyOf", [field]):
+        if member.get("type") == "array":
+            member.update({"items": _name(MAX_CREDENTIAL_NAME), "minItems": 1})
     for model in ("TeamspaceCreateRequest", "Teamspace"):
         field = components[model]["properties"]["visibility"]
         field["enum"] = list(VISIBILITIES)
@@ -221,9 +261,9 @@ def _responses(route: Route, status: int, model: type | None) -> dict[str, Any]:
                                    "request id"}  # fmt: skip
     if not route.public:
         errors[400] = "A bad name, query parameter or body (the field is named)"
-        errors[401] = "Missing or unknown API token"
+        errors[401] = "Missing, unknown, revoked or deactivated API token"
         errors[403] = _FORBIDDEN[route.handler == "use_credential"]
-        errors[404] = "No such workspace, teamspace or credential"
+        errors[404] = _NOT_FOUND[route.handler.endswith("_token")]
     if route.method in ("POST", "PATCH"):
         # Any body sent is checked, even where none is expected.
         errors[408] = "The body did not arrive in time"
@@ -233,6 +273,8 @@ def _responses(route: Route, status: int, model: type | None) -> dict[str, Any]:
         errors[409] = "Name already in use"
     if route.handler == "update_credential":
         errors[409] += ", or a deactivated credential made the provider's default"
+    if route.handler in ("deactivate_token", "revoke_token"):
+        errors[409] = "It is the workspace's last active read-write management token"
     if route.handler in ("create_credential", "update_credential", "verify_credential"):
         errors[422] = "The credential failed verification, or its key costs too much to check"
     for code in sorted(errors):

@@ -67,6 +67,17 @@ ROUTES: tuple[Route, ...] = (
           writes=True, action="credential.deactivate"),
     Route("POST", (*EXTENSION, "credentials", W, W, "activate"), "activate_credential",
           writes=True, action="credential.activate"),
+    # A workspace's API tokens: management tokens (read-only ones list only).
+    Route("GET", (*EXTENSION, "tokens", W), "list_tokens", management=True, action="token.list"),
+    Route("POST", (*EXTENSION, "tokens", W), "create_token", management=True, writes=True,
+          action="token.create"),
+    Route("PATCH", (*EXTENSION, "tokens", W, W), "rename_token", management=True, writes=True,
+          action="token.rename"),
+    Route("DELETE", (*EXTENSION, "tokens", W, W), "revoke_token", management=True, writes=True,
+          action="token.revoke"),
+    *(Route("POST", (*EXTENSION, "tokens", W, W, verb), f"{verb}_token", management=True,
+            writes=True, action=f"token.{verb}")
+      for verb in ("deactivate", "activate", "regenerate")),
 )  # fmt: skip
 
 

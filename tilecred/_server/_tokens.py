@@ -23,20 +23,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
+import logging
 import secrets
 import sqlite3
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from .._arguments import check_name
-from .._errors import InvalidArgumentError, NotFoundError
+from .._errors import CredentialsError, InvalidArgumentError, NotFoundError
 from .._limits import MAX_TOKEN_NAME
 from .._local._audit import AuditEntry, insert_audit, local_actor
-from .._local._records import from_micros, to_micros
+from .._local._records import to_micros
 from .._local._schema import TOKEN_FILE
+from ._token_lifecycle import TokenLifecycle
+from ._token_records import KINDS, MANAGEMENT, SELECT, TASK, TokenRecord, digest, from_row, new_text
 
 if TYPE_CHECKING:
     from .._local import Store
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "LAST_USED_RESOLUTION",
     "MANAGEMENT",
     "TASK",
     "TOKEN_FILE",
@@ -53,75 +56,12 @@ __all__ = [
     "refusal",
 ]
 
-TOKEN_PREFIX = "tc"
-MANAGEMENT = "management"
-TASK = "task"
-KINDS = (MANAGEMENT, TASK)
+logger = logging.getLogger("tilecred.server")
+
 _BOOTSTRAPPED = "tokens_bootstrapped"
-_COLUMNS = (
-    "id, workspace_id, name, read_only, created_at, revoked_at, kind, teamspace_id,"
-    " credentials, expires_at, active, last_used_at"
-)
-_SELECT = f"SELECT {_COLUMNS} FROM tokens"  # noqa: S608 - constant columns
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class TokenRecord:
-    """What the server knows about a token: never the token itself.
-
-    ``credentials`` is ``None`` when a task token may use any credential of
-    its scope; ``teamspace_id`` is ``None`` when it is not held to one.
-    """
-
-    id: str
-    workspace_id: str
-    name: str
-    read_only: bool
-    created_at: datetime.datetime
-    revoked_at: datetime.datetime | None = None
-    kind: str = MANAGEMENT
-    teamspace_id: str | None = None
-    credentials: tuple[str, ...] | None = None
-    expires_at: datetime.datetime | None = None
-    active: bool = True
-    last_used_at: datetime.datetime | None = None
-
-    @property
-    def actor(self) -> str:
-        """How the audit log names whoever holds this token."""
-        return f"token:{self.id} ({self.name})"
-
-    def expired(self, now: datetime.datetime | None = None) -> bool:
-        """Whether the token's lifetime is over."""
-        moment = now or datetime.datetime.now(datetime.UTC)
-        return self.expires_at is not None and moment >= self.expires_at
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _when(micros: int | None) -> datetime.datetime | None:
-    return None if micros is None else from_micros(micros)
-
-
-def _record(row: tuple[Any, ...]) -> TokenRecord:
-    (ident, workspace_id, name, read_only, created, revoked, kind, teamspace_id, names,
-     expires, active, last_used) = row  # fmt: skip
-    return TokenRecord(
-        id=ident,
-        workspace_id=workspace_id,
-        name=name,
-        read_only=bool(read_only),
-        created_at=from_micros(created),
-        revoked_at=_when(revoked),
-        kind=kind,
-        teamspace_id=teamspace_id,
-        credentials=None if names is None else tuple(msgspec.json.decode(names)),
-        expires_at=_when(expires),
-        active=bool(active),
-        last_used_at=_when(last_used),
-    )
+# How stale a token's last use may get before authenticating writes it again:
+# a write per request would queue every request behind the store's write lock.
+LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
 
 
 def check_token_name(name: str) -> None:
@@ -164,7 +104,7 @@ def _check_expiry(
     return value
 
 
-class TokenStore:
+class TokenStore(TokenLifecycle):
     """The API tokens in the store's ``tokens`` table; safe to share between threads.
 
     Parameters:
@@ -188,6 +128,7 @@ class TokenStore:
         credentials: Iterable[str] | None = None,
         expires_at: datetime.datetime | datetime.timedelta | None = None,
         actor: str | None = None,
+        request_id: str | None = None,
     ) -> tuple[TokenRecord, str]:
         """Issue a token; the text is returned this once and never stored.
 
@@ -201,6 +142,7 @@ class TokenStore:
             expires_at: when the token stops working (an aware datetime, or a
                 timedelta from now).
             actor: who issues it, for the audit log (default ``local:<os user>``).
+            request_id: the request that asks, for the audit log.
 
         Returns:
             The token's record and its text.
@@ -233,7 +175,8 @@ class TokenStore:
             self._require_workspace(conn, workspace_id)
             self._insert(conn, record, text)
             entry = AuditEntry(actor=actor or local_actor(), workspace_id=workspace_id,
-                               action="token.create", detail=_describe(record))  # fmt: skip
+                               action="token.create", detail=_describe(record),
+                               request_id=request_id)  # fmt: skip
             insert_audit(conn, entry, "ok")
         return record, text
 
@@ -275,8 +218,7 @@ class TokenStore:
         if not workspace_id.startswith("ws_") or "-" in workspace_id:
             raise InvalidArgumentError(f"workspace id {workspace_id!r} cannot be bound to a token")
         check_token_name(name)
-        # token_hex: no '-' inside the secret, so the token splits into three parts.
-        text = f"{TOKEN_PREFIX}-{workspace_id}-{secrets.token_hex(32)}"
+        text = new_text(workspace_id)
         record = TokenRecord(
             id=f"tok_{secrets.token_hex(8)}",
             workspace_id=workspace_id,
@@ -311,54 +253,59 @@ class TokenStore:
             (record.id, record.workspace_id, record.name, record.kind, int(record.read_only),
              record.teamspace_id, None if names is None else names.decode(),
              None if record.expires_at is None else to_micros(record.expires_at),
-             _digest(text), to_micros(record.created_at)),
+             digest(text), to_micros(record.created_at)),
         )  # fmt: skip
 
     def authenticate(self, text: str) -> TokenRecord | None:
-        """The unrevoked token with this text, or ``None``.
+        """The unrevoked token with this text, or ``None``; its use is recorded.
 
-        An expired or deactivated token is returned as it is: the server
-        refuses it with a 403 that says why, rather than a bare 401.
+        An expired or deactivated token is returned as it is, unrecorded: the
+        server refuses it with an answer that says why (its holder knows the
+        text already), rather than a bare "unknown".
+
+        A working token's ``last_used_at`` is written only when it is older
+        than :data:`LAST_USED_RESOLUTION`, so a busy token costs one write a
+        minute, not one per request.
         """
         with self.store.transaction(write=False, snapshot=False) as conn:
             row = conn.execute(
-                _SELECT + " WHERE digest = ? AND revoked_at IS NULL", (_digest(text),)
+                SELECT + " WHERE digest = ? AND revoked_at IS NULL", (digest(text),)
             ).fetchone()
-        return None if row is None else _record(row)
+        if row is None:
+            return None
+        found = from_row(row)
+        now = datetime.datetime.now(datetime.UTC)
+        stale = found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION
+        if stale and found.active and not found.expired(now):
+            found = self._used(found, now)
+        return found
+
+    def _used(self, token: TokenRecord, now: datetime.datetime) -> TokenRecord:
+        # Conditional, so of several requests racing past the check one writes.
+        # Best effort: a store too busy to take the write does not refuse a
+        # valid token; the next request tries again.
+        since = to_micros(now - LAST_USED_RESOLUTION)
+        try:
+            with self.store.transaction(write=True) as conn:
+                conn.execute(
+                    "UPDATE tokens SET last_used_at = ? WHERE id = ?"
+                    " AND (last_used_at IS NULL OR last_used_at <= ?)",
+                    (to_micros(now), token.id, since),
+                )
+        except CredentialsError as exc:
+            logger.warning("could not record the use of token %s: %s", token.id, exc)
+            return token
+        return dataclasses.replace(token, last_used_at=now)
 
     def list(self, workspace_id: str | None = None) -> list[TokenRecord]:
         """Every token, revoked ones included, oldest first."""
-        sql = _SELECT
+        sql = SELECT
         args: tuple[str, ...] = ()
         if workspace_id is not None:
             sql, args = sql + " WHERE workspace_id = ?", (workspace_id,)
         with self.store.transaction(write=False, snapshot=False) as conn:
             rows = conn.execute(sql + " ORDER BY created_at, id", args).fetchall()
-        return [_record(row) for row in rows]
-
-    def revoke(self, token_id: str, *, actor: str | None = None) -> TokenRecord:
-        """Revoke a token by id; it stops working at once (audited as ``token.revoke``).
-
-        Raises:
-            NotFoundError: no live token has this id.
-        """
-        now = to_micros(datetime.datetime.now(datetime.UTC).replace(microsecond=0))
-        with self.store.transaction(write=True) as conn:
-            changed = conn.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (now, token_id),
-            ).rowcount
-            if changed == 0:
-                raise NotFoundError(f"no live token with id {token_id!r}", status=404)
-            record = _record(conn.execute(_SELECT + " WHERE id = ?", (token_id,)).fetchone())
-            entry = AuditEntry(
-                actor=actor or local_actor(),
-                workspace_id=record.workspace_id,
-                action="token.revoke",
-                detail=f"token {record.id} ({record.name})",
-            )
-            insert_audit(conn, entry, "ok")
-        return record
+        return [from_row(row) for row in rows]
 
 
 def _describe(record: TokenRecord) -> str:
@@ -393,7 +340,7 @@ def refusal(caller: TokenRecord, route: Route) -> str | None:
     if caller.kind == TASK and (route.writes or route.management):
         return (
             "a task token can list, get and use credentials; it cannot change or verify "
-            "them, create teamspaces or read the audit log"
+            "them, create teamspaces, read the audit log or manage API tokens"
         )
     if route.writes and caller.read_only:
         return "this API token is read-only"
