@@ -11,6 +11,8 @@ status the document does not list. Extra arguments go to ``schemathesis run``.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -18,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.server_load import start_server
+from benchmarks.server_load import _call, start_server
 
 __all__ = ["main"]
 
@@ -34,14 +36,30 @@ EXAMPLES = 30
 SEED = 20261202
 
 
+def _target_token(port: int, token: str, workspace: str) -> str:
+    """A task token for the token routes to act on: the id in every {token_id}.
+
+    Without it, the stateful phase takes the admin token's id from the token
+    listing and regenerates or deactivates it, and every later request is a 401.
+    """
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = json.dumps({"name": "fuzz-target", "kind": "task"}).encode()
+    status, data = _call(conn, "POST", f"/tilecred/v1/tokens/{workspace}", token, body)
+    conn.close()
+    if status != 201:
+        raise RuntimeError(f"could not create the fuzzing target token: {status}")
+    return str(json.loads(data)["data"]["token_id"])
+
+
 def main(argv: list[str]) -> int:
     """Run schemathesis against a fresh server; its exit status."""
     with tempfile.TemporaryDirectory() as tmp:
         proc, port, token = start_server(Path(tmp) / "home", "--threads", "4")
         url = f"http://127.0.0.1:{port}"
         try:
-            env = {**os.environ, "TILECRED_FUZZ_TOKEN": token,
-                   "TILECRED_FUZZ_WORKSPACE": token.split("-")[1]}  # fmt: skip
+            workspace = token.split("-")[1]
+            env = {**os.environ, "TILECRED_FUZZ_TOKEN": token, "TILECRED_FUZZ_WORKSPACE": workspace,
+                   "TILECRED_FUZZ_TOKEN_ID": _target_token(port, token, workspace)}  # fmt: skip
             command = [
                 "schemathesis", "--config-file", str(CONFIG), "run", f"{url}/openapi.json",
                 "--checks", CHECKS, "--max-examples", str(EXAMPLES), "--seed", str(SEED),
