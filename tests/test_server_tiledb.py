@@ -135,3 +135,46 @@ def test_code_written_for_tiledbs_client_runs_on_tilecred(server: Running) -> No
     assert got.role is not None
     assert got.role.aws is not None
     assert (got.role.aws.role_arn, got.role.aws.external_id) == (ROLE_ARN, "123ABC")
+
+
+def test_tiledbs_client_reads_and_changes_alongside_inactive_credentials(
+    server: Running, tiledb_session: Any
+) -> None:
+    # tilecred's answers carry fields TileDB's service does not send (active,
+    # expires_at; last_used_at and last_used_by once used): its client must
+    # list, get and update with them there, and with a deactivated credential.
+    credentials = importlib.import_module("tiledb.client.credentials")
+    api = importlib.import_module("tiledb.client._common.api_v4")
+    sas = f"sv=2024-11-04&se=2031-05-06T07:08:09Z&sig={CANARY_SECRET}"
+    credentials.create_credential(
+        "sas", "AZURE", token=api.Token(azure=api.AzureToken(account_name="acct", sas_token=sas))
+    )
+    credentials.create_credential(
+        "role", "AWS",
+        role=api.AccessCredentialRole(aws=api.AWSRole(role_arn=ROLE_ARN, external_id="123ABC")),
+    )  # fmt: skip
+    with tilecred.Client(host=server.url, token=server.token, retries=0) as ours:
+        assert ours.deactivate_credential("sas").active is False
+    raw = server.request("GET", server.credentials_path())
+    fields = {c["name"]: (c["active"], c.get("expires_at")) for c in raw.json["data"]}
+    assert fields == {"role": (True, None), "sas": (False, "2031-05-06T07:08:09Z")}
+    assert CANARY_SECRET not in raw.raw.decode()
+
+    assert [(c.name, c.provider) for c in credentials.list_credentials()] == [
+        ("role", "AWS"), ("sas", "AZURE")
+    ]  # fmt: skip
+    got = credentials.get_credential("sas")
+    assert (got.name, got.token.azure.account_name, got.token.azure.sas_token) == (
+        "sas", "acct", ""
+    )  # fmt: skip
+    credentials.update_credential("sas", name="sas-old")
+    # (TileDB's client sends allowed_in_tasks=False with every update, whatever it is given.)
+    credentials.update_credential("role", provider_default=True)
+    assert credentials.get_credential("sas-old").id == got.id
+    assert credentials.get_credential("role").provider_default is True
+    # A deactivated credential cannot be made the default: refused, as its client reports it.
+    with pytest.raises(credentials.CredentialsError):
+        credentials.update_credential("sas-old", provider_default=True)
+    # The rename kept it deactivated and its expiry.
+    after = server.request("GET", server.credentials_path("sas-old")).json["data"]
+    assert (after["active"], after["expires_at"]) == (False, "2031-05-06T07:08:09Z")
