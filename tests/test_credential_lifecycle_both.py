@@ -7,6 +7,7 @@ tests/test_parity.py); the second part is the server's own (tokens, routes).
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -188,3 +189,23 @@ def test_tiledbs_service_is_refused_before_anything_is_sent() -> None:
                 "tilecred extension TileDB's service does not have; use `tilecred serve` or "
                 "the local store for it"
             )
+
+
+def test_expiry_is_kept_and_verify_judges_it_the_same_on_both(side: Side) -> None:
+    soon = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=2, hours=1)
+    sas = soon.strftime("sv=1&se=%Y-%m-%dT%H:%M:%SZ&sig=") + CANARY_SECRET
+    token = {"azure": {"account_name": "lakeacct", "sas_token": sas}}
+    side.client.create_credential("sas", "AZURE", token=token)
+    assert side.client.get_credential("sas").expires_at == soon.replace(microsecond=0)
+    with pytest.warns(tilecred.SecretExpiryWarning) as caught:
+        side.client.verify_credential("sas", "AZURE", token=token)
+    assert str(caught[0].message) == (
+        f"the secret of credential 'sas' expires at {soon:%Y-%m-%d %H:%M} UTC, in 2 days: "
+        "replace it soon"
+    )
+    expired = {"azure": {"account_name": "lakeacct", "sas_token": "se=2020-01-02&sig=x"}}
+    message = "token.azure.sas_token: expired at 2020-01-02 00:00 UTC (its se=)"
+    assert failure(lambda: side.client.verify_credential("old", "AZURE", token=expired)) == (
+        "CredentialsError", 422, 422, message,
+        f"could not verify credential 'old': 422 Unprocessable Entity: {message}",
+    )  # fmt: skip

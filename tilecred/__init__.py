@@ -38,6 +38,7 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     RequestTimeoutError,
+    SecretExpiryWarning,
     ServerError,
     TransportError,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTimeoutError",
+    "SecretExpiryWarning",
     "ServerError",
     "Settings",
     "SnowflakeServiceUserKey",

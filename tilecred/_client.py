@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from ._backend import (
     Page,
 )
 from ._config import Settings, resolve_settings
-from ._errors import CredentialsError, InvalidArgumentError
+from ._errors import CredentialsError, InvalidArgumentError, SecretExpiryWarning
 from ._models import (
     AccessCredential,
     AccessCredentialRole,
@@ -108,6 +109,20 @@ class _Failure:
             action=self.action, name=self.name, teamspace=self.teamspace, secrets=secrets
         )
         raise error from exc
+
+
+def _warn_if_expiring(what: str, token: Token | None) -> None:
+    """Warn (SecretExpiryWarning) when a secret declares an expiry within 7 days.
+
+    A secret already past it failed verification before this is reached.
+    """
+    if token is None or token.azure is None:
+        return  # only a SAS token declares its expiry
+    from ._access._expiry import declared_expiry, expiry_warning
+
+    message = expiry_warning(what, declared_expiry(token))
+    if message is not None:
+        warnings.warn(message, SecretExpiryWarning, stacklevel=3)
 
 
 class Client:
@@ -377,6 +392,7 @@ class Client:
         )
         with _Failure(self, "verify credential", name, ts, request):
             self._get_backend().verify(request, ts)
+        _warn_if_expiring(f"the secret of credential {name!r}", request.token)
 
     # -- the lifecycle ------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTimeoutError",
+    "SecretExpiryWarning",
     "ServerError",
     "TransportError",
     "error_for_status",
@@ -232,6 +233,14 @@ class CredentialsError(Exception):
         if self.request_id is not None:
             self.request_id = scrub(self.request_id, secrets)
         self.args = (self.message,)
+
+
+class SecretExpiryWarning(UserWarning):
+    """A secret being verified expires within 7 days (a warning, not an error).
+
+    Issued by ``verify_credential`` with :mod:`warnings`; the command line
+    prints it as ``warning: …``.
+    """
 
 
 class ConfigurationError(CredentialsError):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import sys
+import warnings
+from collections.abc import Callable
 from typing import Any
 
-from tilecred import CredentialType
+from tilecred import AccessCredential, CredentialType, SecretExpiryWarning
 
+from ._audit import parse_when
 from ._body import read_body
 from ._failures import CommandError, UsageError
 from ._inputs import stdin_is_terminal
@@ -19,6 +23,7 @@ from ._output import (
     Table,
     credential_details,
     credential_row,
+    print_warning,
     status_colour,
     to_json,
 )
@@ -43,17 +48,32 @@ def run_list(args: argparse.Namespace) -> int:
         verify=True if args.verify else None,
     )
     out = sys.stdout
+    shown = _expiring(args.expiring)
     if args.json:
         for page in pager.pages():
-            out.writelines(to_json(cred) + "\n" for cred in page.items)
+            out.writelines(to_json(cred) + "\n" for cred in page.items if shown(cred))
             out.flush()
         return 0
     table = Table(out, CREDENTIAL_COLUMNS, Style(out), status_colour)
     for page in pager.pages():
-        table.write(credential_row(cred) for cred in page.items)
+        table.write(credential_row(cred) for cred in page.items if shown(cred))
     if not table.rows:
-        print(f"no credentials{scope_text(args)}", file=sys.stderr)
+        which = "" if args.expiring is None else " expiring by then"
+        print(f"no credentials{which}{scope_text(args)}", file=sys.stderr)
     return 0
+
+
+def _expiring(
+    when: datetime.datetime | datetime.timedelta | None,
+) -> Callable[[AccessCredential], bool]:
+    """Which credentials ``list --expiring WHEN`` shows: those whose secret
+    expires by then (a duration counts from now), the expired ones included."""
+    if when is None:
+        return lambda cred: True
+    cutoff = (
+        datetime.datetime.now(datetime.UTC) + when if isinstance(when, datetime.timedelta) else when
+    )
+    return lambda cred: cred.expires_at is not None and cred.expires_at <= cutoff
 
 
 def run_get(args: argparse.Namespace) -> int:
@@ -150,11 +170,16 @@ def _verify_stored(args: argparse.Namespace) -> int:
     pager = client.list_credentials(teamspace=args.teamspace, provider=stored.provider, verify=True)
     status = next((c.status for c in pager if c.name == args.name and c.id == stored.id), None)
     what = f"credential {args.name!r}{scope_text(args)}"
+    from tilecred._access._expiry import expiry_warning  # loads on first use: a fast start
+
+    expiry = expiry_warning("its secret", stored.expires_at)
     if status == "verified":
+        if expiry is not None:
+            print_warning(f"{what}: {expiry}")
         print(f"{what} verified")
         return 0
     if status == "failed":
-        raise CommandError(f"{what} failed verification")
+        raise CommandError(f"{what} failed verification" + (f": {expiry}" if expiry else ""))
     raise CommandError(f"{what}: the server gave no verification status")
 
 
@@ -166,7 +191,11 @@ def run_verify(args: argparse.Namespace) -> int:
     client = client_for(args)
     body = _request(args)
     name, provider = body.pop("name"), body.pop("provider")
-    client.verify_credential(name, provider, teamspace=args.teamspace, **body)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SecretExpiryWarning)
+        client.verify_credential(name, provider, teamspace=args.teamspace, **body)
+    for warning in caught:
+        print_warning(warning.message)
     print(f"credential {name!r} verified{scope_text(args)}")
     return 0
 
@@ -230,17 +259,20 @@ def _add_list(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         subparsers, "list", parents=parents,
         summary="list credentials, a page at a time",
         usage="%(prog)s [--teamspace T] [--provider P ...] [--exclude-provider P ...]\n"
-        "                     [--type TYPE] [--page N] [--per-page N] [--verify] [--json]\n"
+        "                     [--type TYPE] [--page N] [--per-page N] [--verify]\n"
+        "                     [--expiring WHEN] [--json]\n"
         "                     [global options]",
         description="List credentials as an aligned table (NAME, PROVIDER, KIND, DEFAULT, "
-        "TASKS, STATUS, UPDATED in UTC), printed a page at a time as pages arrive, "
-        "or as JSON Lines with --json: one credential per line, secrets never included. "
-        "--verify has each credential verified as it is listed, which fills STATUS.",
+        "TASKS, ACTIVE, STATUS, EXPIRES and UPDATED in UTC), printed a page at a time as "
+        "pages arrive, or as JSON Lines with --json: one credential per line, secrets never "
+        "included. --verify has each credential verified as it is listed, which fills "
+        "STATUS. --expiring 7d shows only those whose secret expires within 7 days.",
         examples="""
             tilecred list
             tilecred list --teamspace ml --provider aws --provider gcp
             tilecred list --exclude-provider azure --json | jq -r .name
             tilecred list --verify
+            tilecred list --expiring 7d
         """,
     )  # fmt: skip
     add_teamspace(p)
@@ -271,6 +303,11 @@ def _add_list(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--verify", action="store_true", help="verify each credential: fills the STATUS column"
     )
+    p.add_argument(
+        "--expiring", metavar="WHEN", type=parse_when,
+        help="only credentials whose secret expires by WHEN: a duration from now (7d, 12h) "
+        "or an ISO 8601 time (UTC); expired ones included",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON Lines, one credential per line")
     p.set_defaults(handler=run_list)  # fmt: skip
 

@@ -17,7 +17,7 @@ from tilecred._errors import MASK
 from ._exec import split_command
 from ._failures import CommandError, UsageError
 from ._inputs import check_stdin_readers
-from ._output import Style
+from ._output import Style, print_warning
 from ._parser import build_parser, check_global_options, names_command
 from ._session import close_clients
 
@@ -80,8 +80,7 @@ def _warning(
 ) -> None:
     # A warning meant for the user (a shared data directory, TLS unverified)
     # reads like the errors do: one line, no source location.
-    style = Style(sys.stderr)
-    sys.stderr.write(f"{style.paint('warning:', 'yellow')} {message}\n")
+    print_warning(message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "credential_details",
     "credential_row",
     "print_items",
+    "print_warning",
     "to_json",
     "utc_time",
 ]
@@ -53,6 +54,11 @@ class Style:
         if not self.enabled or not text:
             return text
         return f"\x1b[{_CODES[colour]}m{text}\x1b[0m"
+
+
+def print_warning(message: object) -> None:
+    """``warning: …`` on stderr, one line, as errors are printed."""
+    sys.stderr.write(f"{Style(sys.stderr).paint('warning:', 'yellow')} {message}\n")
 
 
 def _public(value: Any) -> Any:

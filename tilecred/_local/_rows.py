@@ -18,7 +18,6 @@ from .._errors import CredentialsError
 from .._models import (
     CONTAINERS,
     MEMBER_PROVIDERS,
-    AzureToken,
     CloudProvider,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
@@ -83,11 +82,9 @@ class Secret:
         key file, a Snowflake key pair, an AWS or HMAC key pair and a
         Databricks secret carry no expiry of their own: ``None``.
         """
-        if self.kind == "token" and isinstance(self.value, AzureToken) and self.value.sas_token:
-            from .._access._expiry import sas_expiry  # `import tilecred` stays cheap
+        from .._access._expiry import declared_expiry  # `import tilecred` stays cheap
 
-            return sas_expiry(self.value.sas_token)
-        return None
+        return declared_expiry(self.container()) if self.kind == "token" else None
 
     def container(self) -> _Model:
         """The member in its container again: ``AccessCredentialRole(aws=…)``."""

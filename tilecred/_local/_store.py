@@ -52,6 +52,7 @@ from ._audit import (
     select_audit,
     select_usage,
 )
+from ._backfill import EXPIRY_ADDED, backfill_expiry
 from ._health import damaged_store, remove_stale_keys, warn_if_shared
 from ._records import TeamspaceRecord, WorkspaceRecord, from_micros, to_micros
 from ._rows import UNPROCESSABLE, Secret, join_secret, the_secret
@@ -309,6 +310,9 @@ class Store:
                 old = migrate(conn)
                 if old < TOKENS_MOVED <= SCHEMA_VERSION:
                     import_token_file(conn, self.home / TOKEN_FILE)
+                if 0 < old < EXPIRY_ADDED:
+                    cipher = _keys.Cipher(source.key)
+                    backfill_expiry(conn, lambda sealed, row: cipher.open(sealed, _row_aad(*row)))
                 check = self._read_check(conn)
                 if check is None:
                     check = _keys.Cipher(source.key).key_check()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._access._expiry import sas_expiry, stamp, utcnow
 from .._errors import CredentialsError
 from .._limits import MAX_GCP_KEY_CHARS, MAX_PASSPHRASE_CHARS, MAX_PRIVATE_KEY_CHARS
 from .._models import (
@@ -121,8 +122,14 @@ def _azure_credential(value: AzureCredential) -> None:
 
 def _azure_token(value: AzureToken) -> None:
     _account_name(value.account_name, "account_name")
-    if "sig=" not in _required(value.sas_token, "sas_token"):
+    token = _required(value.sas_token, "sas_token")
+    if "sig=" not in token:
         raise _Fault("sas_token", "not a shared access signature (it has no sig parameter)")
+    # A token past its se= cannot work, so it fails; one near it passes, and
+    # the client warns (verify_credential).
+    expires = sas_expiry(token)
+    if expires is not None and expires <= utcnow():
+        raise _Fault("sas_token", f"expired at {stamp(expires)} (its se=)")
     _https(value.blob_endpoint, "blob_endpoint")
 
 
