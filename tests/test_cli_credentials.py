@@ -37,6 +37,8 @@ AZ_SAS = credential_json(
     status="verified",
     role=None,
     token={"azure": {"account_name": "acct", "sas_token": ""}},
+    last_used_at="2026-11-30T08:15:00Z",
+    last_used_by="token:tok_0123456789abcdef (runner)",
 )
 GCS = credential_json(
     "gcs-hmac",
@@ -48,11 +50,15 @@ GCS = credential_json(
     credential={"gcp": {"access_key_id": "GOOG1"}},
 )
 TABLE = (
-    "NAME     PROVIDER  KIND  DEFAULT  TASKS  ACTIVE  STATUS    EXPIRES  UPDATED\n"
-    "prod-s3  AWS       role  yes      no     -       -         -        2026-11-02 10:00\n"
-    "az-sas   AZURE     sas   no       yes    -       verified  -        2026-11-02 10:00\n"
+    "NAME     PROVIDER  KIND  DEFAULT  TASKS  ACTIVE  STATUS    EXPIRES  UPDATED           "
+    "LAST USED         USED BY\n"
+    "prod-s3  AWS       role  yes      no     -       -         -        2026-11-02 10:00  "
+    "-                 -\n"
+    "az-sas   AZURE     sas   no       yes    -       verified  -        2026-11-02 10:00  "
+    "2026-11-30 08:15  token:tok_0123456789abcdef (runner)\n"
     # Widths only grow: the second page's longer name shifts its own row.
-    "gcs-hmac  GCP       hmac  -        no     -       failed    -        2026-11-01 10:00\n"
+    "gcs-hmac  GCP       hmac  -        no     -       failed    -        2026-11-01 10:00  "
+    "-                 -\n"
 )
 
 
@@ -210,6 +216,8 @@ def test_get_shows_fields_but_never_the_secret(httpserver: HTTPServer) -> None:
         "expires           -\n"
         "created           2026-11-01 10:00 UTC\n"
         "updated           2026-11-02 10:00 UTC\n"
+        "last used         -\n"
+        "used by           -\n"
         "access key id     AKIA1\n"
         "endpoint          https://s3.example.com\n"
         "use path style    true\n"

@@ -15,14 +15,17 @@ pytest_plugins = ["tests.test_server_harness"]
 ARN = "arn:aws:iam::123456789012:role/demo"
 COLUMNS = [
     "NAME", "PROVIDER", "KIND", "DEFAULT", "TASKS", "ACTIVE", "STATUS", "EXPIRES", "UPDATED",
+    "LAST USED", "USED BY",
 ]  # fmt: skip
 
 
 def _table(out: str) -> list[list[str]]:
-    """Table rows split into cells, the UPDATED time (two cells) left out."""
+    """Table rows split into cells, the UPDATED time (two cells) and the last use
+    (none in these sessions: "-" and "-") left out."""
     rows = [line.split() for line in out.splitlines()]
-    assert rows[0] == COLUMNS
-    return [row[:-2] for row in rows[1:]]
+    assert rows[0] == " ".join(COLUMNS).split()
+    assert all(row[-2:] == ["-", "-"] for row in rows[1:])
+    return [row[:-4] for row in rows[1:]]
 
 
 def _session(env: dict[str, str], *, extra: list[str]) -> list[Any]:

@@ -106,17 +106,20 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(httpserver: HTTPServe
     header = "  ".join(
         f"{bold}{name}{reset}{' ' * (width - len(name))}"
         for name, width in (("NAME", 7), ("PROVIDER", 8), ("KIND", 4), ("DEFAULT", 7),
-                            ("TASKS", 5), ("ACTIVE", 6), ("STATUS", 8), ("EXPIRES", 7))
-    ) + f"  {bold}UPDATED{reset}"  # fmt: skip
+                            ("TASKS", 5), ("ACTIVE", 6), ("STATUS", 8), ("EXPIRES", 7),
+                            ("UPDATED", 16), ("LAST USED", 9))
+    ) + f"  {bold}USED BY{reset}"  # fmt: skip
     row = (
         f"prod-s3  AWS       role  yes      no     -       {green}verified{reset}  -        "
-        "2026-11-02 10:00"
+        "2026-11-02 10:00  -          -"
     )
     assert coloured == (0, f"{header}\n{row}\n")
     assert plain == (
         0,
-        "NAME     PROVIDER  KIND  DEFAULT  TASKS  ACTIVE  STATUS    EXPIRES  UPDATED\n"
-        "prod-s3  AWS       role  yes      no     -       verified  -        2026-11-02 10:00\n",
+        "NAME     PROVIDER  KIND  DEFAULT  TASKS  ACTIVE  STATUS    EXPIRES  UPDATED           "
+        "LAST USED  USED BY\n"
+        "prod-s3  AWS       role  yes      no     -       verified  -        2026-11-02 10:00  "
+        "-          -\n",
     )
     assert error[0] == 1
     assert error[1].startswith("\x1b[31merror:\x1b[0m could not get credential 'missing': 404")

@@ -127,6 +127,7 @@ def test_the_command_line_deactivates_lists_and_activates(side: Side) -> None:
     header, row = listing.out.splitlines()
     assert header.split() == [
         "NAME", "PROVIDER", "KIND", "DEFAULT", "TASKS", "ACTIVE", "STATUS", "EXPIRES", "UPDATED",
+        "LAST", "USED", "USED", "BY",
     ]  # fmt: skip
     assert row.split()[:8] == ["lake", "AWS", "keys", "no", "yes", "no", "-", "-"]
     done = run(["activate", "lake"], side.cli)

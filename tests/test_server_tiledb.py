@@ -178,3 +178,30 @@ def test_tiledbs_client_reads_and_changes_alongside_inactive_credentials(
     # The rename kept it deactivated and its expiry.
     after = server.request("GET", server.credentials_path("sas-old")).json["data"]
     assert (after["active"], after["expires_at"]) == (False, "2031-05-06T07:08:09Z")
+
+
+def test_tiledbs_client_reads_a_credential_with_its_last_use(
+    server: Running, tiledb_session: Any
+) -> None:
+    # tilecred adds last_used_at and last_used_by to a used credential's
+    # answers (issue #13); TileDB's client must still read it.
+    credentials = importlib.import_module("tiledb.client.credentials")
+    body = {
+        "name": "lake",
+        "provider": "AWS",
+        "allowed_in_tasks": True,
+        "credential": {
+            "aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": CANARY_SECRET}
+        },
+    }
+    assert server.request("POST", server.credentials_path(), body=body).status == 201
+    record, task = server.app.tokens.create(server.workspace_id, "runner", kind="task")
+    use = f"/tilecred/v1/credentials/{server.workspace_id}/lake/use"
+    assert server.request("POST", use, token=task).status == 200
+    sent = server.request("GET", server.credentials_path("lake")).json["data"]
+    assert sent["last_used_by"] == f"token:{record.id} (runner)"
+
+    got = credentials.get_credential("lake")
+    assert (got.name, got.id) == ("lake", sent["id"])
+    assert got.credential.aws.access_key_id == "AKIAIOSFODNN7EXAMPLE"
+    assert [c.name for c in credentials.list_credentials()] == ["lake"]

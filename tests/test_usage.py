@@ -6,7 +6,9 @@ The library's local path against a real store in a temporary directory, and
 
 from __future__ import annotations
 
+import datetime
 import getpass
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,10 @@ from typing import Any
 import pytest
 
 import tilecred
+from tests.test_cli_support import cli_env, run
 from tests.test_server_harness import Running, aws_key_body
+from tilecred._local import Store
+from tilecred._local._audit import AuditEntry
 from tilecred._server._tokens import TASK
 
 from .conftest import CANARY_SECRET
@@ -223,3 +228,157 @@ def test_the_summary_route_refuses_what_it_cannot_answer(server: Running) -> Non
     other = server.request("GET", "/tilecred/v1/audit/elsewhere/summary",
                            query=[("credential", "x")])  # fmt: skip
     assert (other.status, other.json["message"]) == (404, "workspace 'elsewhere' not found")
+
+
+# -- last used and used by ---------------------------------------------------------
+
+
+def test_get_and_list_show_the_newest_successful_use(isolated: Path) -> None:
+    tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True)
+    tilecred.create_credential("shut", "AWS", credential=KEY)
+    tilecred.create_credential("idle", "AWS", credential=KEY, allowed_in_tasks=True)
+    fresh = tilecred.get_credential("lake")
+    assert (fresh.last_used_at, fresh.last_used_by) == (None, None)
+    _use("lake")
+    _use("lake")
+    with pytest.raises(tilecred.PermissionDeniedError):
+        tilecred.use_credential("shut")  # a refusal is no use
+    newest = _uses("lake")[-1].at
+    lake = tilecred.get_credential("lake")
+    assert (lake.last_used_at, lake.last_used_by) == (newest, ACTOR)
+    listed = {c.name: (c.last_used_at, c.last_used_by) for c in tilecred.list_credentials()}
+    assert listed == {"idle": (None, None), "lake": (newest, ACTOR), "shut": (None, None)}
+
+
+def test_a_rename_keeps_the_last_use_and_a_new_credential_has_none(isolated: Path) -> None:
+    tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True)
+    _use("lake")
+    used = _uses("lake")[-1].at
+    tilecred.update_credential("lake", name="pond")
+    assert tilecred.get_credential("pond").last_used_at == used
+    tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True)
+    assert tilecred.get_credential("lake").last_used_at is None
+    tilecred.delete_credential("pond")
+    tilecred.create_credential("pond", "AWS", credential=KEY, allowed_in_tasks=True)
+    again = tilecred.get_credential("pond")
+    assert (again.last_used_at, again.last_used_by) == (None, None)
+
+
+def test_a_page_costs_one_query_for_its_last_uses(isolated: Path) -> None:
+    with Store(isolated / "store") as store:
+        workspace = store.create_workspace("team").id
+        for i in range(5):
+            request = tilecred.CredentialCreateRequest(
+                name=f"c{i}", provider=tilecred.CloudProvider.AWS, allowed_in_tasks=True,
+                credential=tilecred.Credential(aws=tilecred.AWSCredential(
+                    access_key_id="AKIAIOSFODNN7EXAMPLE", secret_access_key=CANARY_SECRET)),
+            )  # fmt: skip
+            store.create_credential(workspace, None, request)
+            entry = AuditEntry(actor=f"local:user{i}", workspace_id=workspace, action="use")
+            store.use_credential(workspace, None, f"c{i}", audit=entry)
+        statements: list[str] = []
+        conn = store._acquire()  # the one connection a single-threaded caller gets
+        conn.set_trace_callback(statements.append)
+        store._release(conn)
+        page = store.list_credentials(workspace, None, per_page=4)
+        conn.set_trace_callback(None)
+    assert [c.last_used_by for c in page.items] == [f"local:user{i}" for i in range(4)]
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 3  # the count, the page, and its last uses
+    assert sum("FROM audit" in s for s in reads) == 1
+
+
+def test_the_server_sends_last_used_on_get_and_list(server: Running) -> None:
+    assert _create(server, "lake") == 201
+    assert _create(server, "idle") == 201
+    runner, text = server.app.tokens.create(server.workspace_id, "runner", kind=TASK)
+    _limited, other = server.app.tokens.create(
+        server.workspace_id, "limited", kind=TASK, credentials=["idle"]
+    )
+    assert server.request("POST", _use_path(server, "lake"), token=text).status == 200
+    assert server.request("POST", _use_path(server, "lake"), token=other).status == 403
+    use = [r for r in _records(server) if r["outcome"] == "ok" and r["action"] == "use"][-1]
+    got = server.request("GET", server.credentials_path("lake")).json["data"]
+    assert (got["last_used_at"], got["last_used_by"]) == (use["at"], runner.actor)
+    assert runner.actor == f"token:{runner.id} (runner)"
+    listed = server.request("GET", server.credentials_path()).json["data"]
+    assert [(c["name"], c.get("last_used_at"), c.get("last_used_by")) for c in listed] == [
+        ("idle", None, None), ("lake", use["at"], runner.actor)
+    ]  # fmt: skip
+    assert "last_used_at" not in listed[0]  # omitted, not null
+    with tilecred.Client(host=server.url, token=server.token, retries=0) as client:
+        lake = client.get_credential("lake")
+        assert lake.last_used_by == runner.actor
+        assert lake.last_used_at is not None
+        assert lake.last_used_at.isoformat().replace("+00:00", "Z") == use["at"]
+        assert [c.last_used_by for c in client.list_credentials()] == [None, runner.actor]
+
+
+# -- the command line --------------------------------------------------------------
+
+
+def test_the_cli_shows_the_last_use_and_who_uses_a_credential(isolated: Path) -> None:
+    tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True)
+    tilecred.create_credential("shut", "AWS", credential=KEY)
+    tilecred.create_credential("idle", "AWS", credential=KEY, allowed_in_tasks=True)
+    _use("lake")
+    with pytest.raises(tilecred.PermissionDeniedError):
+        tilecred.use_credential("shut")
+    used = _uses("lake")[-1].at
+    env = cli_env()
+    results = [
+        listed := run(["list"], env),
+        got := run(["get", "lake"], env),
+        as_json := run(["get", "lake", "--json"], env),
+        summary := run(["audit", "--credential", "lake", "--summary"], env),
+        refused := run(["audit", "--credential", "shut", "--summary", "--json"], env),
+        never := run(["audit", "--credential", "idle", "--summary"], env),
+    ]
+    assert [(r.code, r.err) for r in results[:5]] == [(0, "")] * 5
+
+    header, idle, lake, shut = listed.out.splitlines()
+    assert header.split()[-4:] == ["LAST", "USED", "USED", "BY"]
+    assert lake.index(ACTOR) == header.index("USED BY")
+    assert lake[header.index("LAST USED") :].split()[:2] == used.strftime("%Y-%m-%d %H:%M").split()
+    assert idle.split()[-2:] == shut.split()[-2:] == ["-", "-"]
+    assert f"last used         {used:%Y-%m-%d %H:%M} UTC\nused by           {ACTOR}\n" in got.out
+    shown = json.loads(as_json.out)
+    assert (shown["last_used_at"], shown["last_used_by"]) == (_stamp(used), ACTOR)
+
+    head, row = summary.out.splitlines()
+    assert head.split() == ["ACTOR", "USES", "DENIED", "FAILED", "FIRST", "LAST", "LAST", "REQUEST"]
+    at = f"{used:%Y-%m-%d %H:%M:%S}"
+    assert row.split() == [ACTOR, "1", "0", "0", *at.split(), *at.split(), "-"]
+    assert [row[head.index(c)] for c in ("USES", "DENIED", "FAILED")] == ["1", "0", "0"]
+    denied = _uses("shut")[-1].at
+    assert [json.loads(line) for line in refused.out.splitlines()] == [
+        {"actor": ACTOR, "uses": 0, "denied": 1, "failed": 0,
+         "first_at": _stamp(denied), "last_at": _stamp(denied)}
+    ]  # fmt: skip
+    assert (never.code, never.out, never.err) == (0, "", "no uses of credential 'idle'\n")
+    for result in results:
+        assert CANARY_SECRET not in result.both
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def test_the_summary_options_are_checked_before_anything_is_read(isolated: Path) -> None:
+    env = cli_env()
+    alone = run(["audit", "--summary"], env)
+    limited = run(["audit", "--credential", "x", "--summary", "--limit", "5"], env)
+    scoped = run(["audit", "--teamspace", "ml"], env)
+    missing = run(["audit", "--credential", "x", "--summary"], env)
+    assert [(r.code, r.out, r.err.splitlines()[-1]) for r in (alone, limited, scoped)] == [
+        (2, "", "tilecred audit: error: --summary needs --credential NAME: the credential to "
+                "summarize"),
+        (2, "", "tilecred audit: error: --limit does not go with --summary: every use is "
+                "counted"),
+        (2, "", "tilecred audit: error: --teamspace goes with --summary (records name their "
+                "teamspace)"),
+    ]  # fmt: skip
+    assert (missing.code, missing.out) == (1, "")
+    assert missing.err.startswith(
+        "error: could not summarize the uses of credential 'x': 404 Not Found: credential not found"
+    )

@@ -263,10 +263,11 @@ def _add_list(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "                     [--expiring WHEN] [--json]\n"
         "                     [global options]",
         description="List credentials as an aligned table (NAME, PROVIDER, KIND, DEFAULT, "
-        "TASKS, ACTIVE, STATUS, EXPIRES and UPDATED in UTC), printed a page at a time as "
-        "pages arrive, or as JSON Lines with --json: one credential per line, secrets never "
-        "included. --verify has each credential verified as it is listed, which fills "
-        "STATUS. --expiring 7d shows only those whose secret expires within 7 days.",
+        "TASKS, ACTIVE, STATUS, EXPIRES, UPDATED, LAST USED, USED BY; times in UTC), printed "
+        "a page at a time as pages arrive, or as JSON Lines with --json: one credential per "
+        "line, secrets never included. --verify has each credential verified as it is "
+        "listed, which fills STATUS. --expiring 7d shows only those whose secret expires "
+        "within 7 days.",
         examples="""
             tilecred list
             tilecred list --teamspace ml --provider aws --provider gcp

@@ -155,6 +155,7 @@ def utc_time(value: datetime.datetime) -> str:
 
 CREDENTIAL_COLUMNS = (
     "NAME", "PROVIDER", "KIND", "DEFAULT", "TASKS", "ACTIVE", "STATUS", "EXPIRES", "UPDATED",
+    "LAST USED", "USED BY",
 )  # fmt: skip
 _STATUS_COLOURS = {"verified": "green", "failed": "red"}
 
@@ -172,7 +173,8 @@ def _when(value: datetime.datetime | None) -> str:
 
 
 def credential_row(cred: AccessCredential) -> tuple[str, ...]:
-    """One table row: name, provider, kind, default, tasks, active, status, expires, updated."""
+    """One table row: name, provider, kind, default, tasks, active, status, expires,
+    updated, last used (times in UTC), used by."""
     return (
         cred.name,
         cred.provider.value,
@@ -183,6 +185,8 @@ def credential_row(cred: AccessCredential) -> tuple[str, ...]:
         cred.status or "-",
         _when(cred.expires_at),
         _when(cred.updated_at or cred.created_at),
+        _when(cred.last_used_at),
+        cred.last_used_by or "-",
     )
 
 
@@ -208,6 +212,8 @@ def credential_details(cred: AccessCredential) -> list[tuple[str, str]]:
         ("expires", _when(cred.expires_at) + (" UTC" if cred.expires_at else "")),
         ("created", _when(cred.created_at) + " UTC"),
         ("updated", _when(cred.updated_at) + (" UTC" if cred.updated_at else "")),
+        ("last used", _when(cred.last_used_at) + (" UTC" if cred.last_used_at else "")),
+        ("used by", cred.last_used_by or "-"),
     ]
     for container in ("credential", "role", "token"):
         members = _public(msgspec.to_builtins(getattr(cred, container))) or {}

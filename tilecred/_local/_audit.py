@@ -20,12 +20,15 @@ import getpass
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from .._backend import AuditQuery
 from .._errors import PermissionDeniedError, scrub
 from .._models import (
+    AccessCredential,
     AuditRecord,
     CredentialCreateRequest,
     CredentialUpdateRequest,
@@ -44,11 +47,11 @@ __all__ = [
     "describe_create",
     "describe_update",
     "insert_audit",
-    "last_uses",
     "local_actor",
     "not_allowed_in_tasks",
     "select_audit",
     "select_usage",
+    "with_last_use",
 ]
 
 logger = logging.getLogger("tilecred")
@@ -229,18 +232,30 @@ _LAST_USES = (
 )
 
 
-def last_uses(
-    conn: sqlite3.Connection, ids: Sequence[str]
-) -> dict[str, tuple[datetime.datetime, str]]:
-    """When, and by which actor, each of these credentials was last used successfully.
+def with_last_use(
+    conn: sqlite3.Connection, credentials: list[AccessCredential]
+) -> list[AccessCredential]:
+    """The credentials with ``last_used_at`` and ``last_used_by`` filled in:
+    when, and by which actor, each was last used successfully (left ``None``
+    for one never used).
 
-    One query for them all (a listing's page costs one more query, not one
-    per row); a credential never used is absent.
+    One query for them all: a listing's page costs one more query, not one
+    per row.
     """
-    if not ids:
-        return {}
-    sql = _LAST_USES.format(ids=", ".join("?" * len(ids)))
-    return {ident: (from_micros(at), actor) for ident, at, actor in conn.execute(sql, list(ids))}
+    if not credentials:
+        return credentials
+    sql = _LAST_USES.format(ids=", ".join("?" * len(credentials)))
+    found = {
+        ident: (from_micros(at), actor)
+        for ident, at, actor in conn.execute(sql, [cred.id for cred in credentials])
+    }
+    if not found:
+        return credentials
+    return [
+        cred if (use := found.get(cred.id)) is None
+        else msgspec.structs.replace(cred, last_used_at=use[0], last_used_by=use[1])
+        for cred in credentials
+    ]  # fmt: skip
 
 
 def select_usage(

@@ -51,6 +51,7 @@ from ._audit import (
     not_allowed_in_tasks,
     select_audit,
     select_usage,
+    with_last_use,
 )
 from ._backfill import EXPIRY_ADDED, backfill_expiry
 from ._health import damaged_store, remove_stale_keys, warn_if_shared
@@ -765,7 +766,8 @@ class Store:
                 if with_secrets
                 else None
             )
-        return self._credential(row, opened)
+            (found,) = with_last_use(conn, [self._credential(row, opened)])
+        return found
 
     def list_credentials(
         self,
@@ -821,6 +823,7 @@ class Store:
                     msgspec.structs.replace(item, status=self._status(cipher, workspace_id, row))
                     for item, row in zip(items, rows, strict=True)
                 ]
+            items = with_last_use(conn, items)
         return Page(items, page, size, math.ceil(total / size), total)
 
     def _status(
