@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["run", "start_server"]
+__all__ = ["measure", "run", "start_server"]
 
 SEED = 200  # credentials in the store
 PER_PAGE = 20  # a list request's page size
@@ -103,7 +103,8 @@ def _generate(port: int, token: str, paths: list[str], seconds: float, out: obje
     out.put((sum(counts), elapsed, errors))  # type: ignore[attr-defined]
 
 
-def _load(port: int, token: str, paths: list[str], seconds: float) -> float:
+def measure(port: int, token: str, paths: list[str], seconds: float) -> tuple[int, float]:
+    """Run the load generator for ``seconds``: requests answered, seconds taken."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     proc = context.Process(target=_generate, args=(port, token, paths, seconds, queue))
@@ -112,7 +113,12 @@ def _load(port: int, token: str, paths: list[str], seconds: float) -> float:
     proc.join()
     if errors:
         raise RuntimeError(f"wrong answer under load: {errors[0]}")
-    return float(total / elapsed)
+    return int(total), float(elapsed)
+
+
+def _load(port: int, token: str, paths: list[str], seconds: float) -> float:
+    total, elapsed = measure(port, token, paths, seconds)
+    return total / elapsed
 
 
 def run(seconds: float) -> dict[str, float]:
