@@ -4,20 +4,24 @@ the token routes a management token calls (``/tilecred/v1/tokens/{workspace}``).
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import hashlib
 import logging
 import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from tests.test_server_harness import Reply, Running
+from tilecred._server._token_api import IssuedToken
 from tilecred._server._tokens import TASK
 
 pytest_plugins = ["tests.test_server_harness"]
 
 TOKEN = re.compile(r"^tc-ws_[0-9a-f]+-[0-9a-f]{64}$")
+CANARY_TOKEN = "tc-ws_1-" + "c4a7a7" * 10 + "beef"
 
 
 def _error(reply: Reply, status: int, message: str) -> None:
@@ -267,3 +271,15 @@ def test_two_admins_deactivating_each_other_leave_one(server: Running) -> None:
     assert sorted(reply.status for reply in replies) in ([200, 401], [200, 409])
     tokens = server.app.tokens.list(server.workspace_id)
     assert [token.administers for token in tokens].count(True) == 1
+
+
+def test_an_issued_token_never_prints_its_text() -> None:
+    issued = IssuedToken(
+        token_id="tok_1", name="ci", workspace_id="ws_1", kind="task", read_only=False,
+        active=True, state="active", created_at=datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC),
+        token=CANARY_TOKEN,
+    )  # fmt: skip
+    shown = [repr(issued), str(issued), f"{issued}", repr(issued.__rich_repr__())]
+    assert all(CANARY_TOKEN not in text for text in shown), shown
+    assert shown[0] == "IssuedToken(token_id='tok_1', name='ci', token='***')"
+    assert msgspec.json.decode(msgspec.json.encode(issued))["token"] == CANARY_TOKEN

@@ -74,6 +74,12 @@ class IssuedToken(ApiToken, kw_only=True):
     def __repr__(self) -> str:
         return f"IssuedToken(token_id={self.token_id!r}, name={self.name!r}, token='***')"
 
+    __str__ = __repr__
+
+    def __rich_repr__(self) -> list[tuple[str, str]]:
+        # msgspec's own would yield every field, the text included.
+        return [("token_id", self.token_id), ("name", self.name), ("token", "***")]
+
 
 class TokenListResponse(msgspec.Struct, kw_only=True):
     """The answer to a token listing: every token of the workspace, oldest first."""
