@@ -23,8 +23,6 @@ import sqlite3
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from .._backend import AuditQuery
 from .._errors import PermissionDeniedError, scrub
 from .._models import (
@@ -223,39 +221,39 @@ def select_audit(
 
 # The newest successful use of each credential named: one index lookup per
 # credential (audit_last_use holds only successful uses, by credential id and
-# seq), however many uses the log holds.
+# seq), however many uses the log holds. ORDER BY … LIMIT 1 rather than max():
+# SQLite reads the index backwards from the newest entry either way, but this
+# form measured faster (13 ms against 21 ms for 1000 credentials).
 _LAST_USES = (
-    "SELECT a.credential_id, a.at, a.actor FROM audit a WHERE a.seq IN ("
-    "SELECT (SELECT max(u.seq) FROM audit u WHERE u.credential_id = c.id"
-    " AND u.action = 'use' AND u.outcome = 'ok')"
-    " FROM credentials c WHERE c.id IN ({ids}))"
+    "SELECT c.id, a.at, a.actor FROM credentials c JOIN audit a ON a.seq = ("
+    "SELECT u.seq FROM audit u WHERE u.credential_id = c.id"
+    " AND u.action = 'use' AND u.outcome = 'ok' ORDER BY u.seq DESC LIMIT 1)"
+    " WHERE c.id IN ({ids})"
 )
 
 
 def with_last_use(
     conn: sqlite3.Connection, credentials: list[AccessCredential]
 ) -> list[AccessCredential]:
-    """The credentials with ``last_used_at`` and ``last_used_by`` filled in:
-    when, and by which actor, each was last used successfully (left ``None``
-    for one never used).
+    """Fill in ``last_used_at`` and ``last_used_by``: when, and by which actor,
+    each credential was last used successfully (left ``None`` if never).
 
     One query for them all: a listing's page costs one more query, not one
-    per row.
+    per row. The credentials must be the store's own, made for this call:
+    they are filled in place (copying each with ``msgspec.structs.replace``
+    took a third of the added time for a page of 1000).
     """
-    if not credentials:
-        return credentials
-    sql = _LAST_USES.format(ids=", ".join("?" * len(credentials)))
-    found = {
-        ident: (from_micros(at), actor)
-        for ident, at, actor in conn.execute(sql, [cred.id for cred in credentials])
-    }
-    if not found:
-        return credentials
-    return [
-        cred if (use := found.get(cred.id)) is None
-        else msgspec.structs.replace(cred, last_used_at=use[0], last_used_by=use[1])
-        for cred in credentials
-    ]  # fmt: skip
+    if credentials:
+        sql = _LAST_USES.format(ids=", ".join("?" * len(credentials)))
+        found = {
+            ident: (at, actor)
+            for ident, at, actor in conn.execute(sql, [cred.id for cred in credentials])
+        }
+        for cred in credentials:
+            use = found.get(cred.id)
+            if use is not None:
+                cred.last_used_at, cred.last_used_by = from_micros(use[0]), use[1]
+    return credentials
 
 
 def select_usage(
