@@ -349,7 +349,7 @@ def test_list_with_verify_marks_a_malformed_url_failed_and_still_lists() -> None
 def traced(store: Store) -> Iterator[list[str]]:
     """The SQL statements that the store's pooled connections run meanwhile."""
     statements: list[str] = []
-    connections = list(store._idle)
+    connections = list(store.engine._idle)  # type: ignore[attr-defined]
     assert connections  # a store keeps the connection it opened with
     for conn in connections:
         conn.set_trace_callback(statements.append)

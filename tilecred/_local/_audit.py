@@ -19,7 +19,6 @@ import datetime
 import getpass
 import logging
 import os
-import sqlite3
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from .._models import (
     CredentialUpdateRequest,
     UsageSummary,
 )
+from ._engine import Connection
 from ._records import from_micros, to_micros
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def deactivated(name: str, workspace: str, teamspace: str | None) -> PermissionD
 
 
 def insert_audit(
-    conn: sqlite3.Connection,
+    conn: Connection,
     entry: AuditEntry,
     outcome: str,
     detail: str | None = None,
@@ -172,7 +172,7 @@ def insert_audit(
     entry.recorded = True
 
 
-def _credential_id(conn: sqlite3.Connection, entry: AuditEntry) -> str | None:
+def _credential_id(conn: Connection, entry: AuditEntry) -> str | None:
     """The id of the credential the entry names, in its teamspace (a name or an id)."""
     scope, params = "c.scope = ''", [entry.workspace_id, entry.credential]
     if entry.teamspace is not None:
@@ -190,9 +190,7 @@ def _credential_id(conn: sqlite3.Connection, entry: AuditEntry) -> str | None:
     return None if row is None else str(row[0])
 
 
-def select_audit(
-    conn: sqlite3.Connection, workspace_id: str, query: AuditQuery
-) -> list[AuditRecord]:
+def select_audit(conn: Connection, workspace_id: str, query: AuditQuery) -> list[AuditRecord]:
     """A workspace's records, oldest first: the newest ``query.limit`` that match."""
     where = ["a.workspace_id = ?"]
     params: list[Any] = [workspace_id]
@@ -232,9 +230,7 @@ _LAST_USES = (
 )
 
 
-def with_last_use(
-    conn: sqlite3.Connection, credentials: list[AccessCredential]
-) -> list[AccessCredential]:
+def with_last_use(conn: Connection, credentials: list[AccessCredential]) -> list[AccessCredential]:
     """Fill in ``last_used_at`` and ``last_used_by``: when, and by which actor,
     each credential was last used successfully (left ``None`` if never).
 
@@ -257,7 +253,7 @@ def with_last_use(
 
 
 def select_usage(
-    conn: sqlite3.Connection,
+    conn: Connection,
     workspace_id: str,
     credential_id: str,
     since: datetime.datetime | None = None,
@@ -322,7 +318,7 @@ def audited(
         except Exception as failure:
             logger.warning(
                 "could not append to the audit log of %s (%s): %s",
-                store.path, entry.action, type(failure).__name__,
+                store.describe, entry.action, type(failure).__name__,
             )  # fmt: skip
         raise
     if not (entry.recorded or refusals_only):

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, CredentialsError
 from . import _keys
 
 __all__ = ["damaged_store", "remove_stale_keys", "warn_if_shared"]
@@ -63,27 +63,25 @@ def warn_if_shared(home: Path) -> None:
 
 
 def remove_stale_keys(
-    conn: sqlite3.Connection, key_path: Path, read_check: Callable[[], bytes | None]
+    key_path: Path, locked: Callable[[Callable[[bytes | None], list[Path]]], list[Path]]
 ) -> None:
     """Remove what killed rotations (and key file creations) left behind.
 
-    Pending keys are removed holding the store's write lock; nothing is done
-    (and no lock is taken) when there is nothing to remove.
-    A failure leaves the files for the next open: it must not stop this one.
+    Pending keys are removed by ``locked``, which runs its argument with the
+    store's key check in an exclusive transaction; nothing is done (and no
+    lock is taken) when there is nothing to remove. A failure leaves the
+    files for the next open: it must not stop this one.
     """
     for path in _keys.remove_abandoned_temporaries(key_path):
         logger.info("removed %s, left behind by a key file creation that did not finish", path)
     if not _keys.pending_key_files(key_path):
         return
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            check = read_check()
-            removed = [] if check is None else _keys.remove_stale_pending_keys(key_path, check)
-        finally:
-            conn.execute("ROLLBACK")
-    except sqlite3.Error as exc:
-        logger.warning("could not look for stale key files beside %s: %s", key_path, exc)
+        removed = locked(
+            lambda check: [] if check is None else _keys.remove_stale_pending_keys(key_path, check)
+        )
+    except CredentialsError as exc:
+        logger.warning("could not look for stale key files beside %s: %s", key_path, exc.message)
         return
     for path in removed:
         logger.info("removed %s, left behind by a key rotation that did not finish", path)

@@ -14,9 +14,12 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from ._engine import Connection
+
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "STATEMENTS",
     "TOKENS_MOVED",
     "TOKEN_FILE",
     "import_token_file",
@@ -138,31 +141,27 @@ _V5 = (
 )
 
 
-def _steps(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
-    def run(conn: sqlite3.Connection) -> None:
+def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
+    def run(conn: Connection) -> None:
         for statement in statements:
             conn.execute(statement)
 
     return run
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _steps(_V1),
-    _steps(_V2),
-    _steps(_V3),
-    _steps(_V4),
-    _steps(_V5),
-)
+# Each version's statements; PostgreSQL's tables are made from these (_pgschema.py).
+STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = tuple(_steps(v) for v in STATEMENTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def user_version(conn: sqlite3.Connection) -> int:
+def user_version(conn: Connection) -> int:
     """The schema version recorded in the file (0 for a new file)."""
     row = conn.execute("PRAGMA user_version").fetchone()
     return int(row[0])
 
 
-def migrate(conn: sqlite3.Connection) -> int:
+def migrate(conn: Connection) -> int:
     """Bring the schema up to date inside the open transaction; the old version."""
     old = user_version(conn)
     for step in MIGRATIONS[old:]:
@@ -182,7 +181,7 @@ def _micros(text: str | None) -> int | None:
     return (moment - _EPOCH) // datetime.timedelta(microseconds=1)
 
 
-def import_token_file(conn: sqlite3.Connection, path: Path) -> int:
+def import_token_file(conn: Connection, path: Path) -> int:
     """Copy an old token file's tokens into the ``tokens`` table, once.
 
     Runs inside the migration's transaction to version 3, so it happens

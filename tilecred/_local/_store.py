@@ -15,12 +15,11 @@ import logging
 import math
 import os
 import secrets
-import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -54,28 +53,28 @@ from ._audit import (
     with_last_use,
 )
 from ._backfill import EXPIRY_ADDED, backfill_expiry
-from ._health import damaged_store, remove_stale_keys, warn_if_shared
+from ._engine import (
+    DEFAULT_INDEX,
+    NAME_INDEX,
+    Connection,
+    Engine,
+    Lock,
+    Mode,
+    Retry,
+    retrying,
+)
+from ._health import remove_stale_keys
 from ._records import TeamspaceRecord, WorkspaceRecord, from_micros, to_micros
 from ._rows import UNPROCESSABLE, Secret, join_secret, the_secret
-from ._schema import (
-    SCHEMA_VERSION,
-    TOKEN_FILE,
-    TOKENS_MOVED,
-    import_token_file,
-    migrate,
-    user_version,
-)
+from ._schema import SCHEMA_VERSION
+from ._sqlite import DATABASE_NAME, KEY_FILE_NAME
 from ._verify import verify_request
 
 __all__ = ["DATABASE_NAME", "KEY_FILE_NAME", "Store"]
 
 logger = logging.getLogger("tilecred")
 
-DATABASE_NAME = "tilecred.db"
-KEY_FILE_NAME = "key"
-# How long a writer waits for another to finish before giving up.
-_BUSY_MILLISECONDS = 30_000
-_MAX_IDLE_CONNECTIONS = 8
+T = TypeVar("T")
 _COLUMNS = (
     "id, teamspace_id, name, provider, provider_default, allowed_in_tasks,"
     " kind, member, public, secret, created_at, updated_at, active, expires_at"
@@ -117,33 +116,16 @@ def _conflict() -> ConflictError:
     return ConflictError("name already in use", status=409)
 
 
-@contextlib.contextmanager
-def _default_race(provider: CloudProvider) -> Iterator[None]:
-    """Report the one-default-per-provider index refusing a write as what it is.
-
-    The write cleared the scope's default first, in the same transaction, so
-    only a writer that skipped that (another program, an older tilecred)
-    can have made one since.
-    """
-    try:
-        yield
-    except sqlite3.IntegrityError as exc:
-        if not str(exc).endswith("credentials.provider"):
-            raise
-        raise ConflictError(
-            f"another credential became the {provider.value} default at the same time: try again",
-            status=409,
-        ) from exc
-
-
 class Store:
-    """The embedded credential store in one directory.
+    """The embedded credential store: an SQLite file in one directory, or a
+    PostgreSQL database (:func:`tilecred._local.open_store`).
 
     Parameters:
         home: the directory (created with mode 0700 if missing); the database
             is ``tilecred.db`` in it.
         key: the 32-byte master key. Default: ``TILECRED_MASTER_KEY`` (base64),
             else the key file ``key`` beside the database, created on first use.
+        engine: the database, instead of ``home`` (see ``open_store``).
 
     Raises:
         ConfigurationError: the directory or database cannot be used, or the
@@ -157,111 +139,86 @@ class Store:
     'ml'
     """
 
-    def __init__(self, home: Path, *, key: bytes | None = None) -> None:
-        self.home = Path(home)
-        self.path = self.home / DATABASE_NAME
-        self.key_path = self.home / KEY_FILE_NAME
+    def __init__(
+        self, home: Path | None = None, *, key: bytes | None = None, engine: Engine | None = None
+    ) -> None:
         self._lock = threading.Lock()
-        self._idle: list[sqlite3.Connection] = []
-        self._closed = False
-        self._pid = os.getpid()
-        self._orphans: list[sqlite3.Connection] = []
         if key is None:
             _keys.key_from_environment(os.environ)  # a malformed key fails before any file is made
-        self._prepare_files()
-        warn_if_shared(self.home)
-        conn = self._connect()
+        if engine is None:
+            if home is None:
+                raise ConfigurationError("a store needs a directory or a database")
+            from ._sqlite import SQLiteEngine
+
+            engine = SQLiteEngine(Path(home))
+        self._engine = engine
+        self.describe = engine.describe
+        self.home: Path | None = getattr(engine, "home", None)
+        self.path: Path | None = getattr(engine, "path", None)
+        self.key_path = engine.key_path
         try:
-            self._source, self._check = self._open(conn, key)
+            conn = engine.connect()
+            try:
+                self._source, self._check = self._open(conn, key)
+            finally:
+                engine.release(conn)
         except BaseException:
-            conn.close()
+            engine.close()
             raise
         self._cipher = _keys.Cipher(self._source.key)
-        self._idle.append(conn)
 
     def __repr__(self) -> str:
-        return f"Store({str(self.home)!r})"
+        return f"Store({self._engine.location!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The database behind the store."""
+        return self._engine
 
     # -- opening ----------------------------------------------------------------
 
-    def _prepare_files(self) -> None:
-        try:
-            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-            # Created 0600 before SQLite sees it; SQLite gives its -wal and -shm
-            # files the database file's mode.
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            os.close(fd)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot use {self.path} as the local store: {exc}") from exc
-
-    def _connect(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = None
-        try:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=_BUSY_MILLISECONDS / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {_BUSY_MILLISECONDS:d}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            # A returned write survives a crash of this process (WAL) and of the
-            # machine (FULL syncs the WAL on every commit).
-            conn.execute("PRAGMA synchronous = FULL")
-            # Deleted and replaced content (an old sealed secret) is zeroed, not
-            # left in freed pages or cells.
-            conn.execute("PRAGMA secure_delete = ON")
-        except sqlite3.Error as exc:
-            if conn is not None:
-                conn.close()
-            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
-                exc, sqlite3.OperationalError
-            ):
-                raise damaged_store(self.path, exc) or ConfigurationError(
-                    f"{self.path} is not a tilecred store: {exc}"
-                ) from exc
-            raise ConfigurationError(f"cannot open the local store {self.path}: {exc}") from exc
-        return conn
-
-    def _open(
-        self, conn: sqlite3.Connection, explicit: bytes | None
-    ) -> tuple[_keys.KeySource, bytes]:
+    def _open(self, conn: Connection, explicit: bytes | None) -> tuple[_keys.KeySource, bytes]:
         """Check the key against the store before anything is written to it."""
+        engine = self._engine
         try:
-            version = user_version(conn)
+            version = engine.schema_version(conn)
             check = self._read_check(conn) if version > 0 else None
-        except sqlite3.DatabaseError as exc:
-            raise damaged_store(self.path, exc) or ConfigurationError(
-                f"{self.path} is not a tilecred store: {exc}"
-            ) from exc
+        except engine.errors as exc:
+            raise engine.opening_error(exc, reading=True) from exc
         if version > SCHEMA_VERSION:
             raise ConfigurationError(
-                f"the local store {self.path} has schema version {version}, newer than this "
+                f"{self.describe} has schema version {version}, newer than this "
                 f"tilecred knows ({SCHEMA_VERSION}): upgrade tilecred"
             )
         source = self._find_key(explicit, check)
         # The key fits (or the store is new): from here on, writing is safe.
         try:
-            # Persistent in the file, but a restored copy may have lost it.
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.Error as exc:
-            raise ConfigurationError(f"cannot prepare the local store {self.path}: {exc}") from exc
+            engine.prepare(conn)
+        except engine.errors as exc:
+            raise engine.opening_error(exc) from exc
         if check is None or version < SCHEMA_VERSION:
             check = self._initialize(conn, source)
-        remove_stale_keys(conn, self.key_path, lambda: self._read_check(conn))
+        if self.key_path is not None:
+            remove_stale_keys(self.key_path, self._locked_check)
         logger.debug(
-            "local store %s opened (schema %d, key from %s)",
-            self.path,
+            "%s opened (schema %d, key from %s)",
+            self.describe.removeprefix("the "),
             SCHEMA_VERSION,
             source.description,
         )
         return source, check
 
-    @staticmethod
-    def _read_check(conn: sqlite3.Connection) -> bytes | None:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()
+    def _read_check(self, conn: Connection, *, lock: Lock | None = None) -> bytes | None:
+        """The key check; ``lock`` ``"share"`` holds it against a rotation until the
+        transaction ends (a write about to seal with the key it opens), ``"update"``
+        against every such write (the rotation)."""
+        row = conn.execute(self._engine.check_sql(lock=lock)).fetchone()
         return None if row is None else bytes(row[0])
+
+    def _locked_check(self, action: Callable[[bytes | None], T]) -> T:
+        """``action(key check)`` in an exclusive transaction that writes nothing."""
+        with self._transaction(mode="exclusive", commit=False) as conn:
+            return action(self._read_check(conn))
 
     def _find_key(self, explicit: bytes | None, check: bytes | None) -> _keys.KeySource:
         if explicit is not None:
@@ -270,47 +227,56 @@ class Store:
             source = _keys.key_from_environment(os.environ) or self._key_from_file(check)
         if check is not None and not _keys.Cipher(source.key).opens(check):
             raise ConfigurationError(
-                f"{source.description} does not open the local store {self.path}: "
+                f"{source.description} does not open {self.describe}: "
                 "it was encrypted with another key"
             )
         return source
 
     def _key_from_file(self, check: bytes | None) -> _keys.KeySource:
-        source = _keys.read_key_file(self.key_path)
+        key_path = self.key_path
+        if key_path is None:
+            raise ConfigurationError(
+                f"{self.describe} needs its master key: set {_keys.KEY_ENV} "
+                "or give a key file (tilecred serve --key-file)"
+            )
+        source = _keys.read_key_file(key_path)
         if check is None:
-            return source or _keys.create_key_file(self.key_path)
+            if source is not None:
+                return source
+            if not self._engine.creates_key:
+                raise ConfigurationError(
+                    f"the key file {key_path} does not exist: {self.describe} never "
+                    "creates its key, so that every instance uses the same one (docs/deployment.md)"
+                )
+            return _keys.create_key_file(key_path)
         if source is not None and _keys.Cipher(source.key).opens(check):
             return source
         # A rotation that stopped after the store took the new key but before
-        # the key file was replaced: finish it, holding the write lock so that
-        # no other rotation runs meanwhile (nothing is written to the store).
-        conn = self._connect()
+        # the key file was replaced: finish it, holding the exclusive lock so
+        # that no other rotation runs meanwhile (nothing is written to the store).
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            adopted = _keys.adopt_pending_key(self.key_path, self._read_check(conn) or check)
-            conn.execute("ROLLBACK")
-        except sqlite3.Error as exc:
-            raise ConfigurationError(f"cannot open the local store {self.path}: {exc}") from exc
-        finally:
-            conn.close()
+            adopted = self._locked_check(
+                lambda current: _keys.adopt_pending_key(key_path, current or check)
+            )
+        except CredentialsError as exc:
+            raise ConfigurationError(f"cannot open {self.describe}: {exc.message}") from exc
         if adopted is not None:
             return adopted
         if source is None:
             raise ConfigurationError(
-                f"the key file {self.key_path} is missing and the local store {self.path} "
+                f"the key file {key_path} is missing and {self.describe} "
                 f"was encrypted with it: restore it from a backup or set {_keys.KEY_ENV}"
             )
         return source  # does not open the store: _find_key says so
 
-    def _initialize(self, conn: sqlite3.Connection, source: _keys.KeySource) -> bytes:
+    def _initialize(self, conn: Connection, source: _keys.KeySource) -> bytes:
         """Create or migrate the schema and keep the key check, in one transaction."""
+        engine = self._engine
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            engine.begin(conn, "exclusive")
             try:
                 # Another process may have done this since we looked.
-                old = migrate(conn)
-                if old < TOKENS_MOVED <= SCHEMA_VERSION:
-                    import_token_file(conn, self.home / TOKEN_FILE)
+                old = engine.migrate(conn)
                 if 0 < old < EXPIRY_ADDED:
                     cipher = _keys.Cipher(source.key)
                     backfill_expiry(conn, lambda sealed, row: cipher.open(sealed, _row_aad(*row)))
@@ -319,18 +285,21 @@ class Store:
                     check = _keys.Cipher(source.key).key_check()
                     conn.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?)", (check,))
             except BaseException:
-                conn.execute("ROLLBACK")
+                engine.end(conn, commit=False)
                 raise
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise ConfigurationError(f"cannot prepare the local store {self.path}: {exc}") from exc
+            engine.end(conn, commit=True)
+        except engine.errors as exc:
+            raise engine.opening_error(exc) from exc
         if old and old < SCHEMA_VERSION:
             logger.info(
-                "local store %s migrated from schema %d to %d", self.path, old, SCHEMA_VERSION
+                "%s migrated from schema %d to %d",
+                self.describe.removeprefix("the "),
+                old,
+                SCHEMA_VERSION,
             )
         if not _keys.Cipher(source.key).opens(check):
             raise ConfigurationError(
-                f"{source.description} does not open the local store {self.path}: "
+                f"{source.description} does not open {self.describe}: "
                 "it was encrypted with another key"
             )
         return check
@@ -339,11 +308,7 @@ class Store:
 
     def close(self) -> None:
         """Close every pooled connection; the store cannot be used afterwards."""
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        self._engine.close()
 
     def __enter__(self) -> Store:
         return self
@@ -351,107 +316,85 @@ class Store:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _acquire(self) -> sqlite3.Connection:
-        with self._lock:
-            if self._closed:
-                raise CredentialsError(f"the local store {self.path} is closed")
-            if self._pid != os.getpid():
-                # A forked child must not use its parent's connections (SQLite
-                # forbids it); they are left alone, not closed, for the parent.
-                self._orphans.extend(self._idle)
-                self._idle, self._pid = [], os.getpid()
-            if self._idle:
-                return self._idle.pop()
-        return self._connect()
-
-    def _release(self, conn: sqlite3.Connection) -> None:
-        if conn.in_transaction:
-            # A COMMIT or ROLLBACK that failed left the transaction open, maybe
-            # with the write lock: it must not go back to the pool like that.
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                conn.close()
-                return
-        with self._lock:
-            idle = not self._closed and self._pid == os.getpid()
-            if idle and len(self._idle) < _MAX_IDLE_CONNECTIONS:
-                self._idle.append(conn)
-                return
-        conn.close()
-
     @contextlib.contextmanager
-    def _transaction(self, *, write: bool, snapshot: bool = True) -> Iterator[sqlite3.Connection]:
-        """One transaction: IMMEDIATE for writes (queue for the lock up front,
-        so a read never has to be upgraded), deferred for reads that need one
-        consistent snapshot, none for a single statement."""
-        conn = self._acquire()
+    def _transaction(
+        self, *, write: bool = False, snapshot: bool = True, mode: Mode | None = None,
+        commit: bool = True,
+    ) -> Iterator[Connection]:  # fmt: skip
+        """One transaction: ``write`` ones are serialized against conflicting
+        writers (a lost race raises :class:`Retry`: see :func:`retrying`),
+        reads that need one consistent snapshot get one, and a single
+        statement needs none. ``commit=False`` rolls back even on success."""
+        engine = self._engine
+        conn = engine.acquire()
         try:
-            if not (write or snapshot):
+            if not (write or snapshot or mode):
                 yield conn
                 return
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            engine.begin(conn, mode or ("write" if write else "read"))
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                engine.end(conn, commit=False)
                 raise
-            conn.execute("COMMIT")
-        except sqlite3.IntegrityError as exc:
-            # The checks in each operation run first; this is the database's own
-            # backstop (a unique index on a name; a second provider default is
-            # reported by _default_race before it gets here).
-            if "UNIQUE" in str(exc):
+            engine.end(conn, commit=commit)
+        except engine.errors as exc:
+            # The checks in each operation run first; a unique index refusing a
+            # write is the database's own backstop (a second provider default
+            # is reported by _default_race before it gets here).
+            if engine.unique_index(exc) == NAME_INDEX or engine.unique_index(exc) == "unique":
                 raise _conflict() from exc
-            raise CredentialsError(f"the local store {self.path} refused a write: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise damaged_store(self.path, exc) or CredentialsError(
-                f"the local store {self.path} failed: {exc}"
-            ) from exc
+            raise engine.failure(exc) from exc
         finally:
-            self._release(conn)
+            engine.release(conn)
 
     def transaction(
         self, *, write: bool, snapshot: bool = True
-    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        """One transaction, for the server's tables kept in this store (its tokens)."""
+    ) -> contextlib.AbstractContextManager[Connection]:
+        """One transaction, for the server's tables kept in this store (its tokens).
+
+        A write that can lose a race with another instance's write (on
+        PostgreSQL) raises :class:`~._engine.Retry`: run it under
+        :func:`~._engine.retrying`.
+        """
         return self._transaction(write=write, snapshot=snapshot)
 
-    def _fold_wal(self) -> None:
-        """Copy the WAL into the database and empty it, so that replaced or
-        deleted ciphertext survives in neither file.
+    @contextlib.contextmanager
+    def _default_race(self, provider: CloudProvider) -> Iterator[None]:
+        """Report the one-default-per-provider index refusing a write as what it is.
 
-        A reader in another transaction (or process) can keep it from
-        finishing; the last connection to close folds the WAL in then, so this
-        only logs.
+        The write cleared the scope's default first, in the same transaction,
+        so only a writer that skipped that (another program, an older
+        tilecred), or on PostgreSQL a concurrent write from another instance,
+        can have made one since; the latter is a race worth running again.
         """
-        conn = self._acquire()
         try:
-            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        except sqlite3.Error as exc:
-            busy, detail = 1, f": {exc}"
-        else:
-            detail = ": another connection is reading"
-        finally:
-            self._release(conn)
-        if busy:
-            logger.warning(
-                "local store %s: the write-ahead log could not be emptied yet%s", self.path, detail
-            )
+            yield
+        except self._engine.errors as exc:
+            if self._engine.unique_index(exc) != DEFAULT_INDEX:
+                raise
+            message = f"another credential became the {provider.value} default at the same time"
+            if self._engine.retries_races:
+                raise Retry(message, status=409) from exc
+            raise ConflictError(f"{message}: try again", status=409) from exc
 
-    def _current_cipher(self, conn: sqlite3.Connection) -> _keys.Cipher:
+    def _fold_wal(self) -> None:
+        self._engine.fold()
+
+    def _current_cipher(self, conn: Connection, *, sealing: bool = False) -> _keys.Cipher:
         """The cipher for the key the store uses now.
 
         Another process may have rotated the key since this store was opened;
         the key check tells. A key file is then read again; a key from the
-        environment or an argument cannot be, and is refused.
+        environment or an argument cannot be, and is refused. ``sealing``: the
+        caller seals with it, so the check is held against a rotation.
         """
-        check = self._read_check(conn)
+        check = self._read_check(conn, lock="share" if sealing else None)
         with self._lock:
             if check == self._check:
                 return self._cipher
             if check is None:
-                raise ConfigurationError(f"the local store {self.path} has lost its key check")
+                raise ConfigurationError(f"{self.describe} has lost its key check")
             if self._source.path is not None:
                 candidate = _keys.read_key_file(self._source.path)
                 if candidate is None or not _keys.Cipher(candidate.key).opens(check):
@@ -461,12 +404,13 @@ class Store:
                     self._cipher = _keys.Cipher(candidate.key)
                     return self._cipher
             raise ConfigurationError(
-                f"the local store {self.path} was re-keyed by another process and "
+                f"{self.describe} was re-keyed by another process and "
                 f"{self._source.description} no longer opens it"
             )
 
     # -- workspaces ---------------------------------------------------------------
 
+    @retrying
     def create_workspace(self, name: str) -> WorkspaceRecord:
         """Create a workspace.
 
@@ -481,7 +425,7 @@ class Store:
             return self._insert_workspace(conn, name)
 
     @staticmethod
-    def _insert_workspace(conn: sqlite3.Connection, name: str) -> WorkspaceRecord:
+    def _insert_workspace(conn: Connection, name: str) -> WorkspaceRecord:
         ident, now = "ws_" + secrets.token_hex(8), _now()
         conn.execute(
             "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)", (ident, name, now)
@@ -494,7 +438,7 @@ class Store:
             return self._find_workspace(conn, name_or_id)
 
     @staticmethod
-    def _find_workspace(conn: sqlite3.Connection, name_or_id: str) -> WorkspaceRecord | None:
+    def _find_workspace(conn: Connection, name_or_id: str) -> WorkspaceRecord | None:
         row = conn.execute(
             "SELECT id, name, created_at FROM workspaces WHERE id = ?1 OR name = ?1"
             " ORDER BY id = ?1 DESC LIMIT 1",
@@ -502,6 +446,7 @@ class Store:
         ).fetchone()
         return None if row is None else WorkspaceRecord(row[0], row[1], from_micros(row[2]))
 
+    @retrying
     def ensure_workspace(self, name_or_id: str) -> WorkspaceRecord:
         """The workspace by id or name; a name not yet used is created.
 
@@ -522,6 +467,7 @@ class Store:
 
     # -- teamspaces ---------------------------------------------------------------
 
+    @retrying
     def create_teamspace(
         self,
         workspace_id: str,
@@ -548,13 +494,13 @@ class Store:
             return self._insert_teamspace(conn, workspace_id, name, visibility, description)
 
     @staticmethod
-    def _require_workspace(conn: sqlite3.Connection, workspace_id: str) -> None:
+    def _require_workspace(conn: Connection, workspace_id: str) -> None:
         if not conn.execute("SELECT 1 FROM workspaces WHERE id = ?", (workspace_id,)).fetchone():
             raise NotFoundError(f"workspace {workspace_id!r} not found", status=404)
 
     @staticmethod
     def _insert_teamspace(
-        conn: sqlite3.Connection,
+        conn: Connection,
         workspace_id: str,
         name: str,
         visibility: str = "private",
@@ -575,7 +521,7 @@ class Store:
 
     @staticmethod
     def _find_teamspace(
-        conn: sqlite3.Connection, workspace_id: str, name_or_id: str, *, by_id: bool = True
+        conn: Connection, workspace_id: str, name_or_id: str, *, by_id: bool = True
     ) -> TeamspaceRecord | None:
         match = "(id = ?2 OR name = ?2)" if by_id else "name = ?2"
         row = conn.execute(
@@ -597,6 +543,7 @@ class Store:
 
     # -- credentials --------------------------------------------------------------
 
+    @retrying
     def create_credential(
         self,
         workspace_id: str,
@@ -636,11 +583,11 @@ class Store:
             sealed = None
             if hidden is not None:
                 aad = _row_aad(workspace_id, teamspace, request.name, ident)
-                sealed = self._current_cipher(conn).seal(hidden, aad)
+                sealed = self._current_cipher(conn, sealing=True).seal(hidden, aad)
             default = bool(request.provider_default)
             if default:
                 self._clear_default(conn, workspace_id, teamspace, request.provider, now)
-            with _default_race(request.provider):
+            with self._default_race(request.provider):
                 conn.execute(
                     f"INSERT INTO credentials (workspace_id, scope, {_COLUMNS})"  # noqa: S608
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -673,7 +620,7 @@ class Store:
         )  # fmt: skip
 
     def _scope(
-        self, conn: sqlite3.Connection, workspace_id: str, teamspace: str | None, *, create: bool
+        self, conn: Connection, workspace_id: str, teamspace: str | None, *, create: bool
     ) -> str | None:
         if teamspace is None:
             return None
@@ -686,7 +633,7 @@ class Store:
 
     @staticmethod
     def _credential_row(
-        conn: sqlite3.Connection, workspace_id: str, teamspace_id: str | None, name: str
+        conn: Connection, workspace_id: str, teamspace_id: str | None, name: str
     ) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = conn.execute(
             f"SELECT {_COLUMNS} FROM credentials WHERE workspace_id = ? AND scope = ? AND name = ?",  # noqa: S608
@@ -696,15 +643,16 @@ class Store:
 
     @staticmethod
     def _clear_default(
-        conn: sqlite3.Connection,
+        conn: Connection,
         workspace_id: str,
         teamspace_id: str | None,
         provider: CloudProvider,
         now: int,
     ) -> None:
         conn.execute(
-            "UPDATE credentials SET provider_default = 0, updated_at = max(?, updated_at + 1)"
-            " WHERE workspace_id = ? AND scope = ? AND provider = ? AND provider_default = 1",
+            "UPDATE credentials SET provider_default = 0, updated_at ="
+            " CASE WHEN ?1 > updated_at THEN ?1 ELSE updated_at + 1 END"
+            " WHERE workspace_id = ?2 AND scope = ?3 AND provider = ?4 AND provider_default = 1",
             (now, workspace_id, teamspace_id or "", provider.value),
         )
 
@@ -851,6 +799,7 @@ class Store:
             return "failed"
         return "verified"
 
+    @retrying
     def update_credential(
         self,
         workspace_id: str,
@@ -892,7 +841,7 @@ class Store:
             if new_name != name and self._credential_row(conn, workspace_id, teamspace, new_name):
                 raise _conflict()
             aad = _row_aad(workspace_id, teamspace, new_name, ident)
-            cipher = functools.cache(functools.partial(self._current_cipher, conn))
+            cipher = functools.cache(functools.partial(self._current_cipher, conn, sealing=True))
             if new_secret is not None:
                 kind, member = new_secret.kind, new_secret.member
                 public, hidden = new_secret.split()
@@ -917,7 +866,7 @@ class Store:
             now = max(_now(), updated + 1)
             if default:
                 self._clear_default(conn, workspace_id, teamspace, provider, now)
-            with _default_race(provider):
+            with self._default_race(provider):
                 conn.execute(
                 "UPDATE credentials SET name = ?, provider = ?, provider_default = ?,"
                 " allowed_in_tasks = ?, kind = ?, member = ?, public = ?, secret = ?,"
@@ -933,6 +882,7 @@ class Store:
              None, created, now, active, expires),
         )  # fmt: skip
 
+    @retrying
     def delete_credential(
         self,
         workspace_id: str,
@@ -959,6 +909,7 @@ class Store:
                 insert_audit(conn, audit, "ok")
         self._fold_wal()
 
+    @retrying
     def use_credential(
         self, workspace_id: str, teamspace_id: str | None, name: str, *, audit: AuditEntry
     ) -> AccessCredential:
@@ -986,6 +937,7 @@ class Store:
             insert_audit(conn, audit, "ok")
         return self._credential(row, opened)
 
+    @retrying
     def set_credential_active(
         self,
         workspace_id: str,
@@ -1030,7 +982,7 @@ class Store:
 
     @staticmethod
     def _scope_names(
-        conn: sqlite3.Connection, workspace_id: str, teamspace_id: str | None
+        conn: Connection, workspace_id: str, teamspace_id: str | None
     ) -> tuple[str, str | None]:
         """The names of a workspace and teamspace, for messages."""
         (workspace,) = conn.execute(
@@ -1045,6 +997,7 @@ class Store:
 
     # -- the audit log ------------------------------------------------------------
 
+    @retrying
     def append_audit(self, entry: AuditEntry, outcome: str, detail: str | None = None) -> None:
         """Append one record to the audit log, in a transaction of its own."""
         with self._transaction(write=True) as conn:
@@ -1101,9 +1054,12 @@ class Store:
         new_cipher = _keys.Cipher(new_key)
         pending: Path | None = None
         try:
-            with self._transaction(write=True) as conn:
-                # Under the write lock: no other rotation runs until this one has
-                # committed, and any rotation left unfinished is finished first.
+            with self._transaction(mode="exclusive") as conn:
+                # Exclusive: no other rotation runs until this one has committed,
+                # and any rotation left unfinished is finished first. The key
+                # check is locked before any secret is read: a write sealing with
+                # the old key finishes first, and none starts until this commits.
+                self._read_check(conn, lock="update")
                 old_cipher = self._current_cipher(conn)
                 if self._source.path is not None:
                     # What killed rotations left behind goes before this one adds its own.
@@ -1123,12 +1079,14 @@ class Store:
         source = dataclasses.replace(self._source, key=new_key)
         with self._lock:
             self._source, self._check, self._cipher = source, check, new_cipher
-        logger.info("local store %s re-keyed: %d secrets re-encrypted", self.path, count)
+        logger.info(
+            "%s re-keyed: %d secrets re-encrypted", self.describe.removeprefix("the "), count
+        )
         return count
 
     @staticmethod
     def _reseal_all(
-        conn: sqlite3.Connection, old_cipher: _keys.Cipher, new_cipher: _keys.Cipher
+        conn: Connection, old_cipher: _keys.Cipher, new_cipher: _keys.Cipher
     ) -> tuple[int, bytes]:
         count = 0
         rows = conn.execute(

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ConflictError, NotFoundError
 from .._local._audit import AuditEntry, insert_audit, local_actor
+from .._local._engine import retrying
 from .._local._records import to_micros
 from ._token_records import MANAGEMENT, SELECT, TokenRecord, digest, from_row, new_text
 
@@ -131,6 +132,7 @@ class TokenLifecycle:
         return self._change(token_id, workspace_id, entry, "revoked_at = ?", (now,),
                             lockout=not allow_lockout)  # fmt: skip
 
+    @retrying
     def _change(
         self,
         token_id: str,
@@ -142,7 +144,8 @@ class TokenLifecycle:
         lockout: bool = False,
         detail: Callable[[TokenRecord], str] | None = None,
     ) -> TokenRecord:
-        """Update one live token's row and record it, in one write transaction.
+        """Update one live token's row and record it, in one write transaction
+        (run again if it loses a race with another instance's write).
 
         ``values`` is the assignment's parameters, or a function of the
         token's current record that returns them; ``detail`` likewise

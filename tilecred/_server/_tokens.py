@@ -25,7 +25,6 @@ import dataclasses
 import datetime
 import logging
 import secrets
-import sqlite3
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -35,6 +34,7 @@ from .._arguments import check_name
 from .._errors import CredentialsError, InvalidArgumentError, NotFoundError
 from .._limits import MAX_TOKEN_NAME
 from .._local._audit import AuditEntry, insert_audit, local_actor
+from .._local._engine import Connection, retrying
 from .._local._records import to_micros
 from .._local._schema import TOKEN_FILE
 from ._token_lifecycle import TokenLifecycle
@@ -117,6 +117,7 @@ class TokenStore(TokenLifecycle):
     def close(self) -> None:
         """Nothing to close: the tokens share the store's connections."""
 
+    @retrying
     def create(
         self,
         workspace_id: str,
@@ -180,6 +181,7 @@ class TokenStore(TokenLifecycle):
             insert_audit(conn, entry, "ok")
         return record, text
 
+    @retrying
     def bootstrap(self, workspace_id: str, name: str) -> tuple[TokenRecord, str] | None:
         """The first start's admin token: issued exactly once per store.
 
@@ -197,8 +199,8 @@ class TokenStore(TokenLifecycle):
         record, text = self._new_token(workspace_id, name, False, now)
         with self.store.transaction(write=True) as conn:
             claimed = conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
-                (_BOOTSTRAPPED, to_micros(now)),
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (_BOOTSTRAPPED, str(to_micros(now)).encode()),
             ).rowcount
             if not claimed:
                 return None
@@ -229,12 +231,12 @@ class TokenStore(TokenLifecycle):
         return record, text
 
     @staticmethod
-    def _require_workspace(conn: sqlite3.Connection, workspace_id: str) -> None:
+    def _require_workspace(conn: Connection, workspace_id: str) -> None:
         if not conn.execute("SELECT 1 FROM workspaces WHERE id = ?", (workspace_id,)).fetchone():
             raise NotFoundError(f"workspace {workspace_id!r} not found", status=404)
 
     @staticmethod
-    def _teamspace(conn: sqlite3.Connection, workspace_id: str, teamspace: str) -> str:
+    def _teamspace(conn: Connection, workspace_id: str, teamspace: str) -> str:
         row = conn.execute(
             "SELECT id FROM teamspaces WHERE workspace_id = ?1 AND (id = ?2 OR name = ?2)"
             " ORDER BY id = ?2 DESC LIMIT 1",
@@ -245,7 +247,7 @@ class TokenStore(TokenLifecycle):
         return str(row[0])
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, record: TokenRecord, text: str) -> None:
+    def _insert(conn: Connection, record: TokenRecord, text: str) -> None:
         names = None if record.credentials is None else msgspec.json.encode(record.credentials)
         conn.execute(
             "INSERT INTO tokens (id, workspace_id, name, kind, read_only, teamspace_id,"
