@@ -10,10 +10,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 import tilecred._api
+from tests._engines import engine, parametrize_engines
 from tests._postgres import postgres_cluster, postgres_url
 
-# The PostgreSQL fixtures, for any test marked ``postgres``.
-__all__ = ["postgres_cluster", "postgres_url"]
+# The PostgreSQL fixtures, for any test marked ``postgres``; engine, for the
+# tests that run on both SQLite and PostgreSQL.
+__all__ = ["engine", "postgres_cluster", "postgres_url"]
 
 # Values that must never appear in output, logs or errors.
 CANARY_SECRET = "CANARY-s3cr3t-9f1c2e7a"
@@ -25,6 +27,10 @@ def _reset_default_client() -> None:
     tilecred._api._default = None
     if client is not None:
         client.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_engines(metafunc)
 
 
 @pytest.fixture(autouse=True)

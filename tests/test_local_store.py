@@ -30,6 +30,7 @@ from tilecred import (
 from tilecred._local import LocalBackend, Store
 from tilecred._models import AWSCredential, Credential, CredentialCreateRequest
 
+from ._engines import store_at
 from .conftest import CANARY_SECRET
 
 ROLE = {"aws": {"role_arn": "arn:aws:iam::123456789012:role/demo"}}
@@ -37,14 +38,19 @@ AWS_KEY = {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key":
 SAS = {"azure": {"account_name": "lakeacct", "sas_token": "sv=1&sig=" + CANARY_SECRET}}
 
 
+# Every test here runs on SQLite and on PostgreSQL (tests/_engines.py).
+pytestmark = pytest.mark.usefixtures("engine")
+
+
 def _store(home: Path) -> Store:
-    return Store(home)
+    return store_at(home)
 
 
 def _names(**filters: object) -> list[str]:
     return [c.name for c in list_credentials(**filters)]  # type: ignore[arg-type]
 
 
+@pytest.mark.sqlite_only
 def test_the_local_store_is_used_when_nothing_is_configured(isolated: Path) -> None:
     settings = tilecred.get_client().settings
     assert settings.backend == "local"
@@ -58,6 +64,7 @@ def test_the_local_store_is_used_when_nothing_is_configured(isolated: Path) -> N
     }
 
 
+@pytest.mark.sqlite_only
 def test_configure_home_chooses_a_store_and_logs_where_calls_go(
     isolated: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -360,6 +367,7 @@ def traced(store: Store) -> Iterator[list[str]]:
             conn.set_trace_callback(None)
 
 
+@pytest.mark.sqlite_only
 def test_list_with_verify_reads_the_key_check_once(isolated: Path) -> None:
     with _store(isolated / "store") as store:
         ws = store.create_workspace("w")
@@ -442,6 +450,7 @@ def test_store_rejects_requests_without_one_usable_secret(isolated: Path) -> Non
         assert store.list_credentials(ws.id, None).total_items == 0
 
 
+@pytest.mark.sqlite_only
 def test_a_failed_commit_leaves_no_transaction_or_lock_behind(isolated: Path) -> None:
     home = isolated / "store"
     request = CredentialCreateRequest(
@@ -474,6 +483,7 @@ def test_a_failed_commit_leaves_no_transaction_or_lock_behind(isolated: Path) ->
         assert store.create_credential(ws.id, None, request).name == "r"
 
 
+@pytest.mark.sqlite_only
 def test_a_second_provider_default_from_elsewhere_is_a_409_that_says_so(isolated: Path) -> None:
     home = isolated / "store"
     role = AccessCredentialRole(aws=AWSRole(role_arn="a"))
@@ -501,6 +511,7 @@ def test_a_second_provider_default_from_elsewhere_is_a_409_that_says_so(isolated
         assert [(c.name, c.provider_default) for c in page.items] == [("old", False)]
 
 
+@pytest.mark.sqlite_only
 def test_the_backend_opens_one_store_and_closes_it(isolated: Path) -> None:
     settings = tilecred.configure(home=isolated / "b").settings
     backend = LocalBackend(settings)
@@ -511,6 +522,7 @@ def test_the_backend_opens_one_store_and_closes_it(isolated: Path) -> None:
     assert info.value.message == f"the local store {isolated / 'b' / 'tilecred.db'} is closed"
 
 
+@pytest.mark.sqlite_only
 def test_import_tilecred_loads_neither_sqlite_nor_cryptography() -> None:
     code = (
         "import sys, tilecred\n"

@@ -24,6 +24,10 @@ GCP_KEY = {"gcp": {"account_id": "svc@p.iam.gserviceaccount.com", "key_id": "k1"
                    "key_text": CANARY_SECRET}}  # fmt: skip
 
 
+# Every test here runs on SQLite and on PostgreSQL (tests/_engines.py).
+pytestmark = pytest.mark.usefixtures("engine")
+
+
 def make_teamspace(server: Running, name: str, **extra: Any) -> dict[str, Any]:
     reply = server.request(
         "POST",
@@ -319,6 +323,7 @@ def test_credentials_by_workspace_name(server: Running) -> None:
     assert server.request("GET", server.credentials_path("n")).status == 200
 
 
+@pytest.mark.sqlite_only
 def test_a_workspace_is_looked_up_once_by_name_and_once_by_id(server: Running) -> None:
     server.request("GET", server.credentials_path())  # the pool has its connections now
     with traced(server.app.store) as statements:
@@ -445,6 +450,7 @@ def test_revoked_token_is_401_at_once(server: Running) -> None:
                  "unknown or revoked API token")  # fmt: skip
 
 
+@pytest.mark.sqlite_only
 def test_the_store_holds_no_token_text(server: Running) -> None:
     for path in server.home.iterdir():
         content = path.read_bytes()
@@ -455,6 +461,7 @@ def test_the_store_holds_no_token_text(server: Running) -> None:
     assert (server.home / "tilecred.db").stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.sqlite_only
 def test_store_failure_is_a_500_with_the_details_in_the_log_only(
     server: Running, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -470,6 +477,7 @@ def test_store_failure_is_a_500_with_the_details_in_the_log_only(
     )
 
 
+@pytest.mark.sqlite_only
 def test_a_token_revoked_from_the_command_line_stops_working_at_once(server: Running) -> None:
     from tests.test_cli_support import cli_env, run
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
+import os
 import socket
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,6 +22,7 @@ from urllib.parse import quote, urlencode
 import msgspec
 import pytest
 
+from tilecred._config import DATABASE_ENV
 from tilecred._server import ServerApp, create_app
 from tilecred._server._serve import Limits, Server, make_server
 
@@ -107,13 +109,14 @@ class Running:
 
 @pytest.fixture
 def running_server() -> Iterator[Any]:
-    """A factory: start a server over a directory; every one started is stopped."""
+    """A factory: start a server over a directory (or, on the PostgreSQL engine,
+    the test's database: tests/_engines.py); every one started is stopped."""
     started: list[tuple[Server, threading.Thread, ServerApp]] = []
 
     def start(
         home: Path, *, workspace: str = "team", threads: int = 8, limits: Limits | None = None
     ) -> Running:
-        app = create_app(home)
+        app = create_app(home, database=os.environ.get(DATABASE_ENV))
         record = app.store.find_workspace(workspace) or app.store.create_workspace(workspace)
         _token, text = app.tokens.create(record.id, "test-admin")
         server = make_server(app, "127.0.0.1", 0, threads, limits=limits)

@@ -42,6 +42,8 @@ DEFAULT_RETRIES = 3
 
 # The local store's master key, base64 (read by tilecred._local._keys).
 MASTER_KEY_ENV = "TILECRED_MASTER_KEY"
+# A PostgreSQL store's URL: used instead of the SQLite file in the home directory.
+DATABASE_ENV = "TILECRED_DATABASE_URL"
 
 # setting -> (environment variable, profile key)
 SOURCES: dict[str, tuple[str, str | None]] = {

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import os
 
 from .._backend import AuditQuery, ListQuery, Page
-from .._config import Settings, resolve_home
+from .._config import DATABASE_ENV, Settings, resolve_home
 from .._errors import CredentialsError
 from .._models import (
     AccessCredential,
@@ -17,8 +18,8 @@ from .._models import (
     iter_secrets,
 )
 from ._audit import ACTIVATION, audited, describe_create, describe_update, local_actor
+from ._open import open_store
 from ._service import StoreBackend
-from ._store import Store
 
 __all__ = ["LocalBackend"]
 
@@ -44,7 +45,8 @@ _AS_SERVED = _AsServed()
 
 
 class LocalBackend:
-    """Calls the store in ``settings.home`` for ``settings.workspace``.
+    """Calls the store in ``settings.home`` (or ``TILECRED_DATABASE_URL``) for
+    ``settings.workspace``.
 
     The workspace is created on first use. Teamspaces come into being on the
     first credential created in them; every other call naming one that does
@@ -53,7 +55,12 @@ class LocalBackend:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self.store = Store(resolve_home(settings.home))
+        # TILECRED_DATABASE_URL names a PostgreSQL store (a server's) to use
+        # instead of the home directory's file, unless a home was given.
+        database = (
+            None if settings.sources.get("home") == "argument" else os.environ.get(DATABASE_ENV)
+        )
+        self.store = open_store(database or resolve_home(settings.home))
         self._workspace = settings.workspace or "default"
         self._actor = local_actor()
         self._service: StoreBackend | None = None

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._config import DATABASE_ENV
 from .._errors import ConfigurationError, CredentialsError
 from ._engine import DEFAULT_INDEX, NAME_INDEX, Connection, Cursor, Lock, Mode, Retry
 from ._pgschema import MIGRATIONS, VERSION_TABLE
@@ -33,7 +34,6 @@ from ._records import to_micros
 
 __all__ = ["DATABASE_ENV", "PostgresEngine", "is_database_url", "redact_url"]
 
-DATABASE_ENV = "TILECRED_DATABASE_URL"
 _SCHEMES = ("postgresql://", "postgres://")
 # How long a request waits for a connection (or to make one) before a 503.
 CONNECT_SECONDS = 5.0
@@ -151,6 +151,7 @@ class PostgresEngine:
         self._url = url
         self._pool_size = max(1, pool_size or DEFAULT_POOL_SIZE)
         self._pool: Any = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"PostgresEngine({self.location!r})"
@@ -197,6 +198,8 @@ class PostgresEngine:
         return pool
 
     def acquire(self) -> Connection:
+        if self._closed:
+            raise CredentialsError(f"{self.describe} is closed")
         if self._pool is None:
             self._pool = self._open_pool()
         try:
@@ -218,6 +221,7 @@ class PostgresEngine:
         pool.putconn(conn.raw)
 
     def close(self) -> None:
+        self._closed = True
         if self._pool is not None:
             self._pool.close()
 

@@ -269,8 +269,15 @@ def _store_failure(exc: CredentialsError, request_id: str) -> HttpError:
     return error
 
 
-def create_app(home: str | Path | None = None, *, key: bytes | None = None) -> ServerApp:
-    """Build the WSGI application over the store in ``home``.
+def create_app(
+    home: str | Path | None = None,
+    *,
+    key: bytes | None = None,
+    database: str | None = None,
+    key_file: Path | None = None,
+    pool_size: int | None = None,
+) -> ServerApp:
+    """Build the WSGI application over the store in ``home`` or ``database``.
 
     Works as a factory for any WSGI server, e.g.
     ``gunicorn 'tilecred._server:create_app()'``.
@@ -278,6 +285,10 @@ def create_app(home: str | Path | None = None, *, key: bytes | None = None) -> S
     Parameters:
         home: the data directory; default ``TILECRED_HOME`` or the user data dir.
         key: the store's master key; default ``TILECRED_MASTER_KEY`` or the key file.
+        database: a PostgreSQL store's ``postgresql://`` URL instead of ``home``;
+            default ``TILECRED_DATABASE_URL`` when no ``home`` is given.
+        key_file: the key file (a PostgreSQL store has none unless given).
+        pool_size: the most database connections at once (PostgreSQL).
 
     Returns:
         The application; call ``close()`` when done.
@@ -285,8 +296,14 @@ def create_app(home: str | Path | None = None, *, key: bytes | None = None) -> S
     Raises:
         CredentialsError: the store cannot be opened.
     """
-    from .._config import resolve_home
-    from .._local import Store
+    import os
 
-    store = Store(resolve_home(home), key=key)
+    from .._config import DATABASE_ENV, resolve_home
+    from .._local import open_store
+
+    if database is None and home is None:
+        database = os.environ.get(DATABASE_ENV) or None
+    store = open_store(
+        database or resolve_home(home), key=key, key_file=key_file, pool_size=pool_size
+    )
     return ServerApp(store, TokenStore(store))
