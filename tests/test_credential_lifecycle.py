@@ -20,8 +20,8 @@ from tilecred import (
     update_credential,
     verify_credential,
 )
+from tilecred._local._core import _row_aad
 from tilecred._local._keys import Cipher
-from tilecred._local._store import _row_aad
 
 from .conftest import CANARY_SECRET
 from .test_cli_support import run

@@ -12,9 +12,9 @@ import pytest
 import tilecred
 from tilecred import CloudProvider, create_credential, get_credential, list_credentials
 from tilecred._local import Store
+from tilecred._local._core import _row_aad
 from tilecred._local._keys import Cipher
 from tilecred._local._schema import SCHEMA_VERSION
-from tilecred._local._store import _row_aad
 
 from .conftest import CANARY_SECRET
 

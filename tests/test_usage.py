@@ -11,7 +11,7 @@ import getpass
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -277,9 +277,10 @@ def test_a_page_costs_one_query_for_its_last_uses(isolated: Path) -> None:
             entry = AuditEntry(actor=f"local:user{i}", workspace_id=workspace, action="use")
             store.use_credential(workspace, None, f"c{i}", audit=entry)
         statements: list[str] = []
-        conn = store._acquire()  # the one connection a single-threaded caller gets
+        # The one connection a single-threaded caller gets.
+        conn = cast(sqlite3.Connection, store.engine.acquire())
         conn.set_trace_callback(statements.append)
-        store._release(conn)
+        store.engine.release(conn)
         page = store.list_credentials(workspace, None, per_page=4)
         conn.set_trace_callback(None)
     assert [c.last_used_by for c in page.items] == [f"local:user{i}" for i in range(4)]

@@ -1,0 +1,380 @@
+"""The store's credential operations: create, get, list, update, delete, use, activate.
+
+Each is one transaction; a write that loses a race with another instance
+(PostgreSQL) runs again (:func:`~._engine.retrying`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from .._arguments import DEFAULT_PER_PAGE
+from .._backend import Page
+from .._errors import ConflictError, CredentialsError
+from .._models import (
+    AccessCredential,
+    CloudProvider,
+    CredentialCreateRequest,
+    CredentialType,
+    CredentialUpdateRequest,
+)
+from ._audit import AuditEntry, deactivated, insert_audit, not_allowed_in_tasks, with_last_use
+from ._core import _COLUMNS, _conflict, _expiry, _not_found, _now, _row_aad
+from ._credrows import CredentialRows
+from ._engine import retrying
+from ._records import from_micros
+from ._rows import UNPROCESSABLE, join_secret, the_secret
+
+__all__ = ["Credentials"]
+
+
+class Credentials(CredentialRows):
+    """The credential operations."""
+
+    # -- credentials --------------------------------------------------------------
+
+    @retrying
+    def create_credential(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        request: CredentialCreateRequest,
+        *,
+        create_teamspace: bool = False,
+        audit: AuditEntry | None = None,
+    ) -> AccessCredential:
+        """Store a new credential, its secrets sealed.
+
+        Parameters:
+            workspace_id: the workspace's id.
+            teamspace_id: ``None`` for workspace level, else the teamspace's id;
+                with ``create_teamspace``, a name or id, and a name not yet in
+                use becomes a new teamspace in the same transaction.
+            request: what to store.
+            audit: the audit record to append in the same transaction.
+
+        Raises:
+            ConflictError: the name is in use in that scope, or another writer
+                made a credential the provider's default meanwhile.
+            NotFoundError: the workspace or teamspace does not exist.
+            CredentialsError: the request holds no usable secret (422).
+        """
+        secret = the_secret(request, required=True)
+        assert secret is not None  # required=True
+        secret.check_provider(request.provider)
+        public, hidden = secret.split()
+        expires = _expiry(secret)
+        with self._transaction(write=True) as conn:
+            self._require_workspace(conn, workspace_id)
+            teamspace = self._scope(conn, workspace_id, teamspace_id, create=create_teamspace)
+            if self._credential_row(conn, workspace_id, teamspace, request.name) is not None:
+                raise _conflict()
+            ident, now = "cr_" + uuid.uuid4().hex, _now()
+            sealed = None
+            if hidden is not None:
+                aad = _row_aad(workspace_id, teamspace, request.name, ident)
+                sealed = self._current_cipher(conn, sealing=True).seal(hidden, aad)
+            default = bool(request.provider_default)
+            if default:
+                self._clear_default(conn, workspace_id, teamspace, request.provider, now)
+            with self._default_race(request.provider):
+                conn.execute(
+                    f"INSERT INTO credentials (workspace_id, scope, {_COLUMNS})"  # noqa: S608
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        workspace_id,
+                        teamspace or "",
+                        ident,
+                        teamspace,
+                        request.name,
+                        request.provider.value,
+                        default,
+                        bool(request.allowed_in_tasks),
+                        secret.kind,
+                        secret.member,
+                        public,
+                        sealed,
+                        now,
+                        now,
+                        True,
+                        expires,
+                    ),
+                )
+            if audit is not None:
+                audit.credential_id = ident
+                insert_audit(conn, audit, "ok", at=from_micros(now))
+        return self._credential(
+            (ident, teamspace, request.name, request.provider.value, default,
+             bool(request.allowed_in_tasks), secret.kind, secret.member, public, None, now, now,
+             True, expires),
+        )  # fmt: skip
+
+    def get_credential(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        *,
+        with_secrets: bool = False,
+    ) -> AccessCredential:
+        """One credential; its secret fields ``None`` unless ``with_secrets``.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+        """
+        # The key check and the secret must be read from one snapshot.
+        with self._transaction(write=False, snapshot=with_secrets) as conn:
+            row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if row is None:
+                raise _not_found()
+            opened = (
+                self._open_secret(functools.partial(self._current_cipher, conn), workspace_id, row)
+                if with_secrets
+                else None
+            )
+            (found,) = with_last_use(conn, [self._credential(row, opened)])
+        return found
+
+    def list_credentials(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        page: int = 1,
+        per_page: int | None = None,
+        *,
+        provider: Sequence[CloudProvider] | None = None,
+        exclude_provider: Sequence[CloudProvider] | None = None,
+        credential_type: CredentialType | None = None,
+        names: Sequence[str] | None = None,
+        verify: bool = False,
+    ) -> Page[AccessCredential]:
+        """One page of a scope's credentials, by name, with the listing's totals.
+
+        Parameters:
+            provider: only these providers (``None`` or empty: any).
+            exclude_provider: none of these providers.
+            credential_type: only workspace-level or only teamspace credentials.
+            names: only credentials with these names (``None``: any).
+            verify: fill each credential's ``status`` with whether it passes
+                :func:`verify_request`.
+        """
+        size = DEFAULT_PER_PAGE if per_page is None else per_page
+        where = ["workspace_id = ?", "scope = ?"]
+        params: list[Any] = [workspace_id, teamspace_id or ""]
+        for providers, operator in ((provider, "IN"), (exclude_provider, "NOT IN")):
+            if providers:
+                where.append(f"provider {operator} ({', '.join('?' * len(providers))})")
+                params.extend(p.value for p in providers)
+        if names is not None:
+            where.append(f"name IN ({', '.join('?' * len(names))})")
+            params.extend(names)
+        if credential_type is CredentialType.WORKSPACE:
+            where.append("teamspace_id IS NULL")
+        elif credential_type is CredentialType.TEAMSPACE:
+            where.append("teamspace_id IS NOT NULL")
+        condition = " AND ".join(where)
+        with self._transaction(write=False) as conn:
+            count = f"SELECT count(*) FROM credentials WHERE {condition}"  # noqa: S608
+            (total,) = conn.execute(count, params).fetchone()
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM credentials WHERE {condition}"  # noqa: S608
+                " ORDER BY name, id LIMIT ? OFFSET ?",
+                [*params, size, (page - 1) * size],
+            ).fetchall()
+            items = [self._credential(row) for row in rows]
+            if verify:
+                # One read of the key check for the whole page, not one per row.
+                cipher = functools.cache(functools.partial(self._current_cipher, conn))
+                items = [
+                    msgspec.structs.replace(item, status=self._status(cipher, workspace_id, row))
+                    for item, row in zip(items, rows, strict=True)
+                ]
+            items = with_last_use(conn, items)
+        return Page(items, page, size, math.ceil(total / size), total)
+
+    @retrying
+    def update_credential(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        request: CredentialUpdateRequest,
+        *,
+        audit: AuditEntry | None = None,
+    ) -> AccessCredential:
+        """Change a credential in one transaction; ``id`` and ``created_at`` stay.
+
+        ``audit``, when given, is appended to the audit log in that transaction.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+            ConflictError: the new name is in use in that scope, or another writer
+                made a credential the provider's default meanwhile.
+            CredentialsError: the new provider and the secret do not fit (422).
+        """
+        new_secret = the_secret(request, required=False)
+        with self._transaction(write=True) as conn:
+            row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if row is None:
+                raise _not_found()
+            (ident, teamspace, _, old_provider, default, allowed,
+             kind, member, public, sealed, created, updated, active, expires) = row  # fmt: skip
+            provider = request.provider or CloudProvider(old_provider)
+            if new_secret is not None:
+                new_secret.check_provider(provider)
+            elif provider.value != old_provider:
+                stored = join_secret(kind, member, public, None)
+                if stored.provider is not provider:
+                    raise CredentialsError(
+                        f"provider {provider.value} does not fit the stored {stored.path}: "
+                        "give a new secret with the new provider",
+                        status=UNPROCESSABLE,
+                    )
+            new_name = name if request.name is None else request.name
+            if new_name != name and self._credential_row(conn, workspace_id, teamspace, new_name):
+                raise _conflict()
+            aad = _row_aad(workspace_id, teamspace, new_name, ident)
+            cipher = functools.cache(functools.partial(self._current_cipher, conn, sealing=True))
+            if new_secret is not None:
+                kind, member = new_secret.kind, new_secret.member
+                public, hidden = new_secret.split()
+                sealed = None if hidden is None else cipher().seal(hidden, aad)
+                expires = _expiry(new_secret)
+            elif sealed is not None and new_name != name:
+                # The name is part of the sealed value's identity: seal it anew.
+                opened = self._open_secret(cipher, workspace_id, row)
+                assert opened is not None  # sealed is not None
+                sealed = cipher().seal(opened, aad)
+            if request.provider_default is not None:
+                if request.provider_default and not active:
+                    raise ConflictError(
+                        f"credential {name!r} is deactivated, so it cannot be the "
+                        f"{provider.value} default: activate it first",
+                        status=409,
+                    )
+                default = request.provider_default
+            if request.allowed_in_tasks is not None:
+                allowed = request.allowed_in_tasks
+            # updated_at always moves forward, even within one clock tick.
+            now = max(_now(), updated + 1)
+            if default:
+                self._clear_default(conn, workspace_id, teamspace, provider, now)
+            with self._default_race(provider):
+                conn.execute(
+                "UPDATE credentials SET name = ?, provider = ?, provider_default = ?,"
+                " allowed_in_tasks = ?, kind = ?, member = ?, public = ?, secret = ?,"
+                " updated_at = ?, expires_at = ? WHERE id = ?",
+                (new_name, provider.value, bool(default), bool(allowed), kind, member, public,
+                 sealed, now, expires, ident),
+            )  # fmt: skip
+            if audit is not None:
+                audit.credential_id = ident
+                insert_audit(conn, audit, "ok", at=from_micros(now))
+        return self._credential(
+            (ident, teamspace, new_name, provider.value, default, allowed, kind, member, public,
+             None, created, now, active, expires),
+        )  # fmt: skip
+
+    @retrying
+    def delete_credential(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        *,
+        audit: AuditEntry | None = None,
+    ) -> None:
+        """Delete a credential (``audit`` appended in the same transaction).
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+        """
+        with self._transaction(write=True) as conn:
+            deleted = conn.execute(
+                "DELETE FROM credentials WHERE workspace_id = ? AND scope = ? AND name = ?"
+                " RETURNING id",
+                (workspace_id, teamspace_id or "", name),
+            ).fetchall()  # to the end: the statement is finished before the next one
+            if not deleted:
+                raise _not_found()
+            if audit is not None:
+                audit.credential_id = deleted[0][0]
+                insert_audit(conn, audit, "ok")
+        self._fold_wal()
+
+    @retrying
+    def use_credential(
+        self, workspace_id: str, teamspace_id: str | None, name: str, *, audit: AuditEntry
+    ) -> AccessCredential:
+        """The credential with its secrets, through the gate, its use audited.
+
+        The secret is opened, and ``audit`` appended, in one write transaction:
+        no secret leaves the store without its record.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+            PermissionDeniedError: the credential is not ``allowed_in_tasks``.
+        """
+        with self._transaction(write=True) as conn:
+            row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if row is None:
+                raise _not_found()
+            audit.credential_id = row[0]  # a refusal below is recorded against it too
+            if not row[12]:  # active: a deactivated credential is never used
+                raise deactivated(name, *self._scope_names(conn, workspace_id, row[1]))
+            if not row[5]:  # allowed_in_tasks: the gate, the same on every backend
+                raise not_allowed_in_tasks(name)
+            opened = self._open_secret(
+                functools.partial(self._current_cipher, conn), workspace_id, row
+            )
+            insert_audit(conn, audit, "ok")
+        return self._credential(row, opened)
+
+    @retrying
+    def set_credential_active(
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        active: bool,
+        *,
+        audit: AuditEntry | None = None,
+    ) -> AccessCredential:
+        """Activate or deactivate a credential (``audit`` appended in the same transaction).
+
+        Deactivating the provider's default also makes it no longer the default
+        (``detail`` says so): a default that cannot be used would mislead
+        whoever picks credentials by that flag. Activating does not make it
+        the default again. Doing either twice changes nothing the second time.
+
+        Raises:
+            NotFoundError: no credential by that name in that scope.
+        """
+        with self._transaction(write=True) as conn:
+            row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if row is None:
+                raise _not_found()
+            was_active, default, updated = bool(row[12]), bool(row[4]), row[11]
+            now, detail = updated, "already " + ("active" if active else "deactivated")
+            if was_active != active:
+                now = max(_now(), updated + 1)
+                cleared = default and not active
+                detail = ("activated" if active else "deactivated") + (
+                    "; no longer the provider default" if cleared else ""
+                )
+                default = default and active
+                conn.execute(
+                    "UPDATE credentials SET active = ?, provider_default = ?, updated_at = ?"
+                    " WHERE id = ?",
+                    (active, default, now, row[0]),
+                )
+            if audit is not None:
+                audit.credential_id = row[0]
+                insert_audit(conn, audit, "ok", detail, at=from_micros(now))
+        return self._credential((*row[:4], default, *row[5:11], now, active, row[13]))
