@@ -210,3 +210,83 @@ def test_expiry_is_kept_and_verify_judges_it_the_same_on_both(side: Side) -> Non
         "CredentialsError", 422, 422, message,
         f"could not verify credential 'old': 422 Unprocessable Entity: {message}",
     )  # fmt: skip
+
+
+# -- rotating safely: update_credential(..., verify_first=True) --------------------------
+
+TYPO = {"aws": {"access_key_id": "AKIA-TYPO", "secret_access_key": CANARY_SECRET + "-new"}}
+
+
+def test_verify_first_refuses_a_new_secret_that_fails_and_changes_nothing(side: Side) -> None:
+    side.client.create_credential("lake", "AWS", credential=AWS_KEY, allowed_in_tasks=True)
+    before = side.client.get_credential("lake")
+    reason = (
+        "credential.aws.access_key_id: not an AWS access key id "
+        "(AKIA or ASIA and 16 upper-case letters or digits)"
+    )
+    message = f"the new secret failed verification, so nothing was changed: {reason}"
+    assert failure(
+        lambda: side.client.update_credential(
+            "lake", name="lake2", credential=TYPO, verify_first=True
+        )
+    ) == (
+        "VerificationFailedError", 422, 422, message,
+        f"could not update credential 'lake': 422 Unprocessable Entity: {message}",
+    )  # fmt: skip
+    assert side.client.get_credential("lake") == before
+    with side.user.use_credential("lake") as access:
+        aws = access.credential.credential.aws  # type: ignore[union-attr]
+        assert aws is not None
+        assert aws.secret_access_key == CANARY_SECRET
+    # The failed verification is in the audit log; no update is.
+    records = _actions(side, "lake")
+    assert [(a, o) for a, o, _ in records] == [
+        ("create", "ok"),
+        ("verify", "failed"),
+        ("use", "ok"),
+    ]
+    assert records[1][2] == reason
+    assert CANARY_SECRET not in repr(records)
+
+
+def test_verify_first_replaces_a_secret_that_passes(side: Side) -> None:
+    side.client.create_credential("lake", "AWS", credential=AWS_KEY, allowed_in_tasks=True)
+    new = {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPL2", "secret_access_key": "n3w-s3cret"}}
+    side.client.update_credential("lake", credential=new, verify_first=True)
+    with side.user.use_credential("lake") as access:
+        aws = access.credential.credential.aws  # type: ignore[union-attr]
+        assert aws is not None
+        assert (aws.access_key_id, aws.secret_access_key) == ("AKIAIOSFODNN7EXAMPL2", "n3w-s3cret")
+    actions = [(a, o) for a, o, _ in _actions(side, "lake")]
+    assert actions[1:3] == [("verify", "ok"), ("update", "ok")]
+
+
+def test_verify_first_needs_a_new_secret_and_sends_nothing_without_one(side: Side) -> None:
+    side.client.create_credential("lake", "AWS", role=ROLE)
+    with pytest.raises(tilecred.InvalidArgumentError) as info:
+        side.client.update_credential("lake", name="x", verify_first=True)
+    assert info.value.message == (
+        "verify_first checks a new secret before it replaces credential 'lake''s: "
+        "give credential, role or token"
+    )
+    assert [a for a, _, _ in _actions(side, "lake")] == ["create"]
+
+
+def test_update_verify_first_on_the_command_line(side: Side) -> None:
+    side.client.create_credential("lake", "AWS", credential=AWS_KEY)
+    typo = CANARY_SECRET + "-new"
+    refused = run(["update", "lake", "--verify-first", "--kind", "keys", "--access-key-id",
+                   "AKIA-TYPO", "--secret-stdin"], side.cli, stdin=typo)  # fmt: skip
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err.startswith(
+        "error: could not update credential 'lake': 422 Unprocessable Entity: the new secret "
+        "failed verification, so nothing was changed: credential.aws.access_key_id: "
+    )
+    assert CANARY_SECRET not in refused.err
+    done = run(["update", "lake", "--verify-first", "--kind", "keys", "--access-key-id",
+                "AKIAIOSFODNN7EXAMPL2", "--secret-stdin"], side.cli, stdin="n3w")  # fmt: skip
+    assert (done.code, done.out, done.err) == (0, "updated credential 'lake'\n", "")
+    cred = side.client.get_credential("lake").credential
+    assert cred is not None
+    assert cred.aws is not None
+    assert cred.aws.access_key_id == "AKIAIOSFODNN7EXAMPL2"

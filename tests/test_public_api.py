@@ -37,6 +37,7 @@ SIGNATURES: dict[str, list[tuple[str, Any, Any]]] = {
         ("cred_name", POS, _), ("teamspace", KW, None), ("name", KW, None),
         ("provider_default", KW, None), ("provider", KW, None), ("allowed_in_tasks", KW, None),
         ("credential", KW, None), ("role", KW, None), ("token", KW, None),
+        ("verify_first", KW, False),
     ],
     "delete_credential": [("name", POS, _), ("teamspace", KW, None)],
     "verify_credential": [("name", POS, _), ("provider", POS, _), *SECRET_PARAMETERS],

@@ -41,6 +41,7 @@ from ._errors import (
     SecretExpiryWarning,
     ServerError,
     TransportError,
+    VerificationFailedError,
 )
 from ._models import (
     AccessCredential,
@@ -119,6 +120,7 @@ __all__ = [
     "Token",
     "TransportError",
     "UsageSummary",
+    "VerificationFailedError",
     "Workspace",
     "WorkspaceUser",
     "__version__",

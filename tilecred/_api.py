@@ -251,6 +251,7 @@ def update_credential(
     credential: Credential | SecretArg = None,
     role: AccessCredentialRole | SecretArg = None,
     token: Token | SecretArg = None,
+    verify_first: bool = False,
 ) -> None:
     """Change a credential: rename it, replace its secret, or change its flags.
 
@@ -267,9 +268,16 @@ def update_credential(
         credential: a new key-based secret.
         role: a new role.
         token: a new token-based secret.
+        verify_first: verify the new secret (as ``verify_credential`` does)
+            before it replaces the stored one, and change nothing if it fails,
+            so that a typo cannot replace a working key. Needs a new secret.
+            A tilecred addition: TileDB's client has no such parameter.
 
     Raises:
-        InvalidArgumentError: an argument is wrong, or nothing would change.
+        InvalidArgumentError: an argument is wrong, nothing would change, or
+            ``verify_first`` without a new secret.
+        VerificationFailedError: ``verify_first`` and the new secret failed
+            verification; nothing was changed.
         NotFoundError: there is no credential by that name there.
         ConflictError: the new name is already in use.
         CredentialsError: anything else went wrong.
@@ -291,6 +299,7 @@ def update_credential(
         credential=credential,
         role=role,
         token=token,
+        verify_first=verify_first,
     )
 
 

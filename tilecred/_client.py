@@ -30,7 +30,12 @@ from ._backend import (
     Page,
 )
 from ._config import Settings, resolve_settings
-from ._errors import CredentialsError, InvalidArgumentError, SecretExpiryWarning
+from ._errors import (
+    CredentialsError,
+    InvalidArgumentError,
+    SecretExpiryWarning,
+    VerificationFailedError,
+)
 from ._models import (
     AccessCredential,
     AccessCredentialRole,
@@ -334,6 +339,7 @@ class Client:
         credential: Credential | SecretArg = None,
         role: AccessCredentialRole | SecretArg = None,
         token: Token | SecretArg = None,
+        verify_first: bool = False,
     ) -> None:
         """Change a credential; see ``tilecred.update_credential``."""
         cred_name = check_name(cred_name, "cred_name")
@@ -354,8 +360,47 @@ class Client:
             raise InvalidArgumentError(
                 f"nothing to update for credential {cred_name!r}: give at least one change"
             )
+        first = check_bool(verify_first, "verify_first")
+        if first and cred is None and rol is None and tok is None:
+            raise InvalidArgumentError(
+                f"verify_first checks a new secret before it replaces credential "
+                f"{cred_name!r}'s: give credential, role or token"
+            )
         with _Failure(self, "update credential", cred_name, ts, request):
+            if first:
+                self._verify_new_secret(cred_name, ts, request)
             self._get_backend().update(cred_name, request, ts)
+
+    def _verify_new_secret(
+        self, cred_name: str, teamspace: str | None, request: CredentialUpdateRequest
+    ) -> None:
+        """Verify an update's new secret where calls go, before the update is sent.
+
+        Two requests, not one transaction: what is verified is the secret in
+        hand, so a change made by someone else in between cannot make it pass
+        wrongly (a provider changed meanwhile is refused by the update itself).
+        """
+        backend = self._get_backend()
+        provider = request.provider or backend.get(cred_name, teamspace).provider
+        check = CredentialsVerifyRequest(
+            name=cred_name,  # so the audit log files the verification under this credential
+            provider=provider,
+            credential=request.credential,
+            role=request.role,
+            token=request.token,
+        )
+        try:
+            backend.verify(check, teamspace)
+        except CredentialsError as exc:
+            if exc.status not in (400, 422):
+                raise
+            raise VerificationFailedError(
+                f"the new secret failed verification, so nothing was changed: {exc.message}",
+                status=exc.status,
+                code=exc.code,
+                request_id=exc.request_id,
+            ) from exc
+        _warn_if_expiring(f"the new secret of credential {cred_name!r}", request.token)
 
     def delete_credential(self, name: str, *, teamspace: object = None) -> None:
         """Delete a credential; see ``tilecred.delete_credential``."""

@@ -36,6 +36,7 @@ __all__ = [
     "SecretExpiryWarning",
     "ServerError",
     "TransportError",
+    "VerificationFailedError",
     "error_for_status",
     "scrub",
 ]
@@ -241,6 +242,12 @@ class SecretExpiryWarning(UserWarning):
     Issued by ``verify_credential`` with :mod:`warnings`; the command line
     prints it as ``warning: …``.
     """
+
+
+class VerificationFailedError(CredentialsError):
+    """``update_credential(..., verify_first=True)``: the new secret failed
+    verification, so the credential was not changed (its status is the
+    verification's, usually 422)."""
 
 
 class ConfigurationError(CredentialsError):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tilecred import AccessCredential, CredentialType, SecretExpiryWarning
@@ -148,7 +149,10 @@ def run_update(args: argparse.Namespace) -> int:
     """Change a credential."""
     client = client_for(args)
     body = _request(args)
-    client.update_credential(args.cred_name, teamspace=args.teamspace, **body)
+    with _expiry_warnings():
+        client.update_credential(
+            args.cred_name, teamspace=args.teamspace, verify_first=args.verify_first, **body
+        )
     renamed = f" (now {body['name']!r})" if "name" in body else ""
     print(f"updated credential {args.cred_name!r}{scope_text(args)}{renamed}")
     return 0
@@ -191,13 +195,23 @@ def run_verify(args: argparse.Namespace) -> int:
     client = client_for(args)
     body = _request(args)
     name, provider = body.pop("name"), body.pop("provider")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SecretExpiryWarning)
+    with _expiry_warnings():
         client.verify_credential(name, provider, teamspace=args.teamspace, **body)
-    for warning in caught:
-        print_warning(warning.message)
     print(f"credential {name!r} verified{scope_text(args)}")
     return 0
+
+
+@contextlib.contextmanager
+def _expiry_warnings() -> Iterator[None]:
+    """Print the block's SecretExpiryWarnings as ``warning: …`` lines, even
+    where warnings are errors (a test) or shown once per place (the default)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SecretExpiryWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                print_warning(warning.message)
 
 
 # -- delete -------------------------------------------------------------------------
@@ -360,16 +374,23 @@ def _add_update(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
     p = add_command(
         subparsers, "update", parents=parents,
         summary="change a credential: rename it, change its flags or replace its secret",
-        usage="%(prog)s CRED_NAME [--name NEW_NAME] [--kind KIND ...] [other options]",
+        usage="%(prog)s CRED_NAME [--name NEW_NAME] [--verify-first] [--kind KIND ...] "
+        "[other options]",
         examples="""
             tilecred update prod-s3 --name prod-s3-old
             tilecred update prod-s3 --default --no-allow-in-tasks
             tilecred update prod-s3 --kind keys --access-key-id AKIANEW \\
                 --secret-stdin < new-secret.txt
+            tilecred update blobs --verify-first --kind sas --account-name acct \\
+                --secret-env NEW_SAS
         """,
     )  # fmt: skip
     p.add_argument("cred_name", metavar="CRED_NAME", help="the credential to change")
     p.add_argument("--name", dest="new_name", metavar="NEW_NAME", help="rename it")
+    p.add_argument(
+        "--verify-first", action="store_true",
+        help="verify the new secret first; if it fails, change nothing (exit status 1)",
+    )  # fmt: skip
     _add_changes(p)
     p.set_defaults(handler=run_update)
 
