@@ -71,7 +71,20 @@ def test_serve_without_its_extra_says_how_to_install_it(monkeypatch: pytest.Monk
 
 
 # Names a signature may use without the docs defining them.
-_KNOWN = {"None", "str", "int", "bool", "float", "object", "Any", "Iterable", "Path", "PathLike"}
+_KNOWN = {
+    "None",
+    "False",
+    "True",
+    "str",
+    "int",
+    "bool",
+    "float",
+    "object",
+    "Any",
+    "Iterable",
+    "Path",
+    "PathLike",
+}
 
 
 def test_every_name_in_a_public_signature_is_exported_or_documented() -> None:
