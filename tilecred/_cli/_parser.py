@@ -230,6 +230,7 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
     from ._exec import COMMANDS as EXEC_COMMANDS
     from ._key import COMMANDS as KEY_COMMANDS
     from ._lifecycle import COMMANDS as LIFECYCLE_COMMANDS
+    from ._store import COMMANDS as STORE_COMMANDS
     from ._teamspaces import COMMANDS as TEAMSPACE_COMMANDS
     from ._token_parser import COMMANDS as TOKEN_COMMANDS
 
@@ -241,6 +242,7 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
         **CONFIG_COMMANDS,
         **TEAMSPACE_COMMANDS,
         **KEY_COMMANDS,
+        **STORE_COMMANDS,
         **TOKEN_COMMANDS,
     }
     wanted = None if argv is None else _command_in(argv, [*commands, *SERVER_COMMANDS])
@@ -251,6 +253,9 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
         epilog=_EPILOG,
         formatter_class=_Formatter,
         parents=[globals_],
+        # This parser sees the whole command line: abbreviating its options
+        # would take a command's own option for one (`store copy --to` for --token).
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"tilecred {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
