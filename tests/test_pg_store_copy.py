@@ -77,6 +77,17 @@ def _counts(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, int]:
     return {table: len(found) for table, found in rows.items()}
 
 
+def _bare(url: str) -> str:
+    """The URL without its password, which the command line must not carry."""
+    parts = urllib.parse.urlsplit(url)
+    return url.replace(f":{parts.password}@", "@")
+
+
+def _env(cluster: PostgresCluster, **extra: str) -> dict[str, str]:
+    """The command's environment, with the cluster's password where libpq looks for it."""
+    return cli_env(None, PGPASSWORD=cluster.password, **extra)
+
+
 @pytest.fixture
 def filled(tmp_path: Path) -> Path:
     home = tmp_path / "source"
@@ -99,9 +110,8 @@ def test_sqlite_to_postgres_and_back_keeps_every_row_and_the_key(
 ) -> None:
     source_rows = _all_rows(filled)
     assert _counts(source_rows) == COUNTS
-    env = cli_env()
-    result = run(["store", "copy", "--from", str(filled), "--to", postgres_url], env)
-    shown = postgres_url.replace(f":{postgres_cluster.password}@", "@")
+    env, shown = _env(postgres_cluster), _bare(postgres_url)
+    result = run(["store", "copy", "--from", str(filled), "--to", shown], env)
     assert (result.code, result.err) == (0, "")
     assert result.out.splitlines() == [
         "copied 2 workspaces, 2 teamspaces, 5 credentials, 3 API tokens, 7 audit records, "
@@ -116,7 +126,7 @@ def test_sqlite_to_postgres_and_back_keeps_every_row_and_the_key(
     assert _all_rows(postgres_url) == source_rows
 
     back = tmp_path / "back"
-    result = run(["store", "copy", "--from", postgres_url, "--to", str(back)], env)
+    result = run(["store", "copy", "--from", shown, "--to", str(back)], env)
     assert result.code == 0, result.err
     assert _all_rows(back) == source_rows
     with Store(back, key=KEY) as store:
@@ -128,11 +138,14 @@ def test_sqlite_to_postgres_and_back_keeps_every_row_and_the_key(
         open_store(postgres_url, key=new_key())
 
 
-def test_the_audit_log_numbers_on_after_a_copy(filled: Path, postgres_url: str) -> None:
+def test_the_audit_log_numbers_on_after_a_copy(
+    filled: Path, postgres_cluster: PostgresCluster, postgres_url: str
+) -> None:
     # An older tilecred kept this mark as an INTEGER: it arrives as the same bytes.
     with contextlib.closing(sqlite3.connect(filled / "tilecred.db")) as conn, conn:
         conn.execute("INSERT INTO meta (key, value) VALUES ('tokens_bootstrapped', 1234)")
-    result = run(["store", "copy", "--from", str(filled), "--to", postgres_url], cli_env())
+    copy = ["store", "copy", "--from", str(filled), "--to", _bare(postgres_url)]
+    result = run(copy, _env(postgres_cluster))
     assert result.code == 0, result.err
     with open_store(postgres_url, key=KEY) as store:
         workspace = store.ensure_workspace("other")
@@ -142,13 +155,25 @@ def test_the_audit_log_numbers_on_after_a_copy(filled: Path, postgres_url: str) 
     assert seqs == [*(row[0] for row in _all_rows(filled)["audit"]), max(seqs[:-1]) + 1]
 
 
-def test_a_password_from_pgpassword_and_a_key_from_the_environment(
+def test_a_url_with_a_password_is_refused_before_anything_is_read(
     filled: Path, postgres_cluster: PostgresCluster, postgres_url: str
 ) -> None:
-    parts = urllib.parse.urlsplit(postgres_url)
-    bare = postgres_url.replace(f":{parts.password}@", "@")
-    env = cli_env(PGPASSWORD=postgres_cluster.password, TILECRED_MASTER_KEY=encode_key(KEY))
-    result = run(["store", "copy", "--from", str(filled), "--to", bare], env)
+    for args in (["--from", str(filled), "--to", postgres_url],
+                 ["--from", postgres_url, "--to", str(filled)]):  # fmt: skip
+        result = run(["store", "copy", *args], cli_env())
+        option = args[0] if args[1] == postgres_url else args[2]
+        assert (result.code, result.out) == (2, "")
+        assert result.err.splitlines()[0] == (
+            f"error: {option} must not carry a password: the command line is visible to every "
+            "user of this machine; put the password in ~/.pgpass or PGPASSWORD"
+        )
+        assert postgres_cluster.password not in result.err
+    database = urllib.parse.urlsplit(postgres_url).path.lstrip("/")
+    tables = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+    assert postgres_cluster.psql(tables, database).strip() == "0"
+    # With the key in the environment, the last line says to use the same one.
+    env = _env(postgres_cluster, TILECRED_MASTER_KEY=encode_key(KEY))
+    result = run(["store", "copy", "--from", str(filled), "--to", _bare(postgres_url)], env)
     assert result.code == 0, result.err
     assert result.out.splitlines()[-1] == "open it with the same TILECRED_MASTER_KEY"
     assert _counts(_all_rows(postgres_url)) == COUNTS
@@ -157,11 +182,10 @@ def test_a_password_from_pgpassword_and_a_key_from_the_environment(
 def test_a_destination_with_any_row_is_refused_and_left_as_it_was(
     filled: Path, postgres_cluster: PostgresCluster, postgres_url: str, tmp_path: Path
 ) -> None:
-    env = cli_env()
-    assert run(["store", "copy", "--from", str(filled), "--to", postgres_url], env).code == 0
+    env, shown = _env(postgres_cluster), _bare(postgres_url)
+    assert run(["store", "copy", "--from", str(filled), "--to", shown], env).code == 0
     before = _all_rows(postgres_url)
-    result = run(["store", "copy", "--from", str(filled), "--to", postgres_url], env)
-    shown = postgres_url.replace(f":{postgres_cluster.password}@", "@")
+    result = run(["store", "copy", "--from", str(filled), "--to", shown], env)
     assert (result.code, result.out) == (1, "")
     assert result.err.strip() == (
         f"error: the PostgreSQL store {shown} is not empty (1 in meta, 2 in workspaces, "

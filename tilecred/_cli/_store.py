@@ -11,6 +11,8 @@ import argparse
 import os
 from typing import Any
 
+from tilecred import InvalidArgumentError
+
 from ._parser import AddCommand, add_command
 
 __all__ = ["COMMANDS"]
@@ -47,11 +49,24 @@ def _key_hint(source: str) -> str:
     return "the key was not copied: open it with the key the source used"
 
 
+def _no_password(option: str, database: str) -> None:
+    """Refuse a URL with a password, as ``serve --database`` does: argv is public."""
+    from tilecred._local._postgres import is_database_url, redact_url
+
+    if is_database_url(database) and redact_url(database)[1] is not None:
+        raise InvalidArgumentError(
+            f"{option} must not carry a password: the command line is visible to every user "
+            "of this machine; put the password in ~/.pgpass or PGPASSWORD"
+        )
+
+
 def run_store_copy(args: argparse.Namespace) -> int:
     """Copy every row from ``--from`` into the empty ``--to``; print what was copied."""
     # Imported here: only this command loads the store's engines.
     from tilecred._local._copy import copy_store
 
+    _no_password("--from", args.source)
+    _no_password("--to", args.destination)
     report = copy_store(args.source, args.destination)
     counts = ", ".join(_plural(report.counts[table], noun) for table, noun in _NOUNS.items())
     print(f"copied {counts}")
@@ -76,8 +91,8 @@ def _add_store(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "workspaces, API tokens, the audit log and the key check) from an SQLite store's "
         "directory or a postgresql:// URL into another, which must hold no rows; a new one "
         "gets the schema. Needs no master key, and checks every table's count before it "
-        "commits. The destination opens with the source's key. A URL's password is never "
-        "printed; keep it out of the command line with PGPASSWORD or ~/.pgpass.",
+        "commits. The destination opens with the source's key. A URL must not carry a "
+        "password (the command line is public): use ~/.pgpass or PGPASSWORD.",
         examples="""
             tilecred store copy --from /srv/tilecred --to postgresql://tilecred@db.internal/tilecred
             tilecred store copy --from postgresql://tilecred@db.internal/tilecred --to ./backup
