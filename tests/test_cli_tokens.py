@@ -4,6 +4,7 @@ calls go, and which global options each command takes. In this process."""
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -357,3 +358,36 @@ def test_token_commands_by_id_refuse_an_unknown_or_foreign_token(isolated: Path)
         (2, "error: token name '' must be non-empty printable text"),
         (2, "tilecred token regenerate: error: the following arguments are required: TOKEN_ID"),
     ]
+
+
+def test_refused_token_changes_are_audited_as_over_the_api(isolated: Path) -> None:
+    home = _server_home(isolated / "server")
+    env = cli_env(TILECRED_HOME=str(home))
+    run(["token", "create", "--name", "admin"], env)
+    run(["token", "create", "--workspace", "other", "--create-workspace", "--name", "x"], env)
+    ids = _token_ids(home)
+    admin, other = ids["admin"], ids["x"]
+    before = len(run(["audit", "--json"], env).out.splitlines())
+
+    results = [
+        run(["token", "deactivate", admin], env),
+        run(["token", "revoke", admin], env),
+        run(["token", "activate", "tok_nothing"], env),
+        run(["--workspace", "default", "token", "regenerate", other], env),
+        run(["token", "rename", admin, "root"], env),
+    ]
+
+    assert [r.code for r in results] == [1, 1, 1, 1, 0]
+    records = [json.loads(line) for line in run(["audit", "--json"], env).out.splitlines()]
+    last = "the last active read-write management token of its workspace"
+    assert [(r["action"], r["outcome"], r["detail"]) for r in records[before:]] == [
+        ("token.deactivate", "failed", f"token {admin} (admin) is {last}: deactivating it "
+         "would leave none to manage the workspace; issue another one first"),
+        ("token.revoke", "failed", f"token {admin} (admin) is {last}: revoking it "
+         "would leave none to manage the workspace; issue another one first"),
+        ("token.activate", "failed", "no live token with id 'tok_nothing'"),
+        ("token.regenerate", "failed", f"no live token with id {other!r}"),
+        ("token.rename", "ok", f"token {admin} (admin): renamed to 'root'"),  # once
+    ]  # fmt: skip
+    assert {r["actor"] for r in records[before:]} == {records[-1]["actor"]}
+    assert records[-1]["actor"].startswith("local:")

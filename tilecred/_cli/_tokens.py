@@ -208,12 +208,35 @@ def _teamspace_name(app: ServerApp, token: TokenRecord) -> str | None:
     return found.name if found is not None else token.teamspace_id
 
 
+@contextlib.contextmanager
+def _audited(app: ServerApp, args: argparse.Namespace, action: str) -> Iterator[str | None]:
+    """Record a refused or failed change in the audit log, as the API does.
+
+    A change that succeeds records itself, in its own transaction; one that
+    is refused (the lockout rule, an unknown token) changed nothing, but the
+    attempt is the operator's lifecycle action all the same. The record goes
+    to the token's workspace, else to the one named, else to the default.
+    Yields the workspace id ``--workspace`` names (``None``: any).
+    """
+    from tilecred._local._audit import AuditEntry, audited, local_actor
+
+    named = _workspace_id(app, args)
+    owner = next((t.workspace_id for t in app.tokens.list(named) if t.id == args.token_id), None)
+    fallback = app.store.find_workspace(DEFAULT_WORKSPACE)
+    workspace = owner or named or (fallback.id if fallback is not None else "")
+    entry = AuditEntry(local_actor(), workspace, action, detail=f"token {args.token_id}")
+    with audited(app.store, entry):
+        yield named
+        entry.recorded = True  # the change wrote its own record
+
+
 def _lockout_allowed(app: ServerApp, args: argparse.Namespace, action: str) -> TokenRecord:
     """Deactivate or revoke: the lockout rule, which ``--force`` overrides here."""
     act = getattr(app.tokens, action)
     try:
-        record: TokenRecord = act(args.token_id, workspace_id=_workspace_id(app, args),
-                                  allow_lockout=args.force)  # fmt: skip
+        with _audited(app, args, f"token.{action}") as workspace_id:
+            record: TokenRecord = act(args.token_id, workspace_id=workspace_id,
+                                      allow_lockout=args.force)  # fmt: skip
     except ConflictError as exc:
         raise ConflictError(
             f"{exc.message} (or give --force: on this machine `tilecred token create` "
@@ -248,7 +271,8 @@ def run_token_deactivate(args: argparse.Namespace) -> int:
 def run_token_activate(args: argparse.Namespace) -> int:
     """A deactivated token works again."""
     with _opened(args) as app:
-        record = app.tokens.activate(args.token_id, workspace_id=_workspace_id(app, args))
+        with _audited(app, args, "token.activate") as workspace_id:
+            record = app.tokens.activate(args.token_id, workspace_id=workspace_id)
         print(f"activated token {record.id} ({record.name!r}): {record.state}")
     return 0
 
@@ -259,9 +283,8 @@ def run_token_rename(args: argparse.Namespace) -> int:
 
     check_token_name(args.new_name)
     with _opened(args) as app:
-        record = app.tokens.rename(
-            args.token_id, args.new_name, workspace_id=_workspace_id(app, args)
-        )
+        with _audited(app, args, "token.rename") as workspace_id:
+            record = app.tokens.rename(args.token_id, args.new_name, workspace_id=workspace_id)
         print(f"renamed token {record.id} to {record.name!r}")
     return 0
 
@@ -269,7 +292,8 @@ def run_token_rename(args: argparse.Namespace) -> int:
 def run_token_regenerate(args: argparse.Namespace) -> int:
     """A new text for the token, printed once: alone on stdout, so it can be captured."""
     with _opened(args) as app:
-        record, text = app.tokens.regenerate(args.token_id, workspace_id=_workspace_id(app, args))
+        with _audited(app, args, "token.regenerate") as workspace_id:
+            record, text = app.tokens.regenerate(args.token_id, workspace_id=workspace_id)
         print(
             f"regenerated token {record.id} ({record.name!r}): the old text no longer works; "
             "the new one is shown only this once:",
