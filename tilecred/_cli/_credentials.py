@@ -149,6 +149,11 @@ def run_update(args: argparse.Namespace) -> int:
     """Change a credential."""
     client = client_for(args)
     body = _request(args)
+    if args.verify_first and not {"credential", "role", "token"} & body.keys():
+        raise UsageError(
+            "--verify-first verifies a new secret before it replaces the stored one: "
+            "give --kind and the new secret too"
+        )
     with _expiry_warnings():
         client.update_credential(
             args.cred_name, teamspace=args.teamspace, verify_first=args.verify_first, **body
