@@ -531,3 +531,21 @@ def test_import_tilecred_loads_neither_sqlite_nor_cryptography() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "[]\n"
+
+
+@pytest.mark.sqlite_only
+def test_a_postgresql_store_without_the_extra_says_how_to_install_it() -> None:
+    # The driver blocked as if not installed; the URL's password must not show.
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from tilecred._local import open_store\n"
+        "try:\n"
+        f"    open_store('postgresql://u:{CANARY_SECRET}@127.0.0.1:1/db')\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == (
+        "ConfigurationError a PostgreSQL store needs psycopg and psycopg_pool: install the "
+        "postgres extra (pip install '.[postgres]' in a tilecred checkout)\n"
+    )

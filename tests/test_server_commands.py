@@ -111,10 +111,15 @@ def test_a_revocation_the_store_refuses_changes_nothing(tmp_path: Path) -> None:
         app.close()
 
 
-def _start(data: Path) -> tuple[subprocess.Popen[str], list[str], int]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TILEDB_", "TILECRED_"))}
+def _start(
+    data: Path | None, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], list[str], int]:
+    """``tilecred serve`` on a free port over ``data`` (None: as ``env`` says), once it answers."""
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TILEDB_", "TILECRED_"))}
+    home = [] if data is None else ["--home", str(data)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tilecred._server", "serve", "--home", str(data), "--port", "0",
+        [sys.executable, "-m", "tilecred._server", "serve", *home, "--port", "0",
          "--threads", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
@@ -185,4 +190,6 @@ def test_serve_has_examples_and_takes_bind_not_host(tmp_path: Path) -> None:
     assert "--bind ADDRESS" in text
     assert "--home DIR" in text
     assert "--host" not in text
-    assert "--data" not in text
+    # The data directory is --home; --database names a PostgreSQL store instead.
+    assert re.search(r"--data(?!base URL)", text) is None
+    assert "--database URL" in text

@@ -22,7 +22,8 @@ from tilecred._limits import (
 from tilecred._server._openapi import openapi_document
 
 BODY = {408, 413, 415}
-TOKEN = {400, 401, 403, 404, 500}
+# 503: the store's database is unreachable (PostgreSQL), on every call that reads it.
+TOKEN = {400, 401, 403, 404, 500, 503}
 
 STATUSES = {
     ("get", "/healthz"): {200, 500},

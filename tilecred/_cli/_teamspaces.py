@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -110,10 +111,14 @@ def list_teamspaces(client: Client) -> list[TeamspaceRow]:
             found = msgspec.json.decode(resp.data, type=TeamspaceListResponse).data
             return [TeamspaceRow(t.teamspace_id, t.name, t.visibility, t.description)
                     for t in found]  # fmt: skip
+        from tilecred._config import DATABASE_ENV
         from tilecred._local._store import DATABASE_NAME
 
         home = client.settings.home
-        if home is None or not (home / DATABASE_NAME).is_file():
+        in_database = (
+            bool(os.environ.get(DATABASE_ENV)) and client.settings.sources.get("home") != "argument"
+        )
+        if not in_database and (home is None or not (home / DATABASE_NAME).is_file()):
             return []  # listing makes no store
         local = _local(client)
         records = local.service().list_teamspaces()

@@ -73,11 +73,23 @@ def data_directory(args: argparse.Namespace) -> Path:
     return home
 
 
+def _database(args: argparse.Namespace) -> str | None:
+    """A PostgreSQL store's URL from ``TILECRED_DATABASE_URL``, unless ``--home`` is given."""
+    from tilecred._config import DATABASE_ENV
+    from tilecred._local._postgres import redact_url
+
+    url = None if getattr(args, "home", None) else os.environ.get(DATABASE_ENV) or None
+    if url is not None:
+        print(f"tokens of the store {redact_url(url)[0]} ({DATABASE_ENV})", file=sys.stderr)
+    return url
+
+
 @contextlib.contextmanager
 def _opened(args: argparse.Namespace) -> Iterator[ServerApp]:
     from tilecred._server._app import create_app
 
-    app = create_app(data_directory(args))
+    database = _database(args)
+    app = create_app(database=database) if database else create_app(data_directory(args))
     try:
         yield app
     finally:

@@ -276,7 +276,11 @@ class StoreCore:
             try:
                 yield conn
             except BaseException:
-                engine.end(conn, commit=False)
+                # A connection that was lost cannot roll back (the database
+                # does): the error that says why is the one to raise, and the
+                # engine discards the connection on release.
+                with contextlib.suppress(*engine.errors):
+                    engine.end(conn, commit=False)
                 raise
             engine.end(conn, commit=commit)
         except engine.errors as exc:

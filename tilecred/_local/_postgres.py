@@ -118,8 +118,8 @@ def _driver() -> Any:
         import psycopg_pool  # noqa: F401
     except ImportError as exc:
         raise ConfigurationError(
-            "a PostgreSQL store needs psycopg and psycopg_pool: install tilecred[postgres] "
-            "(pip install 'tilecred[postgres]')"
+            "a PostgreSQL store needs psycopg and psycopg_pool: install the postgres extra "
+            "(pip install '.[postgres]' in a tilecred checkout)"
         ) from exc
     return psycopg
 
@@ -270,8 +270,15 @@ class PostgresEngine:
     # -- the schema -----------------------------------------------------------------
 
     def schema_version(self, conn: Connection) -> int:
-        row = conn.execute("SELECT to_regclass(?)::text", (VERSION_TABLE,)).fetchone()
-        if row[0] is None:
+        # A query of the catalog, not to_regclass(): that reads a cache the
+        # advisory lock does not refresh, so an instance that waited for
+        # another's migration would not see the tables it made.
+        row = conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema()"
+            " AND tablename = ?",
+            (VERSION_TABLE,),
+        ).fetchone()
+        if row is None:
             return 0
         (version,) = conn.execute(
             f"SELECT coalesce(max(version), 0) FROM {VERSION_TABLE}"  # noqa: S608 - a constant

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .._config import resolve_home
+from .._config import DATABASE_ENV, MASTER_KEY_ENV, resolve_home
 from .._errors import InvalidArgumentError
 from ._app import ServerApp, create_app
 from ._serve import Limits
@@ -72,8 +73,23 @@ def add_commands(subparsers: Any, parents: list[argparse.ArgumentParser] | None 
     )
     serve.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                        help=f"worker threads ({DEFAULT_THREADS})")  # fmt: skip
+    _add_database(serve)
     _add_limits_and_tls(serve)
     serve.set_defaults(handler=run_serve)
+
+
+def _add_database(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--database", metavar="URL",
+        help="a PostgreSQL store, postgresql://USER@HOST:PORT/DB, instead of --home's file "
+        f"(default {DATABASE_ENV}); several instances may share it. No password here: the "
+        f"command line is visible to every user; put it in {DATABASE_ENV}, ~/.pgpass or PGPASSWORD",
+    )  # fmt: skip
+    serve.add_argument(
+        "--key-file", metavar="FILE", type=Path,
+        help=f"the master key file (base64 of 32 bytes, mode 0600) when {MASTER_KEY_ENV} is not "
+        "set; default: the key file in --home. A PostgreSQL store never creates one",
+    )  # fmt: skip
 
 
 def _add_limits_and_tls(serve: argparse.ArgumentParser) -> None:
@@ -112,7 +128,14 @@ def _add_limits_and_tls(serve: argparse.ArgumentParser) -> None:
 
 @contextlib.contextmanager
 def _opened(args: argparse.Namespace) -> Iterator[ServerApp]:
-    app = create_app(_home(args))
+    database = _database(args)
+    key_file = getattr(args, "key_file", None)
+    app = create_app(
+        None if database else _home(args),
+        database=database,
+        key_file=None if key_file is None else key_file.expanduser(),
+        pool_size=getattr(args, "threads", None),
+    )
     try:
         yield app
     finally:
@@ -121,6 +144,29 @@ def _opened(args: argparse.Namespace) -> Iterator[ServerApp]:
 
 def _home(args: argparse.Namespace) -> Path:
     return resolve_home(getattr(args, "home", None))
+
+
+def _database(args: argparse.Namespace) -> str | None:
+    """The PostgreSQL URL to serve from: ``--database``, else the environment's
+    (unless ``--home`` names a directory); ``None`` for the SQLite store in the home."""
+    from .._local._postgres import is_database_url, redact_url
+
+    given: str | None = getattr(args, "database", None)
+    if given is None:
+        if getattr(args, "home", None) is not None:
+            return None
+        return os.environ.get(DATABASE_ENV) or None
+    if getattr(args, "home", None) is not None:
+        raise InvalidArgumentError("give --database or --home, not both")
+    if not is_database_url(given):
+        raise InvalidArgumentError("--database must be a postgresql:// URL")
+    if redact_url(given)[1] is not None:
+        raise InvalidArgumentError(
+            "--database must not carry a password: the command line is visible to every "
+            f"user of this machine; put the URL in {DATABASE_ENV}, or the password in "
+            "~/.pgpass or PGPASSWORD"
+        )
+    return given
 
 
 # -- serve ----------------------------------------------------------------------
@@ -176,7 +222,6 @@ def run_serve(args: argparse.Namespace) -> int:
     limits = _limits(args)
     tls = _tls_files(args)
     _configure_logging()
-    home = _home(args)
     servers: list[Server] = []
     stopping: list[str] = []
 
@@ -208,7 +253,8 @@ def run_serve(args: argparse.Namespace) -> int:
                     f"  {admin}",
                     flush=True,
                 )
-            print(f"tilecred serving {home} on {server.url} ({args.threads} threads)", flush=True)
+            where = app.store.engine.location
+            print(f"tilecred serving {where} on {server.url} ({args.threads} threads)", flush=True)
             # A signal that came during start-up has already asked it to stop:
             # it then closes at once, through the same drain.
             server.serve_forever()

@@ -374,6 +374,14 @@ def store_error(exc: CredentialsError) -> HttpError:
     """The HTTP error for a store failure: its status, or 400 for a rejected argument."""
     if exc.status is not None and 400 <= exc.status < 500:
         return HttpError(exc.status, exc.message)
+    if exc.status == 503:
+        # The database is unreachable (a restart, a dropped connection) or
+        # stayed busy: the next request gets a fresh connection.
+        return HttpError(
+            503,
+            "the credential store is unavailable; try again shortly",
+            headers=[("Retry-After", "1")],
+        )
     if isinstance(exc, InvalidArgumentError):
         return HttpError(400, f"invalid request: {exc.message}")
     return HttpError(500, "the credential store failed; the server log has the details")

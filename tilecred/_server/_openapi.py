@@ -264,6 +264,7 @@ def _responses(route: Route, status: int, model: type | None) -> dict[str, Any]:
         errors[401] = "Missing, unknown, revoked or deactivated API token"
         errors[403] = _FORBIDDEN[route.handler == "use_credential"]
         errors[404] = _NOT_FOUND[route.handler.endswith("_token")]
+        errors[503] = "The store's database is unreachable or stayed busy; try again"
     if route.method in ("POST", "PATCH"):
         # Any body sent is checked, even where none is expected.
         errors[408] = "The body did not arrive in time"
