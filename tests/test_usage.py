@@ -25,6 +25,9 @@ from tilecred._server._tokens import TASK
 from .conftest import CANARY_SECRET
 
 pytest_plugins = ["tests.test_server_harness"]
+# Every test here runs on SQLite and on PostgreSQL (tests/_engines.py), except
+# the two that read SQLite's own file or connection.
+pytestmark = pytest.mark.usefixtures("engine")
 
 ACTOR = f"local:{getpass.getuser()}"
 KEY = {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": CANARY_SECRET}}
@@ -54,6 +57,7 @@ def _uses(name: str) -> list[tilecred.AuditRecord]:
 # -- the local store ---------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_every_record_about_a_credential_carries_its_id(isolated: Path) -> None:
     tilecred.create_credential("lake", "AWS", credential=KEY, allowed_in_tasks=True)
     tilecred.create_credential("shut", "AWS", credential=KEY)
@@ -124,6 +128,7 @@ def test_the_summary_is_per_teamspace(isolated: Path) -> None:
         tilecred.audit_summary("lake", teamspace="nope")
 
 
+@pytest.mark.sqlite_only
 def test_arguments_are_rejected_before_any_io(isolated: Path) -> None:
     with pytest.raises(tilecred.InvalidArgumentError):
         tilecred.audit_summary("")
@@ -264,6 +269,7 @@ def test_a_rename_keeps_the_last_use_and_a_new_credential_has_none(isolated: Pat
     assert (again.last_used_at, again.last_used_by) == (None, None)
 
 
+@pytest.mark.sqlite_only
 def test_a_page_costs_one_query_for_its_last_uses(isolated: Path) -> None:
     with Store(isolated / "store") as store:
         workspace = store.create_workspace("team").id
