@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 import tilecred
+from tests._http_helpers import WORKSPACE, make_client, seen
 from tests.test_cli_support import cli_env, run
 from tests.test_server_harness import Running, aws_key_body
 from tilecred._local import Store
 from tilecred._local._audit import AuditEntry
 from tilecred._server._tokens import TASK
 
-from .conftest import CANARY_SECRET
+from .conftest import CANARY_SECRET, CANARY_TOKEN
 
 pytest_plugins = ["tests.test_server_harness"]
 # Every test here runs on SQLite and on PostgreSQL (tests/_engines.py), except
@@ -388,4 +390,40 @@ def test_the_summary_options_are_checked_before_anything_is_read(isolated: Path)
     assert (missing.code, missing.out) == (1, "")
     assert missing.err.startswith(
         "error: could not summarize the uses of credential 'x': 404 Not Found: credential not found"
+    )
+
+
+# -- the HTTP client's requests ----------------------------------------------------
+
+
+def test_the_summary_request_and_a_service_without_it(httpserver: HTTPServer) -> None:
+    row = {
+        "actor": "token:tok_1 (ci)", "uses": 3, "denied": 1, "failed": 0,
+        "first_at": "2026-11-01T10:00:00Z", "last_at": "2026-11-02T10:00:00Z",
+        "last_request_id": "r9", "added_later": 1,
+    }  # fmt: skip
+    httpserver.expect_request(f"/tilecred/v1/audit/{WORKSPACE}/summary").respond_with_json(
+        {"data": [row]}
+    )
+    since = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
+    with make_client(httpserver) as client:
+        (got,) = client.audit_summary("lake", teamspace="ts_0123456789abcdef", since=since)
+    assert got == tilecred.UsageSummary(
+        actor="token:tok_1 (ci)", uses=3, denied=1, failed=0,
+        first_at=datetime.datetime(2026, 11, 1, 10, tzinfo=datetime.UTC),
+        last_at=datetime.datetime(2026, 11, 2, 10, tzinfo=datetime.UTC), last_request_id="r9",
+    )  # fmt: skip
+    (request,) = seen(httpserver)
+    assert (request.method, dict(request.query)) == ("GET", {
+        ("credential", "lake"): 1, ("teamspace_id", "ts_0123456789abcdef"): 1,
+        ("since", "2026-11-01T00:00:00+00:00"): 1,
+    })  # fmt: skip
+
+    with (
+        tilecred.Client(host="https://api.tiledb.com", token=CANARY_TOKEN) as hosted,
+        pytest.raises(tilecred.ConfigurationError) as refused,
+    ):
+        hosted.audit_summary("lake")
+    assert refused.value.message.startswith(
+        "the service at https://api.tiledb.com cannot summarize tilecred's audit log: "
     )
