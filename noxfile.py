@@ -105,7 +105,9 @@ def tiledb_client(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: tilecred against the floor (raw urllib3 + msgspec)."""
-    session.install("-e", ".[server]")
+    # postgres and pytest: benchmarks/pg_load.py starts its cluster and its
+    # instances with the tests' helpers (tests/_postgres.py, tests/_instances.py).
+    session.install("-e", ".[server,postgres]", "pytest>=8")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
 

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_docs:
         update_docs(ROOT / "docs" / "benchmarks.md", report)
         _log("updated docs/benchmarks.md")
-    failed = any("error" in report[key] for key in ("local_store", "server"))
+    failed = any("error" in report[key] for key in ("local_store", "server", "postgres"))
     return 1 if failed else 0
 
 

@@ -197,6 +197,11 @@ class Floor:
         """One credential by name."""
         return _GET.decode(self._get(f"{self._base}/{quote(name, safe='')}")).data
 
+    def page(self, number: int, per_page: int) -> list[AccessCredential]:
+        """One page of the workspace-level listing."""
+        query = f"?page={number}&per_page={per_page}"
+        return _LIST.decode(self._get(self._base + query)).data
+
     def pages(self, teamspace: str, per_page: int) -> Iterator[list[AccessCredential]]:
         """Each page's items, one page at a time, up to the last (or an empty) page."""
         page = 1

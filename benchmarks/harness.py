@@ -240,8 +240,14 @@ def _extra(module: str, argument: float, log: Callable[[str], None]) -> dict[str
     if importlib.util.find_spec(f"benchmarks.{module}") is None:
         return {"skipped": f"benchmarks/{module}.py does not exist yet"}
     try:
+        script = importlib.import_module(f"benchmarks.{module}")
+        # A script that needs what the machine lacks (PostgreSQL) says so.
+        reason = getattr(script, "unavailable", lambda: None)()
+        if reason is not None:
+            log(f"benchmarks.{module} skipped: {reason}")
+            return {"skipped": reason}
         with _scratch_home():
-            figures = importlib.import_module(f"benchmarks.{module}").run(argument)
+            figures = script.run(argument)
         return {"figures": {str(k): float(v) for k, v in dict(figures).items()}}
     except Exception as exc:
         log(f"benchmarks.{module} failed:\n{traceback.format_exc()}")
@@ -281,4 +287,5 @@ def run(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
         "results": results,
         "local_store": _extra("local_store", sizes.local_n, log),
         "server": _extra("server_load", sizes.server_seconds, log),
+        "postgres": _extra("pg_load", sizes.server_seconds, log),
     }

@@ -49,8 +49,9 @@ def table(report: dict[str, Any]) -> str:
     for key, title, unit in (
         ("local_store", "local store", "ops/s"),
         ("server", "server", "req/s"),
+        ("postgres", "serve on SQLite and PostgreSQL", "req/s"),
     ):
-        extra = report[key]
+        extra = report.get(key, {"skipped": "not measured"})
         if "figures" in extra:
             for name, value in extra["figures"].items():
                 lines.append(f"| {title}: {name} ({unit}) | {_number(value)} | | | | | |")

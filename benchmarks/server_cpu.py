@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .server_load import SEED, SERVER_THREADS, _seed, measure, start_server
+from .server_load import SEED, SERVER_THREADS, measure, seed, start_server
 
 __all__ = ["run"]
 
@@ -35,7 +35,7 @@ def run(seconds: float) -> dict[str, float]:
         proc, port, token = start_server(Path(tmp) / "home", "--threads", str(SERVER_THREADS))
         try:
             workspace = token.split("-")[1]
-            _seed(port, token, workspace)
+            seed(port, token, workspace)
             gets = [f"/v4/credentials/{workspace}/cred-{index:04d}" for index in range(SEED)]
             measure(port, token, gets, min(1.0, seconds))  # warm-up, not counted
             before = _cpu_seconds(proc.pid)

@@ -21,9 +21,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["measure", "run", "start_server"]
+__all__ = ["in_child", "measure", "run", "seed", "start_server", "timed_threads"]
 
 SEED = 200  # credentials in the store
 PER_PAGE = 20  # a list request's page size
@@ -59,7 +61,7 @@ def _call(conn: http.client.HTTPConnection, method: str, path: str, token: str,
     return resp.status, resp.read()
 
 
-def _seed(port: int, token: str, workspace: str) -> None:
+def seed(port: int, token: str, workspace: str) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for index in range(SEED):
         body = json.dumps({"name": f"cred-{index:04d}", "provider": "AWS",
@@ -70,13 +72,28 @@ def _seed(port: int, token: str, workspace: str) -> None:
     conn.close()
 
 
+def timed_threads(worker: Callable[[int, threading.Barrier], None], count: int) -> float:
+    """Run ``worker(i, start)`` in ``count`` threads; seconds from ``start`` to the last one done.
+
+    Each worker waits on ``start`` (a barrier) when it is ready, so set-up is not timed.
+    """
+    start = threading.Barrier(count + 1)
+    threads = [threading.Thread(target=worker, args=(i, start)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began
+
+
 def _generate(port: int, token: str, paths: list[str], seconds: float, out: object) -> None:
     """The load generator's process: threads send GETs until the time is up."""
     counts = [0] * LOAD_THREADS
     errors: list[str] = []
-    start = threading.Barrier(LOAD_THREADS + 1)
 
-    def worker(index: int) -> None:
+    def worker(index: int, start: threading.Barrier) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         start.wait()
         deadline = time.perf_counter() + seconds
@@ -92,28 +109,29 @@ def _generate(port: int, token: str, paths: list[str], seconds: float, out: obje
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(LOAD_THREADS)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
+    elapsed = timed_threads(worker, LOAD_THREADS)
     out.put((sum(counts), elapsed, errors))  # type: ignore[attr-defined]
 
 
-def measure(port: int, token: str, paths: list[str], seconds: float) -> tuple[int, float]:
-    """Run the load generator for ``seconds``: requests answered, seconds taken."""
+def in_child(
+    generate: Callable[..., None], args: tuple[Any, ...], seconds: float
+) -> tuple[int, float]:
+    """Run ``generate(*args, queue)`` in a process of its own: the requests answered and
+    the seconds taken, as it puts them on the queue. A wrong answer it reports raises."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    proc = context.Process(target=_generate, args=(port, token, paths, seconds, queue))
+    proc = context.Process(target=generate, args=(*args, queue))
     proc.start()
     total, elapsed, errors = queue.get(timeout=seconds + 120)
     proc.join()
     if errors:
         raise RuntimeError(f"wrong answer under load: {errors[0]}")
     return int(total), float(elapsed)
+
+
+def measure(port: int, token: str, paths: list[str], seconds: float) -> tuple[int, float]:
+    """Run the load generator for ``seconds``: requests answered, seconds taken."""
+    return in_child(_generate, (port, token, paths, seconds), seconds)
 
 
 def _load(port: int, token: str, paths: list[str], seconds: float) -> float:
@@ -131,7 +149,7 @@ def run(seconds: float) -> dict[str, float]:
         proc, port, token = start_server(Path(tmp) / "home", "--threads", str(SERVER_THREADS))
         try:
             workspace = token.split("-")[1]
-            _seed(port, token, workspace)
+            seed(port, token, workspace)
             base = f"/v4/credentials/{workspace}"
             gets = [f"{base}/cred-{index:04d}" for index in range(SEED)]
             pages = SEED // PER_PAGE

@@ -24,6 +24,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import urllib.parse
@@ -74,6 +75,14 @@ def _as_user(user: str | None) -> list[str]:
     return ["setpriv", f"--reuid={user}", f"--regid={pwd.getpwnam(user).pw_gid}", "--clear-groups"]
 
 
+def _free_port() -> int:
+    # Not tests._http_helpers' free_port: the benchmarks use this module without
+    # the tests' packages (pytest-httpserver), which that module needs.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _traversable_tmp() -> Path:
     """A temporary directory whose every parent another user can pass through."""
     base = Path(tempfile.gettempdir()).resolve()
@@ -91,10 +100,7 @@ class PostgresCluster:
         self.data = directory / "data"
         self.log = directory / "postgres.log"
         self.os_user = os_user
-        # Imported here: conftest imports this module, and these import conftest.
-        from tests._http_helpers import free_port
-
-        self.port = free_port()
+        self.port = _free_port()
         self.password = "pgpw-" + secrets.token_hex(12)
         self._names = itertools.count(1)
 
@@ -197,10 +203,11 @@ class PostgresCluster:
 @contextlib.contextmanager
 def running_cluster() -> Iterator[PostgresCluster]:
     """A new cluster for the block, removed after; skips (fails under CI) without PostgreSQL."""
-    from tests._services import unavailable
-
     bindir = find_bindir()
     if bindir is None:
+        # Imported here: it imports conftest, which imports this module.
+        from tests._services import unavailable
+
         unavailable("PostgreSQL's initdb was not found (apt-get install postgresql)")
         raise AssertionError("unreachable")
     os_user = _os_user()
