@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import os
 import sqlite3
 import warnings
 from pathlib import Path
@@ -20,6 +21,7 @@ from tilecred import (
     update_credential,
     verify_credential,
 )
+from tilecred._config import DATABASE_ENV, MASTER_KEY_ENV
 from tilecred._local._core import _row_aad
 from tilecred._local._keys import Cipher
 
@@ -32,7 +34,10 @@ ROLE = {"aws": {"role_arn": "arn:aws:iam::123456789012:role/demo"}}
 
 def cli_env_local(isolated: Path) -> dict[str, str]:
     """The command line's environment for the same local store as the library's."""
-    return {"TILECRED_HOME": str(isolated / "tilecred-home")}
+    engine = {
+        name: os.environ[name] for name in (DATABASE_ENV, MASTER_KEY_ENV) if name in os.environ
+    }
+    return {"TILECRED_HOME": str(isolated / "tilecred-home"), **engine}
 
 
 def _sas(expiry: str) -> dict[str, object]:
@@ -40,14 +45,14 @@ def _sas(expiry: str) -> dict[str, object]:
     return {"azure": {"account_name": "lakeacct", "sas_token": token}}
 
 
-def test_a_new_credential_is_active_and_knows_no_expiry_without_one() -> None:
+def test_a_new_credential_is_active_and_knows_no_expiry_without_one(engine: str) -> None:
     create_credential("r", "AWS", role=ROLE)
     assert get_credential("r").active is True
     assert get_credential("r").expires_at is None
     assert [(c.name, c.active, c.expires_at) for c in list_credentials()] == [("r", True, None)]
 
 
-def test_a_sas_token_s_se_is_the_credential_s_expiry_on_create_and_update() -> None:
+def test_a_sas_token_s_se_is_the_credential_s_expiry_on_create_and_update(engine: str) -> None:
     create_credential("sas", "AZURE", token=_sas("2031-05-06T07:08:09Z"))
     when = datetime.datetime(2031, 5, 6, 7, 8, 9, tzinfo=datetime.UTC)
     assert get_credential("sas").expires_at == when
@@ -97,7 +102,7 @@ def test_verify_fails_an_expired_secret_without_quoting_it() -> None:
     assert CANARY_SECRET not in str(info.value)
 
 
-def test_list_expiring_shows_only_secrets_expiring_by_then(isolated: Path) -> None:
+def test_list_expiring_shows_only_secrets_expiring_by_then(engine: str, isolated: Path) -> None:
     create_credential("soon", "AZURE", token=_sas(_in(2)))
     create_credential("later", "AZURE", token=_sas(_in(30)))
     create_credential("gone", "AZURE", token=_sas("2020-01-02T03:04:05Z"))
@@ -121,7 +126,7 @@ def test_list_expiring_shows_only_secrets_expiring_by_then(isolated: Path) -> No
         assert CANARY_SECRET not in out
 
 
-def test_verify_on_the_command_line_warns_or_fails_on_expiry(isolated: Path) -> None:
+def test_verify_on_the_command_line_warns_or_fails_on_expiry(engine: str, isolated: Path) -> None:
     soon = _in(1.5)
     create_credential("soon", "AZURE", token=_sas(soon))
     create_credential("gone", "AZURE", token=_sas("2020-01-02T03:04:05Z"))
@@ -150,6 +155,7 @@ def test_verify_on_the_command_line_warns_or_fails_on_expiry(isolated: Path) -> 
         assert CANARY_SECRET not in done.out + done.err
 
 
+@pytest.mark.sqlite_only  # a store written by an older tilecred is a SQLite file
 def test_a_store_from_before_schema_5_learns_its_sas_expiry_once_on_open(
     isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

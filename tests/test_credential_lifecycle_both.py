@@ -7,19 +7,43 @@ tests/test_parity.py); the second part is the server's own (tokens, routes).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import tilecred
+from tilecred._config import DATABASE_ENV, MASTER_KEY_ENV
 
 from .conftest import CANARY_SECRET
 from .test_cli_support import run
-from .test_parity import AWS_KEY, ROLE, Side, failure, names, shown
+from .test_parity import AWS_KEY, ROLE, WORKSPACE, Side, failure, names, shown
 from .test_server_harness import Running
 
 pytest_plugins = ["tests.test_server_harness", "tests.test_parity"]
+
+
+@pytest.fixture
+def side(engine: str, side: Side) -> Iterator[Side]:
+    """The parity suite's two backends, over each engine (SQLite, PostgreSQL).
+
+    On PostgreSQL the local side's client and command line open the test's
+    database (the parity suite's local client is bound to a home directory);
+    a teamspace comes into being with its first credential there.
+    """
+    if side.kind != "local" or engine != "postgres":
+        yield side
+        return
+    names = (DATABASE_ENV, MASTER_KEY_ENV)
+    cli = {**side.cli, **{name: os.environ[name] for name in names}}
+    with tilecred.Client(workspace=WORKSPACE) as client:
+        yield dataclasses.replace(
+            side, client=client, user=client, cli=cli, make_teamspace=lambda name: name
+        )
+
 
 DEACTIVATED = (
     "credential 'lake' in workspace 'team' is deactivated: "
