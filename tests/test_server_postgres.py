@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from tests._engines import TEST_KEY
@@ -14,7 +15,7 @@ from tests.test_server_commands import TOKEN, _get, _start, run
 from tests.test_server_harness import Running, aws_role_body
 from tests.test_server_routes import assert_error
 from tilecred._config import DATABASE_ENV, MASTER_KEY_ENV
-from tilecred._errors import InvalidArgumentError
+from tilecred._errors import ConfigurationError, InvalidArgumentError
 from tilecred._local._keys import encode_key
 from tilecred._local._postgres import redact_url
 
@@ -135,3 +136,34 @@ def test_token_commands_use_the_database_in_the_environment(postgres_url: str) -
     assert " ci " in listed.out
     for text in (created.out, created.err, listed.out, listed.err):
         assert password not in text
+
+
+def test_key_rotate_re_encrypts_the_database_in_the_environment(postgres_url: str) -> None:
+    from tests.test_cli_support import cli_env
+    from tests.test_cli_support import run as cli
+    from tilecred._local import open_store
+    from tilecred._models import CredentialCreateRequest
+
+    new_key = bytes(range(1, 33))
+    with open_store(postgres_url, key=TEST_KEY) as store:
+        ws = store.create_workspace("w")
+        request = msgspec.convert({"name": "k", "provider": "AWS", "credential": {"aws": {
+            "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "s" * 40}}},
+            CredentialCreateRequest)  # fmt: skip
+        store.create_credential(ws.id, None, request)
+    shown, _ = redact_url(postgres_url)
+    env = cli_env() | {DATABASE_ENV: postgres_url, MASTER_KEY_ENV: encode_key(TEST_KEY),
+                       "NEW_KEY": encode_key(new_key)}  # fmt: skip
+    rotated = cli(["key", "rotate", "--new-key-env", "NEW_KEY"], env)
+    assert (rotated.code, rotated.err) == (0, "")
+    assert rotated.out == (
+        f"re-encrypted 1 credential(s) in {shown}; "
+        "set TILECRED_MASTER_KEY to the new key before the next use\n"
+    )
+    with open_store(postgres_url, key=new_key) as store:
+        found = store.get_credential(ws.id, None, "k", with_secrets=True)
+        assert found.credential is not None
+        assert found.credential.aws is not None
+        assert found.credential.aws.secret_access_key == "s" * 40
+    with pytest.raises(ConfigurationError):
+        open_store(postgres_url, key=TEST_KEY)

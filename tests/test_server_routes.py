@@ -18,6 +18,10 @@ pytest_plugins = ["tests.test_server_harness"]
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
+# Every test here runs on SQLite and on PostgreSQL (tests/_engines.py).
+pytestmark = pytest.mark.usefixtures("engine")
+
+
 def assert_error(reply: Any, status: int, message: str, field: str | None = None) -> None:
     """The full error contract: status, JSON body, and the id in header and body."""
     assert reply.status == status, reply.raw

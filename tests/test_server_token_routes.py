@@ -24,6 +24,10 @@ TOKEN = re.compile(r"^tc-ws_[0-9a-f]+-[0-9a-f]{64}$")
 CANARY_TOKEN = "tc-ws_1-" + "c4a7a7" * 10 + "beef"
 
 
+# Every test here runs on SQLite and on PostgreSQL (tests/_engines.py).
+pytestmark = pytest.mark.usefixtures("engine")
+
+
 def _error(reply: Reply, status: int, message: str) -> None:
     assert (reply.status, reply.json["message"]) == (status, message), reply.raw
 
@@ -212,6 +216,7 @@ def test_the_api_cannot_lock_a_workspace_out(server: Running) -> None:
            "this API token is deactivated")  # fmt: skip
 
 
+@pytest.mark.sqlite_only
 def test_a_missing_or_foreign_token_and_bad_bodies(running_server: Any, tmp_path: Path) -> None:
     server: Running = running_server(tmp_path / "home")
     other = running_server(tmp_path / "home2", workspace="other")

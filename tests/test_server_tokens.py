@@ -31,6 +31,10 @@ PRAGMA user_version = 1;
 """
 
 
+# Every test here runs on SQLite and on PostgreSQL (tests/_engines.py).
+pytestmark = pytest.mark.usefixtures("engine")
+
+
 def _old_server_home(home: Path) -> str:
     """A store at schema version 2 and a token file with three tokens; the workspace id."""
     with Store(home) as store:

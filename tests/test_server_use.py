@@ -25,6 +25,10 @@ from .conftest import CANARY_SECRET
 pytest_plugins = ["tests.test_server_harness"]
 
 
+# Every test here runs on SQLite and on PostgreSQL (tests/_engines.py).
+pytestmark = pytest.mark.usefixtures("engine")
+
+
 def _use_path(server: Running, name: str, workspace: str | None = None) -> str:
     ws = quote(workspace or server.workspace_id, safe="")
     return f"/tilecred/v1/credentials/{ws}/{quote(name, safe='')}/use"
@@ -204,6 +208,7 @@ def test_a_task_token_held_to_named_credentials(server: Running) -> None:
     assert listed["pagination_metadata"]["total_items"] == 1
 
 
+@pytest.mark.sqlite_only
 def test_an_expired_task_token_is_refused(server: Running) -> None:
     _create(server, aws_key_body("lake", CANARY_SECRET, allowed_in_tasks=True))
     record, task = _task(server, expires_at=datetime.timedelta(hours=8))
@@ -335,6 +340,7 @@ def test_every_change_over_http_is_recorded_exactly(server: Running) -> None:
     _error(bad, 400, "query parameter since must be an RFC 3339 time with a zone, not 'yesterday'")
 
 
+@pytest.mark.sqlite_only
 def test_no_secret_in_the_audit_log_the_server_log_or_an_error(
     server: Running, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -359,6 +365,7 @@ def test_no_secret_in_the_audit_log_the_server_log_or_an_error(
     assert task not in caplog.text
 
 
+@pytest.mark.sqlite_only
 def test_the_audit_log_refuses_change_and_the_openapi_document_lists_the_routes(
     server: Running,
 ) -> None:

@@ -34,6 +34,10 @@ ACTOR = f"local:{getpass.getuser()}"
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 
 
+# Every test here runs on SQLite and on PostgreSQL (tests/_engines.py).
+pytestmark = pytest.mark.usefixtures("engine")
+
+
 def _aws(secret: str = CANARY_SECRET) -> dict[str, Any]:
     return {"aws": {"access_key_id": KEY_ID, "secret_access_key": secret}}
 
@@ -214,6 +218,7 @@ def test_bad_audit_arguments_are_refused(kwargs: dict[str, Any], message: str) -
     assert info.value.message == message
 
 
+@pytest.mark.sqlite_only
 def test_the_audit_log_is_append_only_in_the_database(isolated: Path) -> None:
     create_credential("lake", "AWS", credential=_aws())
     db = sqlite3.connect(_database(isolated))
@@ -226,6 +231,7 @@ def test_the_audit_log_is_append_only_in_the_database(isolated: Path) -> None:
         db.close()
 
 
+@pytest.mark.sqlite_only
 def test_no_secret_reaches_the_audit_log_the_log_or_an_error(
     isolated: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -257,6 +263,7 @@ def test_no_secret_reaches_the_audit_log_the_log_or_an_error(
         assert CANARY_SECRET not in text
 
 
+@pytest.mark.sqlite_only
 def test_uses_from_several_clients_at_once_are_each_recorded_once(isolated: Path) -> None:
     import concurrent.futures
 

@@ -18,11 +18,16 @@ def run_key_rotate(args: argparse.Namespace) -> int:
     """Re-encrypt every secret in the local store, in one transaction."""
     # Imported here: the store loads SQLite and cryptography, which no other
     # command that talks HTTP needs.
+    from tilecred._config import DATABASE_ENV
     from tilecred._local import rotate_key
     from tilecred._local._keys import decode_key
+    from tilecred._local._postgres import redact_url
 
-    home = tilecred.Client(local=True, home=getattr(args, "home", None)).settings.home
+    given = getattr(args, "home", None)
+    home = tilecred.Client(local=True, home=given).settings.home
     assert home is not None
+    # A PostgreSQL store (TILECRED_DATABASE_URL) unless --home names a directory.
+    database = None if given else os.environ.get(DATABASE_ENV) or None
     new_key = None
     if args.new_key_env is not None or args.new_key_file is not None:
         source = (
@@ -31,7 +36,7 @@ def run_key_rotate(args: argparse.Namespace) -> int:
             else SecretSource("file", args.new_key_file, "--new-key-file")
         )
         new_key = decode_key(read_secret(source, "new key"), f"the new key ({source.option})")
-    count = rotate_key(home, new_key)
+    count = rotate_key(database or home, new_key)
     # The store takes its key from TILECRED_MASTER_KEY when it is set, else
     # from the key file, which rotation then replaces.
     where = (
@@ -39,7 +44,8 @@ def run_key_rotate(args: argparse.Namespace) -> int:
         if os.environ.get("TILECRED_MASTER_KEY")
         else "the key file now holds the new key"
     )
-    print(f"re-encrypted {count} credential(s) in {home}; {where}")
+    shown = home if database is None else redact_url(database)[0]
+    print(f"re-encrypted {count} credential(s) in {shown}; {where}")
     return 0
 
 
@@ -54,8 +60,9 @@ def _add_key(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     rotate = add_command(
         actions, "rotate", parents=parents, takes=ON_THIS_MACHINE,
         summary="re-encrypt every secret in the local store with a new key",
-        description="Open the local store (--home, else TILECRED_HOME, else the user data "
-        "dir) with its current key and re-encrypt every secret with a new one, in one "
+        description="Open the local store (--home, else TILECRED_DATABASE_URL's PostgreSQL "
+        "store, else TILECRED_HOME, else the user data dir) with its current key and "
+        "re-encrypt every secret with a new one, in one "
         "transaction. With a key file, the new key is random and replaces the file. With "
         "TILECRED_MASTER_KEY, give the new key (base64 of 32 bytes) with --new-key-env or "
         "--new-key-file, then set the variable to it.",

@@ -36,7 +36,8 @@ def rotate_key(home: Path | str, new_key: bytes | None = None, *, key: bytes | N
     give ``new_key`` and set the variable to it (base64) afterwards.
 
     Parameters:
-        home: the store's directory (``TILECRED_HOME``).
+        home: the store's directory (``TILECRED_HOME``), or a PostgreSQL
+            store's URL (its instances then need the new key to start).
         new_key: the new 32-byte key.
         key: the current 32-byte key, if it is neither in the environment nor
             in the key file.
@@ -49,5 +50,5 @@ def rotate_key(home: Path | str, new_key: bytes | None = None, *, key: bytes | N
             new key is missing or not 32 bytes.
         CredentialsError: the store failed; nothing was changed.
     """
-    with Store(Path(home), key=key) as store:
+    with open_store(home, key=key) as store:
         return store.rotate_key(new_key)
