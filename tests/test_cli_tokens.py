@@ -337,8 +337,10 @@ def test_the_last_admin_token_needs_force(isolated: Path) -> None:
     assert (forced.code, forced.out) == (0, f"deactivated token {admin} ('admin')\n")
     workspace = _token_ids(home)  # still listed
     assert "admin" in workspace
-    assert forced.err.endswith("; issue one with `tilecred token create`\n"), forced.err
-    assert forced.err.startswith(note + "warning: no active read-write management token is left")
+    assert forced.err == note + (
+        "warning: no active read-write management token is left in workspace 'default'; "
+        "issue one with `tilecred token create --workspace default`\n"
+    )
 
 
 def test_token_commands_by_id_refuse_an_unknown_or_foreign_token(isolated: Path) -> None:

@@ -256,9 +256,11 @@ def _lockout_allowed(app: ServerApp, args: argparse.Namespace, action: str) -> T
             status=409,
         ) from exc
     if not any(token.administers for token in app.tokens.list(record.workspace_id)):
+        found = app.store.find_workspace(record.workspace_id)
+        name = record.workspace_id if found is None else found.name
         print(
-            f"warning: no active read-write management token is left in {record.workspace_id}; "
-            "issue one with `tilecred token create`",
+            f"warning: no active read-write management token is left in workspace {name!r}; "
+            f"issue one with `tilecred token create --workspace {name}`",
             file=sys.stderr,
         )
     return record
