@@ -19,6 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .._config import MASTER_KEY_ENV, SOURCES
+from .._hardening import harden_process
 from ._failures import CommandError, UsageError
 from ._options import add_teamspace
 from ._parser import AddCommand, add_command
@@ -130,6 +131,7 @@ def run_exec(args: argparse.Namespace) -> int:
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise UsageError(f"credential {duplicated[0]!r} is named twice")
+    harden_process()  # before any secret is in memory: no core file or debugger sees it
     client = client_for(args)
     accesses: list[CredentialAccess] = []
     try:

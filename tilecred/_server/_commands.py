@@ -213,8 +213,10 @@ def _tls_files(args: argparse.Namespace) -> TLSFiles | None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """``tilecred serve``: run until SIGINT or SIGTERM, then stop cleanly."""
+    from .._hardening import harden_process
     from ._serve import Server, make_server
 
+    harden_process()  # before the master key is read: no core file or debugger sees it
     if args.threads < 1:
         raise InvalidArgumentError(f"--threads must be at least 1, not {args.threads}")
     if not 0 <= args.port <= 65535:
