@@ -87,11 +87,11 @@ def test_a_version_1_store_is_migrated_on_open(
     assert db.execute("SELECT id, visibility, description FROM teamspaces").fetchall() == [
         ("ts_1", "private", None)
     ]
-    # Version 3: an empty audit log, append-only from the start.
+    # Version 3: an empty audit log, append-only from the start (version 6: REPLACE too).
     assert db.execute("SELECT count(*) FROM audit").fetchone() == (0,)
     assert db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit' ORDER BY name"
-    ).fetchall() == [("audit_no_delete",), ("audit_no_update",)]
+    ).fetchall() == [("audit_no_delete",), ("audit_no_replace",), ("audit_no_update",)]
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     db.close()
 

@@ -232,6 +232,25 @@ def test_the_audit_log_is_append_only_in_the_database(isolated: Path) -> None:
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.parametrize("verb", ["INSERT OR REPLACE", "REPLACE"])
+def test_the_audit_log_refuses_replace(isolated: Path, verb: str) -> None:
+    # REPLACE deletes the row it replaces without firing delete triggers.
+    create_credential("lake", "AWS", credential=_aws())
+    db = sqlite3.connect(_database(isolated))
+    try:
+        before = db.execute("SELECT * FROM audit").fetchall()
+        assert [(row[0], row[2], row[6]) for row in before] == [(1, ACTOR, "create")]
+        with pytest.raises(sqlite3.IntegrityError, match="the audit log is append-only"):
+            db.execute(
+                f"{verb} INTO audit (seq, at, actor, workspace_id, action, outcome)"
+                " VALUES (1, 0, 'forger', 'ws', 'nothing', 'ok')"
+            )
+        assert db.execute("SELECT * FROM audit").fetchall() == before
+    finally:
+        db.close()
+
+
+@pytest.mark.sqlite_only
 def test_no_secret_reaches_the_audit_log_the_log_or_an_error(
     isolated: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -140,6 +140,16 @@ _V5 = (
     " WHERE action = 'use' AND outcome = 'ok'",
 )
 
+# Version 6: the audit log refuses REPLACE too. SQLite's REPLACE deletes the
+# row it replaces without firing delete triggers (unless recursive_triggers
+# is on), so audit_no_delete never sees it: an insert whose seq is taken is
+# refused before it happens. PostgreSQL has no REPLACE, and its ON CONFLICT
+# DO UPDATE meets the update trigger.
+_V6 = (
+    "CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit"  # noqa: S608 - constant SQL
+    f" WHEN EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq) BEGIN {_APPEND_ONLY}; END",
+)
+
 
 def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
     def run(conn: Connection) -> None:
@@ -150,7 +160,7 @@ def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
 
 
 # Each version's statements; PostgreSQL's tables are made from these (_pgschema.py).
-STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = tuple(_steps(v) for v in STATEMENTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
