@@ -20,12 +20,13 @@ import tilecred
 from tests.conftest import CANARY_SECRET
 from tests.test_cli_support import SCRIPT, cli_env, run
 from tests.test_server_harness import Running
-from tilecred._cli._exec import merged_environment, split_command
+from tilecred._cli._exec import child_environment, merged_environment, split_command, withheld
 from tilecred._cli._failures import UsageError
 
 pytest_plugins = ["tests.test_server_harness"]
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+STORE_LOGIN = "store-login-5e2d0b"  # a password that opens tilecred itself
 PY = sys.executable
 
 
@@ -83,6 +84,60 @@ def test_the_child_gets_no_key_that_opens_more_than_its_credentials() -> None:
     )
     done = _exec(["lake", "--", PY, "-c", show], TILEDB_REST_PASSWORD=CANARY_SECRET)
     assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")
+
+
+# Prints every variable of the child's environment that could open tilecred,
+# and whether any value at all holds one of the secrets given as arguments.
+SHOW_OPENERS = """
+import os, sys
+names = [k for k in os.environ if k.startswith(("TILECRED_", "TILEDB_REST", "PG", "MY_"))]
+print(sorted(k for k in names if k != "TILECRED_CLI_TEST_RUN"))
+print(any(secret in v for v in os.environ.values() for secret in sys.argv[1:]))
+"""
+
+
+def test_the_child_gets_nothing_that_opens_a_local_or_postgresql_store(isolated: Path) -> None:
+    _store("lake")
+    home = str(isolated / "tilecred-home")
+    done = subprocess.run(
+        [*SCRIPT, "--home", home, "exec", "lake", "--", PY, "-c", SHOW_OPENERS, STORE_LOGIN],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env=cli_env(None, TILECRED_DATABASE_URL=f"postgresql://u:{STORE_LOGIN}@127.0.0.1:9/db",
+                    PGPASSWORD=STORE_LOGIN, PGUSER="tilecred", PGHOST="127.0.0.1",
+                    PGPASSFILE="/srv/pgpass", PGSERVICE="store"),
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "[]\nFalse\n"
+
+
+def test_the_child_gets_no_api_token_and_other_databases_logins_pass(server: Running) -> None:
+    admin = tilecred.Client(host=server.url, token=server.token)
+    admin.create_credential("lake", "AWS", allowed_in_tasks=True, credential=_aws())
+    admin.close()
+    _record, task = server.app.tokens.create(server.workspace_id, "nightly", kind="task")
+    done = subprocess.run(
+        [*SCRIPT, "--token-env", "MY_TASK_TOKEN", "exec", "lake", "--", PY, "-c", SHOW_OPENERS,
+         task, server.token, STORE_LOGIN],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env=cli_env(None, TILEDB_REST_SERVER_ADDRESS=server.url, MY_TASK_TOKEN=task,
+                    TILEDB_REST_TOKEN=server.token, TILEDB_REST_PASSWORD=STORE_LOGIN,
+                    PGHOST="warehouse", PGUSER="analyst"),
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    # No PostgreSQL store here: PG* is some other database's login, the child's to use.
+    assert done.stdout == "['PGHOST', 'PGUSER', 'TILEDB_REST_SERVER_ADDRESS']\nFalse\n"
+
+
+def test_a_variable_a_credential_sets_passes_even_if_tilecred_withholds_its_name() -> None:
+    environ = {"TILECRED_DATABASE_URL": "postgresql://store", "PGPASSWORD": "store's",
+               "PGHOST": "store", "MY_TOKEN": "t", "TILECRED_HOME": "/h",
+               "PATH": "/bin"}  # fmt: skip
+    assert withheld(environ, "MY_TOKEN") == {
+        "TILECRED_DATABASE_URL", "PGPASSWORD", "PGHOST", "MY_TOKEN", "TILECRED_HOME"
+    }  # fmt: skip
+    assert child_environment(environ, {"PGPASSWORD": "the login's"}, "MY_TOKEN") == {
+        "PATH": "/bin", "PGPASSWORD": "the login's"
+    }  # fmt: skip
 
 
 def test_a_signal_that_ends_the_child_is_128_plus_its_number() -> None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from .._config import MASTER_KEY_ENV, SOURCES
+from .._config import DATABASE_ENV, MASTER_KEY_ENV, SOURCES
 from .._hardening import harden_process
 from ._failures import CommandError, UsageError
 from ._options import add_teamspace
@@ -28,7 +28,7 @@ from ._session import client_for
 if TYPE_CHECKING:
     from tilecred import CredentialAccess
 
-__all__ = ["COMMANDS", "split_command"]
+__all__ = ["COMMANDS", "child_environment", "split_command", "withheld"]
 
 # Signals a terminal sends to its whole foreground process group.
 _FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
@@ -138,21 +138,50 @@ def run_exec(args: argparse.Namespace) -> int:
         for name in names:
             accesses.append(client.use_credential(name, teamspace=args.teamspace))
         added = merged_environment(names, [access.env() for access in accesses])
-        return _run_child(command, {**_inherited(os.environ), **added})
+        env = child_environment(os.environ, added, getattr(args, "token_env", None))
+        return _run_child(command, env)
     finally:
         for access in accesses:
             access.close()
 
 
-# What opens more than the named credentials: the local store's master key
-# opens every credential in it, allowed in tasks or not, and the API token or
-# password may be a management login. The child gets what it was given by name.
-_WITHHELD = frozenset({MASTER_KEY_ENV, SOURCES["token"][0], SOURCES["password"][0]})
+# What opens tilecred itself rather than the named credentials: the local
+# store's master key and where it lives, a PostgreSQL store's URL, TileDB's API
+# token or password (perhaps a management login). The child gets what it was
+# given by name; docs/security.md lists these.
+_WITHHELD = frozenset({
+    MASTER_KEY_ENV, DATABASE_ENV, SOURCES["home"][0], SOURCES["token"][0],
+    SOURCES["password"][0],
+})  # fmt: skip
+# libpq reads every PG* variable (PGPASSWORD, PGPASSFILE, PGSERVICE, PGSSLKEY,
+# PGUSER, PGHOST, …): with a PostgreSQL store they log in to it.
+_STORE_LOGIN_PREFIX = "PG"
 
 
-def _inherited(environ: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment less what would get around the gate."""
-    return {key: value for key, value in environ.items() if key not in _WITHHELD}
+def withheld(environ: Mapping[str, str], token_env: str | None) -> frozenset[str]:
+    """The variables of ``environ`` that open tilecred itself, kept from the child.
+
+    Parameters:
+        environ: this process's environment.
+        token_env: the variable ``--token-env`` named, if any.
+    """
+    names = set(_WITHHELD)
+    if token_env:
+        names.add(token_env)
+    if environ.get(DATABASE_ENV):
+        names.update(key for key in environ if key.startswith(_STORE_LOGIN_PREFIX))
+    return frozenset(names & environ.keys())
+
+
+def child_environment(
+    environ: Mapping[str, str], added: Mapping[str, str], token_env: str | None
+) -> dict[str, str]:
+    """This process's environment less what opens tilecred, plus the credentials' variables.
+
+    A variable a credential sets is that credential's and always passes.
+    """
+    kept = withheld(environ, token_env)
+    return {**{k: v for k, v in environ.items() if k not in kept}, **added}
 
 
 def _add_exec(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
