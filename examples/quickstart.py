@@ -87,8 +87,11 @@ def tour(client: tilecred.Client, home: Path) -> None:
         print(f"   {key}: {value}")
     for stale in client.list_credentials():  # a previous run in a kept store
         client.delete_credential(stale.name)
-    for stale in client.list_credentials(teamspace="ml"):
-        client.delete_credential(stale.name, teamspace="ml")
+    try:
+        for stale in client.list_credentials(teamspace="ml"):
+            client.delete_credential(stale.name, teamspace="ml")
+    except NotFoundError:
+        pass  # a fresh store: teamspace 'ml' comes into being with its first credential
 
     section("Create credentials in the workspace and in teamspace 'ml'")
     tilecred.create_credential(
