@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import tilecred
 from tests.test_cli_support import cli_env, run
 from tests.test_server_harness import Running
 from tilecred._cli._parser import build_parser
@@ -70,16 +71,19 @@ def test_token_create_list_revoke(isolated: Path) -> None:
     assert refused.err == note + (
         "error: 404 Not Found: workspace 'team' not found (add --create-workspace to create it)\n"
     )
-    assert (created.code, created.err) == (0, note)
-    lines = created.out.splitlines()
-    assert re.fullmatch(r"created workspace 'team' \(ws_[0-9a-f]+\)", lines[0])
+    assert created.code == 0
+    # The text alone on stdout, so TOKEN=$(tilecred token create …) captures it.
+    token = created.out.removesuffix("\n")
+    assert TOKEN.match(token)
+    told, made, described = created.err.splitlines()
+    assert told == note.rstrip("\n")
+    assert re.fullmatch(r"created workspace 'team' \(ws_[0-9a-f]+\)", made)
     assert re.fullmatch(
         r"created read-only management token tok_[0-9a-f]+ for workspace 'team'; "
         r"it is shown only this once:",
-        lines[1],
+        described,
     )
-    token, token_id = lines[2], lines[1].split()[4]
-    assert TOKEN.match(token)
+    token_id = described.split()[4]
 
     listed = run(["token", "list"], cli_env(TILECRED_HOME=home))
     assert (listed.code, listed.err) == (
@@ -118,20 +122,20 @@ def test_a_task_token_held_to_a_teamspace_credentials_and_a_time(isolated: Path)
         app.close()
     env = cli_env(TILECRED_HOME=str(home))
     created = run(["token", "create", "--task", "--teamspace", "ml", "--credential", "lake",
-                   "--credential", "blobs", "--expires", "8h", "--name", "nightly"],
-                  env)  # fmt: skip
+                   "--credential", "blobs", "--expires", "8h", "--name", "nightly",
+                   "--allow-missing"], env)  # fmt: skip
     plain = run(["token", "create", "--name", "admin2"], env)
     listed = run(["token", "list"], env)
 
     assert created.code == 0, created.err
-    first = created.out.splitlines()[0]
+    first = created.err.splitlines()[1]
     assert re.fullmatch(
         r"created task token tok_[0-9a-f]+ for workspace 'default' \(teamspace ml; credentials "
         r"lake,blobs, expires \d{4}-\d\d-\d\d \d\d:\d\d UTC\); it is shown only this once:",
         first,
     ), first
-    assert TOKEN.match(created.out.splitlines()[1])
-    assert plain.out.startswith("created management token ")
+    assert TOKEN.match(created.out.removesuffix("\n"))
+    assert plain.err.splitlines()[1].startswith("created management token ")
     header, *rows = listed.out.splitlines()
     task = next(row for row in rows if " nightly " in row)
     management = next(row for row in rows if " admin2 " in row)
@@ -142,6 +146,39 @@ def test_a_task_token_held_to_a_teamspace_credentials_and_a_time(isolated: Path)
     ]  # fmt: skip
     assert header.index("EXPIRES") == task.index(task.split()[-6])  # the expiry date
     assert management.split()[3:6] == ["management", "-", "-"]
+
+
+def test_a_task_token_for_a_credential_that_does_not_exist_is_refused(isolated: Path) -> None:
+    home = _server_home(isolated / "server")
+    with tilecred.Client(local=True, home=home) as client:  # the server's workspace 'default'
+        client.create_credential("lake", "AWS", teamspace="ml", credential={"aws": {
+            "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "x" * 40}})  # fmt: skip
+    env = cli_env(TILECRED_HOME=str(home))
+    task = ["token", "create", "--task", "--name", "nightly"]
+
+    typo = run([*task, "--teamspace", "ml", "--credential", "lake", "--credential", "laek"], env)
+    elsewhere = run([*task, "--credential", "blobs"], env)
+    anywhere = run([*task, "--credential", "lake"], env)  # no teamspace: ml's lake counts
+    later = run([*task, "--teamspace", "ml", "--credential", "blobs", "--allow-missing"], env)
+
+    assert (typo.code, typo.out) == (1, "")
+    assert typo.err.splitlines()[-1] == (
+        "error: 404 Not Found: no credential 'laek' in teamspace 'ml' (did you mean 'lake'?), "
+        "so a task token held to it could not use it; pass --allow-missing to issue it anyway"
+    )
+    assert (elsewhere.code, elsewhere.err.splitlines()[-1]) == (
+        1, "error: 404 Not Found: no credential 'blobs' in the workspace or any of its "
+        "teamspaces, so a task token held to it could not use it; pass --allow-missing to "
+        "issue it anyway",
+    )  # fmt: skip
+    assert [(r.code, bool(TOKEN.match(r.out.removesuffix("\n")))) for r in (anywhere, later)] == [
+        (0, True), (0, True)
+    ]  # fmt: skip
+    app = create_app(home)
+    try:
+        assert len(app.tokens.list()) == 2  # the refused ones were never issued
+    finally:
+        app.close()
 
 
 def test_token_create_refuses_options_of_the_other_kind(isolated: Path) -> None:
@@ -275,7 +312,7 @@ def test_token_rename_deactivate_activate_regenerate(isolated: Path) -> None:
     home = _server_home(isolated / "server")
     env = cli_env(TILECRED_HOME=str(home))
     note = f"tokens of the server data directory {home} (TILECRED_HOME)\n"
-    first = run(["token", "create", "--name", "admin"], env).out.splitlines()[1]
+    first = run(["token", "create", "--name", "admin"], env).out.removesuffix("\n")
     run(["token", "create", "--task", "--name", "ci"], env)
     ci = _token_ids(home)["ci"]
 

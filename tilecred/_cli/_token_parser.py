@@ -52,7 +52,9 @@ def _add_create(actions: Any, parents: list[argparse.ArgumentParser]) -> None:
         "print it once; only its hash is kept. A management token (the default) creates, "
         "updates, deletes, verifies, lists and reads the audit log, never a secret; a task "
         "token (--task) lists, gets and uses credentials, optionally held to one teamspace "
-        "and to named credentials, and never changes anything.",
+        "and to named credentials (which must exist, unless --allow-missing), and never "
+        "changes anything. The token alone goes to stdout, the description to stderr: "
+        "TOKEN=$(tilecred token create …) captures it.",
         examples="""
             tilecred token create --home /srv/tilecred --name laptop
             tilecred token create --home /srv/tilecred --task --teamspace ml --credential lake \\
@@ -76,6 +78,10 @@ def _add_create(actions: Any, parents: list[argparse.ArgumentParser]) -> None:
     task.add_argument(
         "--credential", metavar="NAME", action="append", help="only this credential (repeatable)"
     )
+    task.add_argument(
+        "--allow-missing", action="store_true",
+        help="issue it even when a --credential names no credential (yet)",
+    )  # fmt: skip
     create.add_argument("--create-workspace", action="store_true",
                         help="create the workspace if it does not exist")  # fmt: skip
     create.set_defaults(handler=run_token_create)

@@ -23,6 +23,7 @@ from tilecred import ConflictError, NotFoundError
 
 from ._failures import CommandError, UsageError
 from ._output import Style, Table
+from ._token_scope import refuse_missing_credentials
 
 if TYPE_CHECKING:
     from tilecred._server._app import ServerApp
@@ -155,7 +156,7 @@ def _created(record: TokenRecord, workspace: str, teamspace: str | None) -> str:
 
 
 def run_token_create(args: argparse.Namespace) -> int:
-    """Issue a token and print it, once."""
+    """Issue a token and print it, once: alone on stdout (the description on stderr)."""
     from tilecred._arguments import check_workspace
     from tilecred._server._tokens import check_token_name
 
@@ -173,13 +174,16 @@ def run_token_create(args: argparse.Namespace) -> int:
                     status=404,
                 )
             workspace = app.store.create_workspace(wanted)
-            print(f"created workspace {workspace.name!r} ({workspace.id})")
+            print(f"created workspace {workspace.name!r} ({workspace.id})", file=sys.stderr)
+        if args.credential and not args.allow_missing:
+            refuse_missing_credentials(app, workspace.id, args.teamspace, args.credential)
         record, text = app.tokens.create(
             workspace.id, args.name, read_only=args.read_only,
             kind="task" if args.task else "management", teamspace_id=args.teamspace,
             credentials=args.credential, expires_at=args.expires,
         )  # fmt: skip
-        print(_created(record, workspace.name, _teamspace_name(app, record)))
+        # The text alone on stdout, so TOKEN=$(tilecred token create …) captures it.
+        print(_created(record, workspace.name, _teamspace_name(app, record)), file=sys.stderr)
         print(text)
     return 0
 
