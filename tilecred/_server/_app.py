@@ -116,6 +116,8 @@ def _read_body(environ: dict[str, Any]) -> bytes:
         return _read_stream(stream, length_text)
     except TimeoutError as exc:
         raise HttpError(408, "the request body did not arrive in time") from exc
+    except ValueError as exc:  # cheroot's word for a malformed chunked body
+        raise HttpError(400, "the request body's chunked framing is malformed") from exc
     except OSError as exc:
         raise HttpError(400, "the request body could not be read") from exc
 

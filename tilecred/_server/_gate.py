@@ -1,23 +1,30 @@
-"""The gate in front of the worker threads: no idle or slow client holds one.
+"""The gate in front of the worker threads: no idle, slow or non-reading client holds one.
 
 cheroot hands a new connection straight to a worker thread, which then waits
 on the socket (and does the TLS handshake in the accepting thread), so a few
-clients that connect and send slowly stop it answering anyone. :class:`Gate`
-replaces cheroot's connection manager. In one thread, without blocking, it
+clients that connect and send slowly — or send requests and never read the
+answers — stop it answering anyone. :class:`Gate` replaces cheroot's
+connection manager. In one thread, without blocking, it
 
 - accepts connections, at most ``max_connections`` open at once: at the
-  limit the oldest connection that is not being answered is closed for the
+  limit the oldest connection that is not with a worker is closed for the
   new one, so a crowd of idle sockets cannot lock newcomers out;
 - does the TLS handshake and reads the request head (up to
-  :data:`MAX_HEAD_BYTES`), within ``header_timeout`` seconds of the
+  :data:`MAX_HEAD_BYTES`) within ``header_timeout`` seconds of the
   connection (or, kept alive, of the last answer), else closes it;
-- hands a worker only a connection whose request head is complete, with a
-  reader whose body reads end ``body_timeout`` seconds after the hand-over;
+- reads the whole body (up to the body limit) within ``body_timeout``
+  seconds of the head; a body that does not arrive in time is handed over
+  as it is, and the worker answers 408 without waiting;
+- hands a worker only a whole request, which the worker reads from memory
+  and answers into memory (:mod:`tilecred._server._gate_io`);
+- sends the answer as the client takes it, within ``body_timeout`` seconds,
+  else closes the connection; the next request on the connection is read
+  only once the answer is sent, and at most :data:`MAX_PIPELINED` requests
+  sent ahead of their answers are answered before the connection closes;
 - closes finished connections gracefully: it stops sending, then discards
-  what the client still sends (an unread body) for a moment, so the client
-  reads its answer instead of a reset.
+  what the client still sends for a moment, so it reads its answer, not a reset.
 
-Only what is read is buffered, in memory; nothing is written to disk.
+Only what is read and answered is buffered, in memory; nothing goes to disk.
 """
 
 from __future__ import annotations
@@ -33,95 +40,45 @@ import threading
 import time
 from typing import Any
 
-from cheroot.makefile import MakeFile
-
+from . import _gate_io as buffers
 from ._serve import Limits
 
-__all__ = ["MAX_HEAD_BYTES", "Gate", "Input"]
+__all__ = ["MAX_HEAD_BYTES", "MAX_PIPELINED", "Gate"]
 
 logger = logging.getLogger("tilecred.server")
 
 # Request line and headers together; a longer head is answered by cheroot
 # (414/413) from what was read, without waiting for more.
 MAX_HEAD_BYTES = 64 * 1024
+# Requests a client may send ahead of reading their answers, in a row; the
+# answer to the last one closes the connection.
+MAX_PIPELINED = 8
 # A closed connection's unread input is discarded for this long, or this much.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 2 * 1024 * 1024
 _TURN_SECONDS = 0.25
 _READ = 64 * 1024
+_WRITE = 256 * 1024
 _ACCEPTS_PER_TURN = 64
-
-
-class Input:
-    """A request's input: what the gate read ahead, then the socket, to a deadline."""
-
-    def __init__(self, sock: socket.socket, data: bytes, deadline: float) -> None:
-        self._sock = sock
-        self._buffer = bytearray(data)
-        self._deadline = deadline
-        self.bytes_read = 0
-        self.closed = False
-
-    def _fill(self) -> bool:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            # The text cheroot recognises as a timeout (answered 408).
-            raise TimeoutError("timed out")
-        self._sock.settimeout(remaining)
-        chunk = self._sock.recv(_READ)
-        self._buffer += chunk
-        return bool(chunk)
-
-    def _take(self, size: int) -> bytes:
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        self.bytes_read += len(data)
-        return data
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            while self._fill():
-                pass
-            return self._take(len(self._buffer))
-        while len(self._buffer) < size and self._fill():
-            pass
-        return self._take(size)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        limit = size if size is not None and size >= 0 else None
-        start = 0
-        while True:
-            end = self._buffer.find(b"\n", start)
-            if end >= 0 and (limit is None or end < limit):
-                return self._take(end + 1)
-            if limit is not None and len(self._buffer) >= limit:
-                return self._take(limit)
-            start = len(self._buffer)
-            if not self._fill():
-                return self._take(len(self._buffer))
-
-    def has_data(self) -> bool:
-        return bool(self._buffer)
-
-    def leftover(self) -> bytes:
-        """What was read past the request (a pipelined next one), taken out."""
-        return self._take(len(self._buffer))
-
-    def close(self) -> None:
-        self.closed = True
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
 @dataclasses.dataclass(eq=False)
 class _Held:
-    """A connection the gate holds: in its handshake, reading a head, or lingering."""
+    """A connection the gate holds: in its handshake, being read, answered, or lingering."""
 
     sock: socket.socket
     address: Any
     deadline: float
-    state: str  # "handshake", "head" or "linger"
+    state: str  # "handshake", "read", "write" or "linger"
     buffer: bytearray = dataclasses.field(default_factory=bytearray)
     conn: Any = None  # the cheroot connection, once it has had a request
     ssl_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    head_end: int = 0  # where the body starts, once the head is whole
+    body: buffers.Body | None = None
+    output: memoryview = dataclasses.field(default_factory=lambda: memoryview(b""))
+    close_after: bool = False  # the answer being sent is the connection's last
+    pipelined: int = 0  # requests in a row that arrived before the previous answer went out
 
 
 class Gate:
@@ -142,6 +99,7 @@ class Gate:
         self._busy = 0  # connections with the workers
         self._returns: collections.deque[tuple[str, Any]] = collections.deque()
         self._stopping = False
+        self._drain_until = 0.0
         self._running = threading.Event()
         self._stopped = threading.Event()
 
@@ -158,15 +116,14 @@ class Gate:
     def release(self, conn: Any) -> None:
         """A worker is done with a connection that is to be closed (any thread)."""
         if self._stopped.is_set():
-            _close_files(conn)
-            _close(conn.socket)
+            buffers.send_late(conn)
             return
         self._hand_back("close", conn)
 
     def run(self, expiration_interval: float) -> None:
         self._running.set()
         try:
-            while not self._stopping:
+            while not self._stopping or not self._drained():
                 for key, _events in self._selector.select(_TURN_SECONDS):
                     if key.data == "accept":
                         self._accept()
@@ -181,23 +138,34 @@ class Gate:
             self._stopped.set()
 
     def stop(self) -> None:
+        self._drain_until = time.monotonic() + float(getattr(self.server, "shutdown_timeout", 5))
         self._stopping = True
         self._wake()
         if self._running.is_set():
-            self._stopped.wait(timeout=5)
+            self._stopped.wait(timeout=self._drain_until - time.monotonic() + 5)
         self._stopped.set()
 
     def close(self) -> None:
         for sock in list(self._held):
             self._drop(sock)
-        for conn in self._returns_now():
-            _close_files(conn)
-            _close(conn.socket)
+        while self._returns:
+            buffers.send_late(self._returns.popleft()[1])
         self._selector.close()
         self._wake_in.close()
         self._wake_out.close()
 
     # -- the loop ---------------------------------------------------------------
+
+    def _drained(self) -> bool:
+        """Stopping: stop accepting and reading; True once the answers in flight are sent."""
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(self._listener)
+        for held in list(self._held.values()):
+            if held.state != "write":
+                self._drop(held.sock)
+        writing = any(held.state == "write" for held in self._held.values())
+        busy = self._busy > 0 or bool(self._returns)
+        return not (writing or busy) or time.monotonic() >= self._drain_until
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
@@ -206,12 +174,6 @@ class Gate:
     def _hand_back(self, kind: str, conn: Any) -> None:
         self._returns.append((kind, conn))
         self._wake()
-
-    def _returns_now(self) -> list[Any]:
-        taken = []
-        while self._returns:
-            taken.append(self._returns.popleft()[1])
-        return taken
 
     def _accept(self) -> None:
         for _ in range(_ACCEPTS_PER_TURN):
@@ -223,7 +185,7 @@ class Gate:
                 logger.warning("could not accept a connection: %s", exc)
                 return
             if not self._make_room():
-                _close(sock)
+                buffers.close_quietly(sock)
                 continue
             sock.setblocking(False)
             with contextlib.suppress(OSError):
@@ -235,7 +197,7 @@ class Gate:
                 )
                 self._hold(_Held(tls, address, deadline, "handshake"))
             else:
-                self._hold(_Held(sock, address, deadline, "head"))
+                self._hold(_Held(sock, address, deadline, "read"))
 
     def _make_room(self) -> bool:
         """Close the oldest held connection if the limit is reached; False if none can go."""
@@ -250,24 +212,28 @@ class Gate:
         self._held[held.sock] = held
         self._selector.register(held.sock, events, held)
 
+    def _unhold(self, held: _Held) -> None:
+        self._held.pop(held.sock, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(held.sock)
+
     def _drop(self, sock: socket.socket) -> None:
         held = self._held.pop(sock, None)
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(sock)
         if held is not None and held.conn is not None:
-            _close_files(held.conn)
-        _close(sock)
+            buffers.close_files(held.conn)
+        buffers.close_quietly(sock)
 
     def _advance(self, held: _Held) -> None:
         if held.state == "handshake" and not self._handshake(held):
             return
         if held.state == "linger":
             self._discard(held)
-            return
-        if self._receive(held) and (
-            b"\r\n\r\n" in held.buffer or len(held.buffer) >= MAX_HEAD_BYTES
-        ):
-            self._dispatch(held)
+        elif held.state == "write":
+            self._send(held)
+        elif self._receive(held):
+            self._progress(held)
 
     def _handshake(self, held: _Held) -> bool:
         tls: ssl.SSLSocket = held.sock  # type: ignore[assignment]
@@ -283,20 +249,25 @@ class Gate:
             self._drop(tls)
             return False
         self._selector.modify(tls, selectors.EVENT_READ, held)
-        held.state = "head"
+        held.state = "read"
         cipher = tls.cipher()
         held.ssl_env = {"wsgi.url_scheme": "https", "HTTPS": "on",
                         "SSL_PROTOCOL": str(tls.version()),
                         "SSL_CIPHER": cipher[0] if cipher else ""}  # fmt: skip
         return True
 
+    def _wanted(self, held: _Held) -> int:
+        """How much of this request the gate reads before handing it over."""
+        if held.body is None:
+            return MAX_HEAD_BYTES
+        return held.head_end + held.body.read_limit()
+
     def _receive(self, held: _Held) -> bool:
-        """Read what is there; False when the connection was closed."""
-        while len(held.buffer) < MAX_HEAD_BYTES:
+        """Read what is there, up to what the request needs; False when the connection closed."""
+        while len(held.buffer) < self._wanted(held):
             try:
                 chunk = held.sock.recv(_READ)
-            except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
-                    ssl.SSLWantWriteError):  # fmt: skip
+            except _WOULD_BLOCK:
                 return True
             except OSError:
                 chunk = b""
@@ -305,6 +276,28 @@ class Gate:
                 return False
             held.buffer += chunk
         return True
+
+    def _progress(self, held: _Held) -> None:
+        """Hand the request over once it is whole (or can be answered from what is here)."""
+        if held.body is None:
+            end = held.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(held.buffer) >= MAX_HEAD_BYTES:
+                    self._dispatch(held, None)
+                return
+            held.head_end = end + 4
+            held.body = buffers.Body(bytes(held.buffer[: held.head_end]))
+            if held.body.awaited:
+                held.deadline = time.monotonic() + self.limits.body_timeout
+        verdict = held.body.verdict(held.buffer, held.head_end)
+        if verdict == "whole":
+            self._dispatch(held, None)
+        elif verdict == "over":
+            self._dispatch(held, buffers.over_limit())
+        elif held.body.expects_continue and len(held.buffer) == held.head_end:
+            held.body.expects_continue = False
+            with contextlib.suppress(*_WOULD_BLOCK, OSError):
+                held.sock.send(buffers.CONTINUE)
 
     def _discard(self, held: _Held) -> None:
         received = len(held.buffer)
@@ -317,73 +310,90 @@ class Gate:
             else:
                 self._drop(held.sock)  # more than a client with an answer would send
                 return
-        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        except _WOULD_BLOCK:
             held.buffer = bytearray(received)  # counts what was discarded, not kept
             return
         except OSError:
             pass
         self._drop(held.sock)
 
-    def _dispatch(self, held: _Held) -> None:
-        self._held.pop(held.sock, None)
-        with contextlib.suppress(KeyError, ValueError):
-            self._selector.unregister(held.sock)
+    def _dispatch(self, held: _Held, shortfall: BaseException | None) -> None:
+        self._unhold(held)
         self._busy += 1
-        sock = held.sock
-        sock.setblocking(True)
-        sock.settimeout(self.limits.body_timeout)
         conn = held.conn
         if conn is None:
-            conn = self.server.ConnectionClass(self.server, sock, MakeFile)
+            conn = self.server.ConnectionClass(self.server, held.sock, buffers.make_file)
             conn.remote_addr, conn.remote_port = held.address[0], held.address[1]
             conn.ssl_env = held.ssl_env
+            held.conn = conn
         conn.last_used = time.time()
-        conn.rfile = Input(sock, bytes(held.buffer), time.monotonic() + self.limits.body_timeout)
+        conn.rfile = buffers.Input(bytes(held.buffer), shortfall)
+        conn.wfile = buffers.Output()
+        conn.gate_held = held
         self.server.process_conn(conn)
 
     def _take_returns(self) -> None:
-        now = time.monotonic()
         while self._returns:
             kind, conn = self._returns.popleft()
             self._busy -= 1
-            sock = conn.socket
+            held: _Held = conn.gate_held
+            held.state = "write"
+            held.output = memoryview(conn.wfile.take())
+            held.close_after = kind == "close" or self._stopping
+            held.deadline = time.monotonic() + self.limits.body_timeout
+            held.buffer = bytearray(conn.rfile.leftover())
+            held.head_end, held.body = 0, None
+            self._hold(held, selectors.EVENT_WRITE)
+            self._send(held)
+
+    def _send(self, held: _Held) -> None:
+        """Send what the client takes of the answer; once all is sent, go on."""
+        while held.output:
             try:
-                sock.setblocking(False)
+                sent = held.sock.send(held.output[:_WRITE])
+            except ssl.SSLWantReadError:
+                self._selector.modify(held.sock, selectors.EVENT_READ, held)
+                return
+            except _WOULD_BLOCK:
+                self._selector.modify(held.sock, selectors.EVENT_WRITE, held)
+                return
             except OSError:
-                _close(sock)
-                continue
-            if kind == "keep":
-                held = _Held(sock, None, now + self.limits.header_timeout, "head", conn=conn)
-                held.buffer += conn.rfile.leftover()
-                if b"\r\n\r\n" in held.buffer:
-                    self._dispatch(held)
-                    continue
-                self._hold(held)
-                # Decrypted input waiting in the TLS layer is invisible to select().
-                if isinstance(sock, ssl.SSLSocket) and sock.pending():
-                    self._advance(held)
-                continue
+                self._drop(held.sock)
+                return
+            held.output = held.output[sent:]
+        self._sent(held)
+
+    def _sent(self, held: _Held) -> None:
+        now = time.monotonic()
+        if not held.close_after and b"\r\n\r\n" in held.buffer:
+            held.pipelined += 1
+            held.close_after = held.pipelined >= MAX_PIPELINED
+        elif not held.close_after:
+            held.pipelined = 0
+        if held.close_after:
             # Stop sending, then let the client's unread input drain away.
-            _close_files(conn)
+            buffers.close_files(held.conn)
             try:
-                sock.shutdown(socket.SHUT_WR)
+                held.sock.shutdown(socket.SHUT_WR)
             except OSError:
-                _close(sock)
-                continue
-            self._hold(_Held(sock, None, now + LINGER_SECONDS, "linger"))
+                self._drop(held.sock)
+                return
+            held.state, held.deadline, held.conn = "linger", now + LINGER_SECONDS, None
+            held.buffer = bytearray()
+            self._selector.modify(held.sock, selectors.EVENT_READ, held)
+            return
+        held.state, held.deadline = "read", now + self.limits.header_timeout
+        self._selector.modify(held.sock, selectors.EVENT_READ, held)
+        self._progress(held)
+        # Decrypted input waiting in the TLS layer is invisible to select().
+        if held.state == "read" and isinstance(held.sock, ssl.SSLSocket) and held.sock.pending():
+            self._advance(held)
 
     def _expire(self, now: float) -> None:
-        late = [sock for sock, held in self._held.items() if held.deadline <= now]
-        for sock in late:
-            self._drop(sock)
-
-
-def _close(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.close()
-
-
-def _close_files(conn: Any) -> None:
-    # The writer holds a reference that would keep the socket from closing.
-    with contextlib.suppress(Exception):
-        conn.wfile.close()
+        late = [held for held in self._held.values() if held.deadline <= now]
+        for held in late:
+            if held.state == "read" and held.body is not None and not self._stopping:
+                # The body did not arrive in time: a worker answers 408 from what is here.
+                self._dispatch(held, TimeoutError("timed out"))
+            else:
+                self._drop(held.sock)
