@@ -10,17 +10,18 @@ file one wrote. There is deliberately no ``--env-file``: see docs/using.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .._config import DATABASE_ENV, MASTER_KEY_ENV, SOURCES
 from .._hardening import harden_process
-from ._failures import CommandError, UsageError
+from .._stream_mask import MIN_SECRET_BYTES
+from ._exec_run import Signals, Stopped, run_child
+from ._failures import UsageError
 from ._options import add_teamspace
 from ._parser import AddCommand, add_command
 from ._session import client_for
@@ -28,14 +29,7 @@ from ._session import client_for
 if TYPE_CHECKING:
     from tilecred import CredentialAccess
 
-__all__ = ["COMMANDS", "child_environment", "split_command", "withheld"]
-
-# Signals a terminal sends to its whole foreground process group.
-_FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
-_FORWARDED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP,
-              signal.SIGUSR1, signal.SIGUSR2)  # fmt: skip
-EXIT_CANNOT_EXECUTE = 126
-EXIT_NOT_FOUND = 127
+__all__ = ["COMMANDS", "child_environment", "handed_out", "split_command", "withheld"]
 
 
 def split_command(argv: Sequence[str]) -> tuple[list[str], list[str] | None]:
@@ -67,61 +61,6 @@ def merged_environment(names: Sequence[str], envs: Sequence[dict[str, str]]) -> 
     return merged
 
 
-def _terminal_sent_it() -> bool:
-    """Whether our process group is a terminal's foreground: its Ctrl-C reached the child too."""
-    for stream in (sys.stdin, sys.stdout, sys.stderr):
-        try:
-            if stream is not None and stream.isatty():
-                return os.tcgetpgrp(stream.fileno()) == os.getpgrp()
-        except (OSError, ValueError):
-            continue
-    return False
-
-
-def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes] | int:
-    """The started child, or the shell's status for a command that cannot start."""
-    try:
-        return subprocess.Popen(command, env=env)
-    except FileNotFoundError:
-        sys.stderr.write(f"tilecred exec: {command[0]}: command not found\n")
-        return EXIT_NOT_FOUND
-    except PermissionError:
-        sys.stderr.write(f"tilecred exec: {command[0]}: permission denied\n")
-        return EXIT_CANNOT_EXECUTE
-    except OSError as exc:
-        raise CommandError(f"cannot run {command[0]!r}: {exc.strerror}") from exc
-
-
-def _run_child(command: list[str], env: dict[str, str]) -> int:
-    """Run ``command``; forward signals to it; its status, 128+n for a signal n."""
-    children: list[subprocess.Popen[bytes]] = []
-    pending: list[int] = []
-
-    def forward(signum: int, frame: FrameType | None) -> None:
-        # A terminal's Ctrl-C already went to the child, in our process group.
-        if signum in _FROM_TERMINAL and _terminal_sent_it():
-            return
-        if not children:
-            pending.append(signum)  # came while it was starting: delivered once it runs
-        elif children[0].poll() is None:
-            children[0].send_signal(signum)
-
-    # Installed before the start, so no signal in between is lost or kills us alone.
-    previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
-    try:
-        started = _start(command, env)
-        if isinstance(started, int):
-            return started
-        children.append(started)
-        for signum in pending:
-            started.send_signal(signum)
-        code = started.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 128 - code if code < 0 else code
-
-
 def run_exec(args: argparse.Namespace) -> int:
     """Use each credential, check their variables, run the command, close everything."""
     command: list[str] | None = args.child_command
@@ -132,17 +71,70 @@ def run_exec(args: argparse.Namespace) -> int:
     if duplicated:
         raise UsageError(f"credential {duplicated[0]!r} is named twice")
     harden_process()  # before any secret is in memory: no core file or debugger sees it
-    client = client_for(args)
     accesses: list[CredentialAccess] = []
+    # From before the first use until every access is closed, no signal ends
+    # this process with a key file on disk.
+    with Signals() as signals:
+        try:
+            client = client_for(args)
+            for name in names:
+                accesses.append(client.use_credential(name, teamspace=args.teamspace))
+            added = merged_environment(names, [access.env() for access in accesses])
+            env = child_environment(os.environ, added, getattr(args, "token_env", None))
+            secrets = None if args.no_masking else handed_out(accesses, added)
+            return run_child(command, env, signals, secrets or None)
+        except Stopped as stopped:
+            name = signal.Signals(stopped.signum).name
+            sys.stderr.write(f"tilecred exec: stopped by {name} before the command started\n")
+            return 128 + stopped.signum
+        finally:
+            signals.phase = "done"
+            for access in accesses:
+                access.close()
+
+
+# A variable whose name says it holds a secret (AWS_SECRET_ACCESS_KEY,
+# AWS_SESSION_TOKEN, AZURE_STORAGE_KEY, DATABRICKS_CLIENT_SECRET, …), or a
+# member of a JSON secret (a GCP key's private_key); not an id (ACCESS_KEY_ID).
+_SECRET_WORDS = ("secret", "token", "password", "key")
+
+
+def _names_a_secret(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS) and not lowered.endswith("id")
+
+
+def handed_out(accesses: Sequence[CredentialAccess], added: Mapping[str, str]) -> set[bytes]:
+    """Every secret the command is given, as the bytes its output would show.
+
+    The credentials' stored secrets; the values of variables that name a
+    secret (an AWS role's temporary keys are in no stored field); the secret
+    members of a JSON secret (a GCP key's ``private_key``, which a program
+    may print decoded). Each also as it reads inside a JSON string.
+    """
+    from .._models import iter_secrets
+
+    values = {secret for access in accesses for secret in iter_secrets(access.credential)}
+    values.update(value for name, value in added.items() if _names_a_secret(name))
+    for value in list(values):
+        values.update(_json_secrets(value))
+    found = set()
+    for value in values:
+        found.add(value.encode())
+        found.add(json.dumps(value)[1:-1].encode())
+    return {secret for secret in found if len(secret) >= MIN_SECRET_BYTES}
+
+
+def _json_secrets(text: str) -> list[str]:
+    if not text.lstrip().startswith("{"):
+        return []
     try:
-        for name in names:
-            accesses.append(client.use_credential(name, teamspace=args.teamspace))
-        added = merged_environment(names, [access.env() for access in accesses])
-        env = child_environment(os.environ, added, getattr(args, "token_env", None))
-        return _run_child(command, env)
-    finally:
-        for access in accesses:
-            access.close()
+        loaded = json.loads(text)
+    except ValueError:
+        return []
+    if not isinstance(loaded, dict):
+        return []
+    return [v for k, v in loaded.items() if isinstance(v, str) and _names_a_secret(str(k))]
 
 
 # What opens tilecred itself rather than the named credentials: the local
@@ -189,14 +181,17 @@ def _add_exec(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = add_command(
         subparsers, "exec", parents=parents,
         summary="run a command with credentials' variables in its environment",
-        usage="%(prog)s NAME [NAME ...] [--teamspace T] [global options] -- COMMAND [ARG ...]",
+        usage="%(prog)s NAME [NAME ...] [--teamspace T] [--no-masking] [global options] "
+        "-- COMMAND [ARG ...]",
         description="Use each credential (only those allowed in tasks; every use is audited) "
         "and run COMMAND with their variables (AWS_ACCESS_KEY_ID, AZURE_STORAGE_KEY, "
         "GOOGLE_APPLICATION_CREDENTIALS, …) added to its environment. Secrets go only into "
         "that environment: never into arguments, output or errors. Two credentials that set "
         "the same variable are refused before anything starts (status 2). The command's exit "
         "status is passed through (128+n when signal n ended it); signals sent to tilecred "
-        "(Ctrl-C, SIGTERM) are passed on to it; key files are removed when it exits.",
+        "(Ctrl-C, SIGTERM) are passed on to it; key files are removed when it exits. Its "
+        "stdout and stderr pass through tilecred, which shows each secret it was given as *** "
+        "(--no-masking: not); on a terminal it writes to a pseudo-terminal, so it still is one.",
         examples="""
             tilecred exec lake -- aws s3 ls s3://lake/
             tilecred exec lake blobs --teamspace ml -- python train.py --epochs 3
@@ -205,6 +200,11 @@ def _add_exec(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )  # fmt: skip
     p.add_argument("names", metavar="NAME", nargs="+", help="the credentials to use")
     add_teamspace(p)
+    p.add_argument(
+        "--no-masking", action="store_true",
+        help="pass the command's output on as it is, secrets included (it goes to its "
+        "stdout and stderr directly)",
+    )  # fmt: skip
     p.set_defaults(handler=run_exec, child_command=None)
 
 
