@@ -32,6 +32,7 @@ from ._http_errors import (
     IDEMPOTENT,
     PROBE_TIMEOUT,
     answers_plain_http,
+    certificate_hint,
     handshake_timed_out,
     is_certificate_failure,
     maybe_done,
@@ -309,8 +310,13 @@ class Transport:
         if isinstance(exc, SSLError):
             if self._plain_http(call, exc):
                 raise plain_http_error(where, call.sent) from exc
+            hint = certificate_hint(self._pool_options["ca_certs"]) if is_certificate_failure(
+                exc
+            ) else ""  # fmt: skip
             raise TransportError(
-                f"TLS failure talking to {where}: {why(exc)}", attempts=call.sent, retryable=False
+                f"TLS failure talking to {where}: {why(exc)}{hint}",
+                attempts=call.sent,
+                retryable=False,
             ) from exc
         if isinstance(exc, ReadTimeoutError | ProtocolError):
             call.sent += 1

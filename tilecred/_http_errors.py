@@ -19,6 +19,7 @@ from ._models import ErrorBody
 __all__ = [
     "IDEMPOTENT",
     "answers_plain_http",
+    "certificate_hint",
     "handshake_timed_out",
     "is_certificate_failure",
     "maybe_done",
@@ -73,6 +74,16 @@ def is_certificate_failure(exc: HTTPError) -> bool:
     """Whether a TLS failure is the server's certificate being refused."""
     inner = exc.args[0] if exc.args else None
     return isinstance(inner, ssl.SSLCertVerificationError | ssl.CertificateError)
+
+
+def certificate_hint(ca_file: str | None) -> str:
+    """What to do about a server certificate that was not trusted."""
+    if ca_file is None:
+        return (
+            "; for a self-signed or private-CA certificate, give its file as ca_file= "
+            "or TILEDB_SSL_CA_FILE"
+        )
+    return f"; the server's certificate is not signed by ca_file {ca_file}"
 
 
 def answers_plain_http(url: str, timeout: float) -> bool:

@@ -42,6 +42,7 @@ from typing import Any
 
 from . import _gate_io as buffers
 from ._serve import Limits
+from ._tls_mistakes import answer_plain_http
 
 __all__ = ["MAX_HEAD_BYTES", "MAX_PIPELINED", "Gate"]
 
@@ -245,7 +246,8 @@ class Gate:
         except ssl.SSLWantWriteError:
             self._selector.modify(tls, selectors.EVENT_WRITE, held)
             return False
-        except (OSError, ValueError):  # ssl.SSLError is an OSError: a failed handshake
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: a failed handshake
+            answer_plain_http(tls, held.address, exc)
             self._drop(tls)
             return False
         self._selector.modify(tls, selectors.EVENT_READ, held)

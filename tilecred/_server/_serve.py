@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ConfigurationError
+from ._tls_mistakes import check_pem_kinds
 
 __all__ = ["DRAIN_SECONDS", "Limits", "Server", "TLSFiles", "make_server"]
 
@@ -64,6 +65,9 @@ def tls_context(files: TLSFiles) -> ssl.SSLContext:
     try:
         context.load_cert_chain(files.cert, files.key)
     except (OSError, ssl.SSLError) as exc:
+        wrong = check_pem_kinds(files.cert, files.key)
+        if wrong is not None:
+            raise ConfigurationError(f"cannot serve TLS: {wrong}") from exc
         reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
         raise ConfigurationError(
             f"cannot serve TLS with certificate {files.cert} and key {files.key}: {reason}"
