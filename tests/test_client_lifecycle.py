@@ -19,8 +19,7 @@ from tests.conftest import CANARY_TOKEN
         ({"timeout": 0}, "timeout must be a positive number of seconds, not 0"),
         ({"retries": -1}, "retries must be an int of at least 0, not -1"),
         ({"host": "ftp://example.com"}, "host must be an http or https URL, not 'ftp://example.com'"),
-        ({"token": "has space"}, "token must be printable ASCII without spaces; check "
-         "TILEDB_REST_TOKEN or rest.token"),
+        ({"token": "has space"}, "token (from argument) must be printable ASCII without spaces"),
         ({"proxy": 3128}, "proxy must be a str, not int"),
         ({"proxy": "socks5://127.0.0.1:1080"}, "proxy socks5://127.0.0.1:1080 (from argument) "
          "must be an http or https URL; socks5 proxies are not supported"),

@@ -471,9 +471,22 @@ def test_explicit_values_of_the_wrong_type(explicit: dict[str, Any], message: st
 def test_a_token_a_header_cannot_carry(token: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         _settings(token=token)
-    assert str(info.value) == (
-        "token must be printable ASCII without spaces; check TILEDB_REST_TOKEN or rest.token"
-    )
+    assert str(info.value) == "token (from argument) must be printable ASCII without spaces"
+
+
+@pytest.mark.parametrize("where", ["environment", "profile"])
+def test_a_bad_token_names_where_it_came_from(
+    where: str, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if where == "environment":
+        monkeypatch.setenv("TILEDB_REST_TOKEN", "has space-ws_a-b")
+        origin = "environment TILEDB_REST_TOKEN"
+    else:
+        path = _profiles(isolated, {"default": {"rest.token": "has space-ws_a-b"}})
+        origin = f"profile default in {path}"
+    with pytest.raises(ConfigurationError) as info:
+        _settings()
+    assert str(info.value) == f"token (from {origin}) must be printable ASCII without spaces"
 
 
 def test_a_username_with_a_colon_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

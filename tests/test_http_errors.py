@@ -7,6 +7,8 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -62,17 +64,50 @@ def test_status_gives_class_fields_and_one_line(
     error = fail_get(client)
 
     cls, phrase = STATUSES[status]
+    # A refused token is said to be the one given as an argument: not blamed on a variable.
+    said = f"server says {status}" + (" (the token from argument)" if status == 401 else "")
     assert type(error) is cls
     assert (error.status, error.code, error.request_id) == (status, 1000 + status, f"req-{status}")
-    assert error.message == f"server says {status}"
+    assert error.message == said
     assert (error.action, error.name, error.teamspace) == ("get credential", "c", None)
     # One request sent; trying again later helps only for "slow down" and gateways.
     assert (error.attempts, error.retryable) == (1, status in (429, 502, 503))
     assert str(error) == (
-        f"could not get credential 'c': {status} {phrase}: server says {status} "
-        f"(request id req-{status})"
+        f"could not get credential 'c': {status} {phrase}: {said} (request id req-{status})"
     )
     assert len(seen(httpserver)) == 1
+
+
+@pytest.mark.parametrize("where", ["configure", "environment", "profile", "password"])
+def test_a_refused_sign_in_names_where_it_came_from(
+    httpserver: HTTPServer, isolated: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    httpserver.expect_request(f"{CREDENTIALS}/c").respond_with_json(
+        {"code": 401, "message": "unknown or revoked API token"}, status=401
+    )
+    host: dict[str, Any] = {"host": base_url(httpserver), "workspace": WORKSPACE, "retries": 0}
+    if where == "configure":
+        tilecred.configure(token=CANARY_TOKEN, **host)
+        origin = "the token from argument"
+    elif where == "environment":
+        monkeypatch.setenv("TILEDB_REST_TOKEN", CANARY_TOKEN)
+        tilecred.configure(**host)
+        origin = "the token from environment TILEDB_REST_TOKEN"
+    elif where == "profile":
+        profiles = isolated / "tiledb-profiles" / "profiles.json"
+        profiles.parent.mkdir()
+        profiles.write_text(json.dumps({"version": 1, "default": {"rest.token": CANARY_TOKEN}}))
+        tilecred.configure(**host)
+        origin = f"the token from profile default in {profiles}"
+    else:
+        tilecred.configure(username="ana", password=CANARY_SECRET, **host)
+        origin = "the username and password from argument"
+    with pytest.raises(tilecred.AuthenticationError) as caught:
+        tilecred.get_credential("c")
+    assert str(caught.value) == (
+        f"could not get credential 'c': 401 Unauthorized: unknown or revoked API token ({origin})"
+    )
+    assert CANARY_TOKEN not in str(caught.value)
 
 
 def test_module_functions_raise_the_same_errors(httpserver: HTTPServer) -> None:
@@ -159,7 +194,12 @@ def test_validation_error_names_the_fields(client: tilecred.Client, httpserver: 
             "the server sent an HTML page instead of a JSON error",
         ),
         (503, "", "text/plain", "no error message in the response"),
-        (401, "{}", "application/json", "no error message in the response"),
+        (
+            401,
+            "{}",
+            "application/json",
+            "no error message in the response (the token from argument)",
+        ),
     ],
 )
 def test_unreadable_error_body_still_gives_status(

@@ -277,13 +277,12 @@ def check_retries(value: object) -> int:
     return value
 
 
-def _check_token(token: str | None) -> None:
+def _check_token(token: str | None, source: str) -> None:
     # A header cannot carry other characters; say so now, not as an obscure
-    # encoding error on the first request. The token itself is never shown.
+    # encoding error on the first request. The token itself is never shown;
+    # where it came from is, so the right setting gets fixed.
     if token is not None and not (token.isascii() and token.isprintable() and " " not in token):
-        raise ConfigurationError(
-            "token must be printable ASCII without spaces; check TILEDB_REST_TOKEN or rest.token"
-        )
+        raise ConfigurationError(f"token (from {source}) must be printable ASCII without spaces")
 
 
 def resolve_settings(
@@ -420,7 +419,7 @@ def _http_settings(
     if not host:
         host, sources["host"] = DEFAULT_HOST, "default (no host configured)"
     token = values.get("token") or None
-    _check_token(token)
+    _check_token(token, sources.get("token", "argument"))
     username = values.get("username") or None
     if username is not None and ":" in username:
         # Basic auth joins user and password with ":"; the server would split

@@ -141,12 +141,17 @@ class Transport:
         )
         headers = {"User-Agent": f"tilecred/{__version__}", "Accept": "application/json"}
         basic = None
+        # Where what this client signs in with came from, for a 401 to name.
+        self._sign_in_source: str | None = None
         if settings.token:
             headers["X-TILEDB-REST-API-KEY"] = settings.token
+            self._sign_in_source = f"the token from {settings.sources.get('token', 'argument')}"
         elif settings.username is not None:
             pair = f"{settings.username}:{settings.password or ''}".encode()
             basic = base64.b64encode(pair).decode("ascii")
             headers["Authorization"] = f"Basic {basic}"
+            source = settings.sources.get("username", "argument")
+            self._sign_in_source = f"the username and password from {source}"
         self._headers = headers
         self._json_headers = {**headers, "Content-Type": "application/json"}
         self._proxies = settings.proxies
@@ -403,6 +408,11 @@ class Transport:
                 status, data, request_id, secrets,
                 suffix=suffix, attempts=call.sent, retryable=False,
             )  # fmt: skip
+        if status == 401 and self._sign_in_source is not None:
+            suffix = f" ({self._sign_in_source})"
+            return status_error(
+                status, data, request_id, secrets, suffix=suffix, attempts=call.sent
+            )
         return status_error(status, data, request_id, secrets, attempts=call.sent)
 
     def _proxy_of(self, call: _Call) -> str | None:
