@@ -41,14 +41,18 @@ def test_serve_takes_the_database_from_the_environment_and_never_shows_its_passw
         assert lines[0] == "First start: created an admin API token for workspace 'default'."
         admin = lines[2].strip()
         assert TOKEN.match(admin)
-        assert lines[3] == f"tilecred serving {shown} on http://127.0.0.1:{port} (2 threads)"
+        assert lines[3] == (
+            f"tilecred serving {shown} on http://127.0.0.1:{port} (2 threads); "
+            f"console http://127.0.0.1:{port}/console/"
+        )
         status, _body = _get(port, "/v4/credentials/default", admin)
         assert status == 200
         # A second instance on the same database: no second admin token, same answers.
         other, other_lines, other_port = _start(None, env)
         try:
             assert other_lines == [f"tilecred serving {shown} on http://127.0.0.1:{other_port}"
-                                   " (2 threads)"]  # fmt: skip
+                                   f" (2 threads); console http://127.0.0.1:{other_port}/console/"
+                                   ]  # fmt: skip
             assert _get(other_port, "/v4/credentials/default", admin)[0] == 200
         finally:
             other.terminate()

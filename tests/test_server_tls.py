@@ -170,7 +170,10 @@ def test_serve_command_serves_https(certificate: Certificate, tmp_path: Path) ->
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(4)]
-        found = re.search(r" on https://127\.0\.0\.1:(\d+) \(2 threads\)$", lines[3].rstrip())
+        found = re.search(
+            r" on https://127\.0\.0\.1:(\d+) \(2 threads\); console https://127\.0\.0\.1:\1/console/$",
+            lines[3].rstrip(),
+        )
         assert found, lines
         token = lines[2].strip()
         context = ssl.create_default_context(cafile=str(certificate.cert))

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, quote, unquote_to_bytes
 import msgspec
 
 from .._errors import CredentialsError
+from ._console import Console, load_console
 from ._handlers import Handlers, store_error
 from ._openapi import openapi_document
 from ._request import HttpError, Request, Response, status_line
@@ -170,12 +171,14 @@ class ServerApp:
     Parameters:
         store: the local store (``tilecred._local.Store``).
         tokens: the API tokens.
+        console: serve the web console at ``/console/`` (its files need no token).
     """
 
-    def __init__(self, store: Store, tokens: TokenStore) -> None:
+    def __init__(self, store: Store, tokens: TokenStore, *, console: bool = True) -> None:
         self.store = store
         self.tokens = tokens
         self.handlers = Handlers(store, msgspec.json.encode(openapi_document()))
+        self.console: Console | None = load_console() if console else None
 
     def close(self) -> None:
         """Close the store (the tokens live in it)."""
@@ -188,6 +191,8 @@ class ServerApp:
         caller: TokenRecord | None = None
         headers = [("X-Request-Id", request_id), _NO_STORE]
         path = _raw_path(environ)
+        if self.console is not None and self.console.serves(path):
+            return self._console(environ, start_response, method, path, request_id, started)
         try:
             route, captured = match(method, _segments(path))
             if not route.public:
@@ -208,19 +213,27 @@ class ServerApp:
             headers.append(_JSON)
         headers.append(("Content-Length", str(len(response.body))))
         start_response(status_line(response.status), headers)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                '%s "%s %s" %d %d %.1fms id=%s token=%s',
-                _logged(str(environ.get("REMOTE_ADDR", "-")), 64),
-                _logged(method, MAX_LOGGED_METHOD),
-                _logged(path, MAX_LOGGED_PATH),
-                response.status,
-                len(response.body),
-                (time.perf_counter() - started) * 1000,
-                request_id,
-                caller.id if caller is not None else "-",
-            )
+        _log_access(environ, method, path, response.status, len(response.body), started,
+                    request_id, caller.id if caller is not None else "-")  # fmt: skip
         return [response.body] if response.body else []
+
+    def _console(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        method: str,
+        path: str,
+        request_id: str,
+        started: float,
+    ) -> Iterable[bytes]:
+        assert self.console is not None
+        reply = self.console.answer(method, path)
+        headers = [("X-Request-Id", request_id), *reply.headers]
+        if not any(name == "Content-Length" for name, _ in headers):
+            headers.append(("Content-Length", str(len(reply.body))))
+        start_response(status_line(reply.status), headers)
+        _log_access(environ, method, path, reply.status, len(reply.body), started, request_id, "-")
+        return [reply.body] if reply.body else []
 
     def _authenticate(self, environ: dict[str, Any], request_id: str) -> TokenRecord:
         text = _token(environ)
@@ -264,6 +277,30 @@ class ServerApp:
         return response
 
 
+def _log_access(
+    environ: dict[str, Any],
+    method: str,
+    path: str,
+    status: int,
+    size: int,
+    started: float,
+    request_id: str,
+    token_id: str,
+) -> None:
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(
+            '%s "%s %s" %d %d %.1fms id=%s token=%s',
+            _logged(str(environ.get("REMOTE_ADDR", "-")), 64),
+            _logged(method, MAX_LOGGED_METHOD),
+            _logged(path, MAX_LOGGED_PATH),
+            status,
+            size,
+            (time.perf_counter() - started) * 1000,
+            request_id,
+            token_id,
+        )
+
+
 def _store_failure(exc: CredentialsError, request_id: str) -> HttpError:
     error = store_error(exc)
     if error.status >= 500:
@@ -278,6 +315,7 @@ def create_app(
     database: str | None = None,
     key_file: Path | None = None,
     pool_size: int | None = None,
+    console: bool = True,
 ) -> ServerApp:
     """Build the WSGI application over the store in ``home`` or ``database``.
 
@@ -291,6 +329,7 @@ def create_app(
             default ``TILECRED_DATABASE_URL`` when no ``home`` is given.
         key_file: the key file (a PostgreSQL store has none unless given).
         pool_size: the most database connections at once (PostgreSQL).
+        console: serve the web console at ``/console/``.
 
     Returns:
         The application; call ``close()`` when done.
@@ -308,4 +347,4 @@ def create_app(
     store = open_store(
         database or resolve_home(home), key=key, key_file=key_file, pool_size=pool_size
     )
-    return ServerApp(store, TokenStore(store))
+    return ServerApp(store, TokenStore(store), console=console)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .._config import DATABASE_ENV, MASTER_KEY_ENV, resolve_home
 from .._errors import InvalidArgumentError
 from ._app import ServerApp, create_app
+from ._console import CONSOLE_PATH
 from ._serve import Limits
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ def add_commands(subparsers: Any, parents: list[argparse.ArgumentParser] | None 
             tilecred serve --bind 0.0.0.0 --port 8181 --threads 16
             tilecred serve --bind 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
             tilecred serve --home /srv/tilecred --port 0
+            tilecred serve --no-console
         """,
     )  # fmt: skip
     # --bind, not --host: the global --host says which server to call.
@@ -73,6 +75,10 @@ def add_commands(subparsers: Any, parents: list[argparse.ArgumentParser] | None 
     )
     serve.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                        help=f"worker threads ({DEFAULT_THREADS})")  # fmt: skip
+    serve.add_argument(
+        "--no-console", dest="console", action="store_false",
+        help="do not serve the web console at /console/ (served by default)",
+    )  # fmt: skip
     _add_database(serve)
     _add_limits_and_tls(serve)
     serve.set_defaults(handler=run_serve)
@@ -135,6 +141,7 @@ def _opened(args: argparse.Namespace) -> Iterator[ServerApp]:
         database=database,
         key_file=None if key_file is None else key_file.expanduser(),
         pool_size=getattr(args, "threads", None),
+        console=getattr(args, "console", True),
     )
     try:
         yield app
@@ -256,7 +263,11 @@ def run_serve(args: argparse.Namespace) -> int:
                     flush=True,
                 )
             where = app.store.engine.location
-            print(f"tilecred serving {where} on {server.url} ({args.threads} threads)", flush=True)
+            console = "" if app.console is None else f"; console {server.url}{CONSOLE_PATH}"
+            print(
+                f"tilecred serving {where} on {server.url} ({args.threads} threads){console}",
+                flush=True,
+            )
             # A signal that came during start-up has already asked it to stop:
             # it then closes at once, through the same drain.
             server.serve_forever()
