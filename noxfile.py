@@ -1,5 +1,5 @@
 """Sessions: tests, services, postgres, lint, typecheck, docs, tiledb_client,
-schemathesis; bench."""
+schemathesis, console; bench."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ nox.options.sessions = [
     "docs",
     "tiledb_client",
     "schemathesis",
+    "console",
 ]
 nox.options.reuse_existing_virtualenvs = True
 # Sessions run on the interpreter that runs nox (CI: the machine's Python 3.11).
@@ -23,7 +24,7 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The test suite against real HTTP servers and real SQLite files."""
     session.install("-e", ".[tests]")
-    session.run("pytest", "-m", "not services and not postgres", *session.posargs)
+    session.run("pytest", "-m", "not services and not postgres and not browser", *session.posargs)
 
 
 # What the real-service tests run against, and the clients they use: never
@@ -120,3 +121,18 @@ def schemathesis(session: nox.Session) -> None:
     """
     session.install("-e", ".[server]", "schemathesis==4.32.5")
     session.run("python", "-m", "tests.run_schemathesis", *session.posargs)
+
+
+# Playwright drives the machine's Chromium (Debian's chromium package; CI
+# installs it in .ci/run): it never downloads a browser of its own.
+PLAYWRIGHT = "playwright==1.65.3"
+
+
+@nox.session
+def console(session: nox.Session) -> None:
+    """The web console in headless Chromium against a real ``tilecred serve``:
+    tests/test_console_browser.py, which fails rather than skips here."""
+    env = {"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "TILECRED_REQUIRE_BROWSER": "1"}
+    session.install("-e", ".[tests]", PLAYWRIGHT, env=env)
+    session.run("pytest", "-m", "browser", "tests/test_console_browser.py", *session.posargs,
+                env=env)  # fmt: skip
