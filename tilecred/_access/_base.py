@@ -8,10 +8,13 @@ import datetime
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import CredentialsError
 from .._models import AccessCredential
+
+if TYPE_CHECKING:
+    from .._keydirs import KeyDirectory
 
 __all__ = ["FORMS", "Forms", "Resolver", "SecretFiles", "use_error"]
 
@@ -36,7 +39,7 @@ class SecretFiles:
     """
 
     def __init__(self) -> None:
-        self._dir: str | None = None
+        self._dir: KeyDirectory | None = None
         self._paths: dict[str, str] = {}
         self._lock = threading.Lock()
         self._removed = False
@@ -56,10 +59,12 @@ class SecretFiles:
             if filename in self._paths:
                 return self._paths[filename]
             if self._dir is None:
-                import tempfile  # loads on first use: `import tilecred` stays cheap
+                # Named for this process and locked while it lives: a later
+                # `tilecred exec` removes it if this process is killed.
+                from .._keydirs import KeyDirectory  # `import tilecred` stays cheap
 
-                self._dir = tempfile.mkdtemp(prefix="tilecred-")  # mode 0700
-            path = os.path.join(self._dir, filename)
+                self._dir = KeyDirectory()
+            path = os.path.join(self._dir.path, filename)
             # O_EXCL: never write through a file (or link) someone else put there.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as file:
@@ -70,7 +75,7 @@ class SecretFiles:
     @property
     def directory(self) -> str | None:
         """The directory, once something has been written."""
-        return self._dir
+        return None if self._dir is None else self._dir.path
 
     def remove(self) -> None:
         """Remove every file written, and their directory."""
@@ -79,9 +84,7 @@ class SecretFiles:
             directory, self._dir = self._dir, None
             self._paths.clear()
         if directory is not None:
-            import shutil
-
-            shutil.rmtree(directory, ignore_errors=True)
+            directory.remove()
 
 
 class Forms:

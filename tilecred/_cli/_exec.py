@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._config import DATABASE_ENV, MASTER_KEY_ENV, SOURCES
 from .._hardening import harden_process
+from .._keydirs import sweep
 from .._stream_mask import MIN_SECRET_BYTES
 from ._exec_run import Signals, Stopped, run_child
 from ._failures import UsageError
@@ -71,6 +72,7 @@ def run_exec(args: argparse.Namespace) -> int:
     if duplicated:
         raise UsageError(f"credential {duplicated[0]!r} is named twice")
     harden_process()  # before any secret is in memory: no core file or debugger sees it
+    sweep()  # key directories left by a process that was killed (SIGKILL)
     accesses: list[CredentialAccess] = []
     # From before the first use until every access is closed, no signal ends
     # this process with a key file on disk.
