@@ -181,6 +181,24 @@ def test_a_task_token_for_a_credential_that_does_not_exist_is_refused(isolated: 
         app.close()
 
 
+def test_token_create_admin_issues_an_admin_token(isolated: Path) -> None:
+    home = str(_server_home(isolated / "server"))
+    env = cli_env(TILECRED_HOME=home)
+    created = run(["token", "create", "--admin", "--name", "operator"], env)
+    plain = run(["token", "create", "--name", "laptop"], env)
+    listed = run(["token", "list"], env)
+
+    assert created.code == 0, created.err
+    assert re.fullmatch(
+        r"created admin token tok_[0-9a-f]+ for workspace 'default'; it is shown only this once:",
+        created.err.splitlines()[-1],
+    ), created.err
+    assert TOKEN.match(created.out.removesuffix("\n"))
+    assert plain.err.splitlines()[-1].startswith("created management token ")
+    kinds = {row.split()[2]: row.split()[3] for row in listed.out.splitlines()[1:]}
+    assert (kinds["operator"], kinds["laptop"]) == ("admin", "management")
+
+
 def test_token_create_refuses_options_of_the_other_kind(isolated: Path) -> None:
     home = str(_server_home(isolated / "server"))
     env = cli_env(TILECRED_HOME=home)
@@ -190,6 +208,8 @@ def test_token_create_refuses_options_of_the_other_kind(isolated: Path) -> None:
         run(["token", "create", "--credential", "lake"], env),
         run(["token", "create", "--task", "--expires", "soon"], env),
         run(["token", "create", "--task", "--teamspace", "nope"], env),
+        run(["token", "create", "--admin", "--task"], env),
+        run(["token", "create", "--admin", "--read-only"], env),
     ]
     assert [(r.code, r.err.splitlines()[-1]) for r in results] == [
         (2, "tilecred token create: error: --read-only is for management tokens: a task token "
@@ -202,6 +222,10 @@ def test_token_create_refuses_options_of_the_other_kind(isolated: Path) -> None:
             "2026-12-01T09:00 (ISO 8601, UTC unless it has a zone) nor a duration like 30m, "
             "8h, 7d or 2w"),
         (1, results[4].err.splitlines()[-1]),
+        (2, "tilecred token create: error: --admin and --task are different kinds of token: "
+            "give one"),
+        (2, "tilecred token create: error: --admin and --read-only are different kinds of "
+            "token: give one"),
     ]  # fmt: skip
     assert "teamspace 'nope'" in results[4].err
     assert run(["token", "list"], env).out == ""

@@ -25,6 +25,7 @@ import pytest
 from tilecred._config import DATABASE_ENV
 from tilecred._server import ServerApp, create_app
 from tilecred._server._serve import Limits, Server, make_server
+from tilecred._server._tokens import ADMIN
 
 __all__ = ["Reply", "Running", "running_server", "server"]
 
@@ -118,7 +119,7 @@ def running_server() -> Iterator[Any]:
     ) -> Running:
         app = create_app(home, database=os.environ.get(DATABASE_ENV))
         record = app.store.find_workspace(workspace) or app.store.create_workspace(workspace)
-        _token, text = app.tokens.create(record.id, "test-admin")
+        _token, text = app.tokens.create(record.id, "test-admin", kind=ADMIN)
         server = make_server(app, "127.0.0.1", 0, threads, limits=limits)
         thread = threading.Thread(target=server.serve_forever, name="test-server", daemon=True)
         thread.start()

@@ -25,7 +25,7 @@ from tests.test_server_harness import ROLE_ARN, aws_key_body
 from tilecred._errors import ConfigurationError, CredentialsError, InvalidArgumentError
 from tilecred._server import create_app
 from tilecred._server._serve import Server, TLSFiles, make_server
-from tilecred._server._tokens import TASK
+from tilecred._server._tokens import ADMIN, TASK
 
 Environ = dict[str, Any]
 
@@ -211,7 +211,7 @@ def test_a_task_token_receives_secrets_over_https(
     try:
         server = serving(app, certificate.files)
         workspace = app.store.create_workspace("team")
-        _admin, admin = app.tokens.create(workspace.id, "admin")
+        _admin, admin = app.tokens.create(workspace.id, "admin", kind=ADMIN)
         runner, task = app.tokens.create(workspace.id, "runner", kind=TASK)
         ca = str(certificate.cert)
         with tilecred.Client(host=server.url, token=admin, ca_file=ca) as manager:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.test_server_harness import Reply, Running
 from tilecred._server._token_api import IssuedToken
-from tilecred._server._tokens import TASK
+from tilecred._server._tokens import ADMIN, TASK
 
 pytest_plugins = ["tests.test_server_harness"]
 
@@ -226,7 +226,7 @@ def test_a_missing_or_foreign_token_and_bad_bodies(running_server: Any, tmp_path
     elsewhere = server.request("PATCH", _tokens_path(server, foreign), body={"name": "x"})
     wrong_ws = server.request("GET", "/tilecred/v1/tokens/ws_nothing")
     empty = server.request("PATCH", _tokens_path(server, _admin_id(server)), body={"name": ""})
-    kind = server.request("POST", _tokens_path(server), body={"name": "x", "kind": "admin"})
+    kind = server.request("POST", _tokens_path(server), body={"name": "x", "kind": "root"})
     extra = server.request("POST", _tokens_path(server), body={"name": "x", "secret": "y"})
     scoped = server.request("POST", _tokens_path(server),
                             body={"name": "x", "teamspace_id": "ml"})  # fmt: skip
@@ -238,7 +238,7 @@ def test_a_missing_or_foreign_token_and_bad_bodies(running_server: Any, tmp_path
     _error(wrong_ws, 404, "workspace 'ws_nothing' not found")
     _error(empty, 400, "invalid request: token name '' must be non-empty printable text")
     assert empty.json["validation_error"]["fields"][0]["field"] == "$.name"
-    _error(kind, 400, "invalid request body: Invalid enum value 'admin' - at `$.kind`")
+    _error(kind, 400, "invalid request body: Invalid enum value 'root' - at `$.kind`")
     _error(extra, 400, "invalid request body: Object contains unknown field `secret`")
     _error(scoped, 400, "invalid request: only a task token is held to a teamspace or to named "
            "credentials")  # fmt: skip
@@ -264,7 +264,7 @@ def test_two_regenerations_racing_leave_one_text(server: Running) -> None:
 
 def test_two_admins_deactivating_each_other_leave_one(server: Running) -> None:
     first = _admin_id(server)
-    second, text = server.app.tokens.create(server.workspace_id, "second")
+    second, text = server.app.tokens.create(server.workspace_id, "second", kind=ADMIN)
     calls = [(server.token, second.id), (text, first)]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         replies = list(pool.map(

@@ -17,7 +17,7 @@ from tilecred import InvalidArgumentError, NotFoundError
 from tilecred._backend import AuditQuery
 from tilecred._local import Store
 from tilecred._server import create_app
-from tilecred._server._tokens import MANAGEMENT, TASK, TOKEN_FILE
+from tilecred._server._tokens import ADMIN, MANAGEMENT, TASK, TOKEN_FILE
 
 ACTOR = f"local:{getpass.getuser()}"
 
@@ -137,7 +137,12 @@ def test_a_task_token_keeps_its_limits(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"kind": "admin"}, InvalidArgumentError, "kind must be management or task, not 'admin'"),
+        ({"kind": "root"}, InvalidArgumentError,
+         "kind must be management, admin or task, not 'root'"),
+        ({"kind": ADMIN, "read_only": True}, InvalidArgumentError,
+         "read_only is for management tokens: an admin token is one that may change more"),
+        ({"kind": ADMIN, "credentials": ["lake"]}, InvalidArgumentError,
+         "only a task token is held to a teamspace or to named credentials"),
         ({"kind": TASK, "read_only": True}, InvalidArgumentError,
          "read_only is for management tokens: a task token never changes anything"),
         ({"teamspace_id": "ml"}, InvalidArgumentError,

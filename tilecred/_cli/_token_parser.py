@@ -50,13 +50,17 @@ def _add_create(actions: Any, parents: list[argparse.ArgumentParser]) -> None:
         summary="issue a token (its text is shown once)",
         description="Issue an API token for a workspace (--workspace, default 'default') and "
         "print it once; only its hash is kept. A management token (the default) creates, "
-        "updates, deletes, verifies, lists and reads the audit log, never a secret; a task "
-        "token (--task) lists, gets and uses credentials, optionally held to one teamspace "
-        "and to named credentials (which must exist, unless --allow-missing), and never "
-        "changes anything. The token alone goes to stdout, the description to stderr: "
+        "updates, deletes, verifies, lists and reads the audit log, never a secret, and "
+        "cannot do what would lead to one. An admin token (--admin) is a management token "
+        "that may also issue task tokens, allow a credential in tasks (or change one that "
+        "is) and deactivate, activate, regenerate or revoke other tokens. A task token "
+        "(--task) lists, gets and uses credentials, optionally held to one teamspace and to "
+        "named credentials (which must exist, unless --allow-missing), and never changes "
+        "anything. The token alone goes to stdout, the description to stderr: "
         "TOKEN=$(tilecred token create …) captures it.",
         examples="""
             tilecred token create --home /srv/tilecred --name laptop
+            tilecred token create --home /srv/tilecred --admin --name operator
             tilecred token create --home /srv/tilecred --task --teamspace ml --credential lake \\
                 --expires 8h --name nightly
             tilecred token create --home /srv/tilecred --workspace acme --create-workspace
@@ -66,6 +70,11 @@ def _add_create(actions: Any, parents: list[argparse.ArgumentParser]) -> None:
     create.add_argument(
         "--read-only", action="store_true", help="a management token that cannot change anything"
     )
+    create.add_argument(
+        "--admin", action="store_true",
+        help="an admin token: may also issue task tokens, allow credentials in tasks and "
+        "switch off or re-key other tokens",
+    )  # fmt: skip
     create.add_argument(
         "--expires", metavar="WHEN", type=parse_when,
         help="stop working after WHEN: a duration (8h, 7d) or an ISO 8601 time (UTC)",

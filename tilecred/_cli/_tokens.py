@@ -106,8 +106,8 @@ def _when(moment: datetime.datetime | None) -> str:
 
 
 def _kind(token: TokenRecord) -> str:
-    if token.kind == "task":
-        return "task"
+    if token.kind in ("task", "admin"):
+        return token.kind
     return "read-only" if token.read_only else "management"
 
 
@@ -138,6 +138,9 @@ def _task_options(args: argparse.Namespace) -> None:
         raise UsageError(
             "--read-only is for management tokens: a task token never changes anything"
         )
+    if args.admin and (args.task or args.read_only):
+        other = "--task" if args.task else "--read-only"
+        raise UsageError(f"--admin and {other} are different kinds of token: give one")
     if not args.task:
         given = [o for o, v in (("--teamspace", args.teamspace), ("--credential", args.credential))
                  if v is not None]  # fmt: skip
@@ -146,7 +149,7 @@ def _task_options(args: argparse.Namespace) -> None:
 
 
 def _created(record: TokenRecord, workspace: str, teamspace: str | None) -> str:
-    kind = {"task": "task", "read-only": "read-only management"}.get(_kind(record), "management")
+    kind = {"read-only": "read-only management"}.get(_kind(record), _kind(record))
     limits = [] if _scope(record, teamspace) == "-" else [_scope(record, teamspace)]
     if record.expires_at is not None:
         limits.append(f"expires {_when(record.expires_at)} UTC")
@@ -179,7 +182,8 @@ def run_token_create(args: argparse.Namespace) -> int:
             refuse_missing_credentials(app, workspace.id, args.teamspace, args.credential)
         record, text = app.tokens.create(
             workspace.id, args.name, read_only=args.read_only,
-            kind="task" if args.task else "management", teamspace_id=args.teamspace,
+            kind="task" if args.task else "admin" if args.admin else "management",
+            teamspace_id=args.teamspace,
             credentials=args.credential, expires_at=args.expires,
         )  # fmt: skip
         # The text alone on stdout, so TOKEN=$(tilecred token create …) captures it.

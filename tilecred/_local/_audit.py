@@ -47,6 +47,7 @@ __all__ = [
     "insert_audit",
     "local_actor",
     "not_allowed_in_tasks",
+    "not_handed_out",
     "select_audit",
     "select_usage",
     "with_last_use",
@@ -129,6 +130,16 @@ def not_allowed_in_tasks(name: str) -> PermissionDeniedError:
         f"credential {name!r} is not allowed in tasks, so its secrets cannot be used; "
         f"allow it with update_credential({name!r}, allowed_in_tasks=True) "
         f"or `tilecred update {name} --allow-in-tasks`",
+        status=403,
+    )
+
+
+def not_handed_out(name: str, what: str) -> PermissionDeniedError:
+    """The refusal of a management token's change that would decide what tasks are handed."""
+    return PermissionDeniedError(
+        f"only an admin token can {what}, and this is a management token: credential "
+        f"{name!r} was not changed (`tilecred token create --admin` on the server's machine "
+        "issues an admin token)",
         status=403,
     )
 

@@ -24,7 +24,14 @@ from .._models import (
     CredentialType,
     CredentialUpdateRequest,
 )
-from ._audit import AuditEntry, deactivated, insert_audit, not_allowed_in_tasks, with_last_use
+from ._audit import (
+    AuditEntry,
+    deactivated,
+    insert_audit,
+    not_allowed_in_tasks,
+    not_handed_out,
+    with_last_use,
+)
 from ._core import _COLUMNS, _conflict, _expiry, _not_found, _now, _row_aad
 from ._credrows import CredentialRows
 from ._engine import retrying
@@ -48,6 +55,7 @@ class Credentials(CredentialRows):
         *,
         create_teamspace: bool = False,
         audit: AuditEntry | None = None,
+        hands_out: bool = True,
     ) -> AccessCredential:
         """Store a new credential, its secrets sealed.
 
@@ -58,13 +66,17 @@ class Credentials(CredentialRows):
                 use becomes a new teamspace in the same transaction.
             request: what to store.
             audit: the audit record to append in the same transaction.
+            hands_out: whether the caller may allow it in tasks.
 
         Raises:
             ConflictError: the name is in use in that scope, or another writer
                 made a credential the provider's default meanwhile.
             NotFoundError: the workspace or teamspace does not exist.
             CredentialsError: the request holds no usable secret (422).
+            PermissionDeniedError: ``allowed_in_tasks`` without ``hands_out``.
         """
+        if request.allowed_in_tasks and not hands_out:
+            raise not_handed_out(request.name, "allow it in tasks")
         secret = the_secret(request, required=True)
         assert secret is not None  # required=True
         secret.check_provider(request.provider)
@@ -207,17 +219,24 @@ class Credentials(CredentialRows):
         request: CredentialUpdateRequest,
         *,
         audit: AuditEntry | None = None,
+        hands_out: bool = True,
     ) -> AccessCredential:
         """Change a credential in one transaction; ``id`` and ``created_at`` stay.
 
         ``audit``, when given, is appended to the audit log in that transaction.
+        Without ``hands_out``, the caller may not allow the credential in tasks,
+        nor change the provider or secret of one that is: that would decide
+        what a task is handed (an Azure SAS token goes to its blob endpoint).
 
         Raises:
             NotFoundError: no credential by that name in that scope.
             ConflictError: the new name is in use in that scope, or another writer
                 made a credential the provider's default meanwhile.
             CredentialsError: the new provider and the secret do not fit (422).
+            PermissionDeniedError: a change that needs ``hands_out``.
         """
+        if request.allowed_in_tasks and not hands_out:
+            raise not_handed_out(name, "allow it in tasks")
         new_secret = the_secret(request, required=False)
         with self._transaction(write=True) as conn:
             row = self._credential_row(conn, workspace_id, teamspace_id, name)
@@ -225,6 +244,9 @@ class Credentials(CredentialRows):
                 raise _not_found()
             (ident, teamspace, _, old_provider, default, allowed,
              kind, member, public, sealed, created, updated, active, expires) = row  # fmt: skip
+            if allowed and not hands_out and (new_secret or request.provider):
+                raise not_handed_out(name, "change the provider or secret of a credential "
+                                     "allowed in tasks")  # fmt: skip
             provider = request.provider or CloudProvider(old_provider)
             if new_secret is not None:
                 new_secret.check_provider(provider)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from ._schema import STATEMENTS
+from ._schema import ADMIN_KIND_ADDED, POSTGRES_V7, STATEMENTS
 
 __all__ = ["MIGRATIONS", "VERSION_TABLE"]
 
@@ -44,7 +44,13 @@ def _translate(statement: str) -> str:
     return statement
 
 
+# Versions whose SQLite statements PostgreSQL does another way.
+_OWN = {ADMIN_KIND_ADDED: POSTGRES_V7}
+
+
 def _version(number: int, statements: tuple[str, ...]) -> tuple[str, ...]:
+    if number in _OWN:
+        return _OWN[number]
     made = tuple(_translate(s) for s in statements if not s.startswith("CREATE TRIGGER"))
     if number == 1:
         versions = f"CREATE TABLE {VERSION_TABLE} (version INTEGER PRIMARY KEY, applied_at BIGINT)"

@@ -17,11 +17,14 @@ from pathlib import Path
 from ._engine import Connection
 
 __all__ = [
+    "ADMIN_KIND_ADDED",
     "MIGRATIONS",
+    "POSTGRES_V7",
     "SCHEMA_VERSION",
     "STATEMENTS",
     "TOKENS_MOVED",
     "TOKEN_FILE",
+    "TOKEN_KINDS",
     "import_token_file",
     "migrate",
     "user_version",
@@ -150,6 +153,44 @@ _V6 = (
     f" WHEN EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq) BEGIN {_APPEND_ONLY}; END",
 )
 
+# Version 7: a third kind of API token, admin: a management token that may
+# also issue task tokens, let a credential be used in tasks, and deactivate,
+# activate, regenerate or revoke another token. SQLite cannot change a
+# CHECK constraint in place: the table is made again (nothing refers to it).
+# PostgreSQL swaps the constraint instead (_pgschema.py).
+ADMIN_KIND_ADDED = 7
+TOKEN_KINDS = ("management", "task", "admin")
+_TOKEN_COLUMNS = (
+    "id, workspace_id, name, kind, read_only, teamspace_id, credentials, expires_at, digest,"
+    " created_at, revoked_at, active, last_used_at"
+)
+_KIND_CHECK = "CHECK (kind IN (" + ", ".join(f"'{kind}'" for kind in TOKEN_KINDS) + "))"
+_V7 = (
+    "CREATE TABLE tokens_v7 ("
+    " id TEXT PRIMARY KEY,"
+    " workspace_id TEXT NOT NULL REFERENCES workspaces (id),"
+    " name TEXT NOT NULL,"
+    f" kind TEXT NOT NULL {_KIND_CHECK},"
+    " read_only INTEGER NOT NULL DEFAULT 0,"
+    " teamspace_id TEXT REFERENCES teamspaces (id),"
+    " credentials TEXT,"
+    " expires_at INTEGER,"
+    " digest TEXT NOT NULL UNIQUE,"
+    " created_at INTEGER NOT NULL,"
+    " revoked_at INTEGER,"
+    " active INTEGER NOT NULL DEFAULT 1,"
+    " last_used_at INTEGER)",
+    f"INSERT INTO tokens_v7 ({_TOKEN_COLUMNS}) SELECT {_TOKEN_COLUMNS} FROM tokens",  # noqa: S608
+    "DROP TABLE tokens",
+    "ALTER TABLE tokens_v7 RENAME TO tokens",
+    "CREATE INDEX tokens_by_workspace ON tokens (workspace_id, created_at)",
+)
+# The same on PostgreSQL, in place (grants on the table stay).
+POSTGRES_V7 = (
+    "ALTER TABLE tokens DROP CONSTRAINT tokens_kind_check",
+    f"ALTER TABLE tokens ADD CONSTRAINT tokens_kind_check {_KIND_CHECK}",
+)
+
 
 def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
     def run(conn: Connection) -> None:
@@ -160,7 +201,7 @@ def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
 
 
 # Each version's statements; PostgreSQL's tables are made from these (_pgschema.py).
-STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = tuple(_steps(v) for v in STATEMENTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 

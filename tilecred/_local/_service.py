@@ -50,15 +50,21 @@ class StoreBackend:
         workspace_id: the workspace every operation acts in.
         actor: who acts, as the audit log records it.
         request_id: the request being served, for the audit log.
+        hands_out: whether the actor may decide what tasks are handed: allow
+            a credential in tasks, or change the provider or secret of one
+            that is (the store's owner and admin tokens may; other management
+            tokens may not).
     """
 
     def __init__(
-        self, store: Store, workspace_id: str, actor: str, *, request_id: str | None = None
-    ) -> None:
+        self, store: Store, workspace_id: str, actor: str, *, request_id: str | None = None,
+        hands_out: bool = True,
+    ) -> None:  # fmt: skip
         self.store = store
         self.workspace_id = workspace_id
         self.actor = actor
         self.request_id = request_id
+        self.hands_out = hands_out
         self._teamspaces: dict[str, TeamspaceRecord] = {}
 
     def find_teamspace(self, ident: str) -> TeamspaceRecord | None:
@@ -124,6 +130,7 @@ class StoreBackend:
             request,
             create_teamspace=make_teamspace,
             audit=entry,
+            hands_out=self.hands_out,
         )
 
     def get(self, name: str, teamspace: TeamspaceRecord | None) -> AccessCredential:
@@ -163,8 +170,9 @@ class StoreBackend:
         entry: AuditEntry,
     ) -> AccessCredential:
         return self.store.update_credential(
-            self.workspace_id, _id(teamspace), name, request, audit=entry
-        )
+            self.workspace_id, _id(teamspace), name, request, audit=entry,
+            hands_out=self.hands_out,
+        )  # fmt: skip
 
     def delete(self, name: str, teamspace: TeamspaceRecord | None, entry: AuditEntry) -> None:
         self.store.delete_credential(self.workspace_id, _id(teamspace), name, audit=entry)

@@ -102,8 +102,9 @@ class Handlers(TokenHandlers):
     def _service(self, caller: TokenRecord, request: Request) -> StoreBackend:
         # A token acts in its own workspace only: the path's is checked against it.
         return StoreBackend(
-            self.store, caller.workspace_id, caller.actor, request_id=request.request_id
-        )
+            self.store, caller.workspace_id, caller.actor, request_id=request.request_id,
+            hands_out=caller.admin,
+        )  # fmt: skip
 
     def _scope(
         self,
@@ -363,7 +364,7 @@ class Handlers(TokenHandlers):
                 workspace,
                 caller_id=caller.id,
                 caller_name=caller.name,
-                # Only a read-write management token administers the workspace.
+                # Only a read-write management or admin token administers the workspace.
                 caller_role="member" if caller.read_only or caller.kind == TASK else "admin",
                 caller_since=caller.created_at,
             ),

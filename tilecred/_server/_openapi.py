@@ -193,7 +193,8 @@ def _parameters(handler: str, pattern: tuple[str | None, ...]) -> list[dict[str,
 
 _FORBIDDEN = (
     "The token may not do this: read-only, a task token (never changes anything), "
-    "expired, or outside its teamspace or credentials",
+    "expired, outside its teamspace or credentials, or a management token doing what only "
+    "an admin token may (issue a task token, allow a credential in tasks, change another token)",
     "Not a task token, outside its teamspace, credentials or lifetime, a credential not "
     "allowed_in_tasks, or plain HTTP from a non-loopback address",
 )

@@ -3,6 +3,9 @@ management token manages its workspace's API tokens (tilecred extension).
 
 Read-only management tokens may only list; task tokens may do none of it
 (the route table says so, :func:`~tilecred._server._tokens.refusal` refuses).
+Only an admin token may issue a task token, or deactivate, activate,
+regenerate or revoke a token other than itself; no token may issue an admin
+token (that is done on the server's machine, ``tilecred token create --admin``).
 Every change is audited (``token.create``, ``token.rename``, …) with the
 caller as the actor, a refused or failed one too. A token's text is in the
 answer to create and regenerate only, never in a listing, a log line, an
@@ -16,11 +19,11 @@ from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 import msgspec
 
-from .._errors import InvalidArgumentError
+from .._errors import InvalidArgumentError, PermissionDeniedError
 from .._local._audit import AuditEntry, audited
 from ._parsing import decode_body, invalid_request
 from ._request import Response
-from ._token_records import TokenRecord
+from ._token_records import ADMIN, TASK, TokenRecord
 from ._tokens import TokenStore, check_token_name
 
 if TYPE_CHECKING:
@@ -39,7 +42,7 @@ __all__ = [
 ]
 
 
-_Kind = Literal["management", "task"]
+_Kind = Literal["management", "admin", "task"]
 _State = Literal["active", "inactive", "expired", "revoked"]
 
 
@@ -103,7 +106,8 @@ class TokenCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     """Issue a token in the workspace of the path.
 
     A task token may be held to one teamspace (``teamspace_id``: id or name)
-    and to named credentials; ``read_only`` is for management tokens.
+    and to named credentials; ``read_only`` is for management tokens. Only
+    an admin token may ask for a task token; none may ask for an admin token.
     """
 
     name: str
@@ -153,6 +157,32 @@ def _named(body: bytes, model: type[_Named]) -> _Named:
     return request
 
 
+def _refuse_kind(caller: TokenRecord, kind: str) -> None:
+    """Only an admin token issues task tokens; admin tokens come from the server's machine."""
+    if kind == ADMIN:
+        raise PermissionDeniedError(
+            "an admin token is issued only on the server's machine, with "
+            "`tilecred token create --admin`",
+            status=403,
+        )
+    if kind == TASK and not caller.admin:
+        raise PermissionDeniedError(
+            "only an admin token can issue a task token, and this is a management token "
+            "(`tilecred token create --admin` on the server's machine issues an admin token)",
+            status=403,
+        )
+
+
+def _refuse_other(caller: TokenRecord, token_id: str, action: str) -> None:
+    """Only an admin token switches off, on or re-keys a token other than itself."""
+    if token_id != caller.id and not caller.admin:
+        raise PermissionDeniedError(
+            f"only an admin token can {action} another token, and this is a management "
+            "token; a management token can do it to itself",
+            status=403,
+        )
+
+
 class TokenHandlers:
     """The token routes' handlers; :class:`~tilecred._server._handlers.Handlers` has them."""
 
@@ -183,6 +213,7 @@ class TokenHandlers:
         with audited(self.store, entry):
             self._workspace(caller, ws)
             body = _named(request.body, TokenCreateRequest)
+            _refuse_kind(caller, body.kind)
             record, text = self._tokens.create(
                 caller.workspace_id, body.name, read_only=body.read_only, kind=body.kind,
                 teamspace_id=body.teamspace_id, credentials=body.credentials,
@@ -209,6 +240,7 @@ class TokenHandlers:
         entry = self._token_entry(caller, request, f"token.{action}", ident)
         with audited(self.store, entry):
             self._workspace(caller, ws)
+            _refuse_other(caller, ident, action)
             record: TokenRecord = getattr(self._tokens, action)(
                 ident, workspace_id=caller.workspace_id, actor=caller.actor,
                 request_id=request.request_id,
@@ -234,6 +266,7 @@ class TokenHandlers:
         entry = self._token_entry(caller, request, "token.regenerate", ident)
         with audited(self.store, entry):
             self._workspace(caller, ws)
+            _refuse_other(caller, ident, "regenerate")
             record, text = self._tokens.regenerate(
                 ident, workspace_id=caller.workspace_id, actor=caller.actor,
                 request_id=request.request_id,

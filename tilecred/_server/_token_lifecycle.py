@@ -6,7 +6,7 @@ so a change is never without its record, nor a record without its change.
 
 **The lockout rule.** Deactivating or revoking the last token that can
 manage a workspace (an active, unexpired, unrevoked, read-write management
-token) would leave nobody able to manage it over the API; it is refused with
+or admin token) would leave nobody able to manage it over the API; it is refused with
 a :class:`ConflictError` unless ``allow_lockout`` is given, which only the
 operator's command line does (``--force``: on the server's machine a new
 token can always be issued). The check and the change are in one write
@@ -25,7 +25,7 @@ from .._errors import ConflictError, NotFoundError
 from .._local._audit import AuditEntry, insert_audit, local_actor
 from .._local._engine import retrying
 from .._local._records import to_micros
-from ._token_records import MANAGEMENT, SELECT, TokenRecord, digest, from_row, new_text
+from ._token_records import SELECT, TASK, TokenRecord, digest, from_row, new_text
 
 if TYPE_CHECKING:
     from .._local import Store
@@ -180,10 +180,10 @@ def _refuse_lockout(conn: Any, target: TokenRecord, verb: str) -> None:
         return
     now = to_micros(datetime.datetime.now(datetime.UTC))
     others = conn.execute(
-        "SELECT count(*) FROM tokens WHERE workspace_id = ? AND id <> ? AND kind = ?"
+        "SELECT count(*) FROM tokens WHERE workspace_id = ? AND id <> ? AND kind <> ?"
         " AND read_only = 0 AND active = 1 AND revoked_at IS NULL"
         " AND (expires_at IS NULL OR expires_at > ?)",
-        (target.workspace_id, target.id, MANAGEMENT, now),
+        (target.workspace_id, target.id, TASK, now),
     ).fetchone()[0]
     if not others:
         raise ConflictError(

@@ -17,6 +17,7 @@ import msgspec
 from .._local._records import from_micros
 
 __all__ = [
+    "ADMIN",
     "KINDS",
     "MANAGEMENT",
     "SELECT",
@@ -32,7 +33,10 @@ __all__ = [
 TOKEN_PREFIX = "tc"
 MANAGEMENT = "management"
 TASK = "task"
-KINDS = (MANAGEMENT, TASK)
+# A management token that may also hand secrets out: issue task tokens, let
+# a credential be used in tasks, and switch off or re-key other tokens.
+ADMIN = "admin"
+KINDS = (MANAGEMENT, TASK, ADMIN)
 # What a token's state can be, most final first: see TokenRecord.state.
 STATES = ("revoked", "expired", "inactive", "active")
 _COLUMNS = (
@@ -85,8 +89,13 @@ class TokenRecord:
     @property
     def administers(self) -> bool:
         """Whether it can manage its workspace now: an active, unexpired,
-        unrevoked, read-write management token."""
-        return self.kind == MANAGEMENT and not self.read_only and self.state == "active"
+        unrevoked, read-write management or admin token."""
+        return self.kind != TASK and not self.read_only and self.state == "active"
+
+    @property
+    def admin(self) -> bool:
+        """Whether it holds the rights that lead to a secret (an admin token)."""
+        return self.kind == ADMIN
 
 
 def digest(text: str) -> str:

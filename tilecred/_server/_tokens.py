@@ -6,10 +6,17 @@ workspace. The secret is 256 random bits, so a plain SHA-256 is enough to
 make the stored digest useless to whoever reads the store (a slow password
 hash protects guessable secrets; these are not guessable).
 
-Two kinds, each with the least it needs:
+Three kinds, each with the least it needs:
 
 - **management** tokens create, update, delete, verify, list and get, and
-  read the audit log; they never read a secret. ``read_only`` ones only read.
+  read the audit log; they never read a secret, nor do anything that leads
+  to one: they cannot issue task tokens, let a credential be used in tasks
+  (or change one that is), or switch off or re-key another token.
+  ``read_only`` ones only read.
+- **admin** tokens are management tokens that may also do those things: of
+  the API's tokens, only they decide which secrets tasks get. They are
+  issued only on the server's machine (``tilecred token create --admin``)
+  and by the first start.
 - **task** tokens list, get and use (receive a credential's secrets); they
   never change anything. One may be held to a teamspace, to named
   credentials, and to a lifetime.
@@ -38,13 +45,24 @@ from .._local._engine import Connection, retrying
 from .._local._records import to_micros
 from .._local._schema import TOKEN_FILE
 from ._token_lifecycle import TokenLifecycle
-from ._token_records import KINDS, MANAGEMENT, SELECT, TASK, TokenRecord, digest, from_row, new_text
+from ._token_records import (
+    ADMIN,
+    KINDS,
+    MANAGEMENT,
+    SELECT,
+    TASK,
+    TokenRecord,
+    digest,
+    from_row,
+    new_text,
+)
 
 if TYPE_CHECKING:
     from .._local import Store
     from ._routes import Route
 
 __all__ = [
+    "ADMIN",
     "KINDS",
     "LAST_USED_RESOLUTION",
     "MANAGEMENT",
@@ -137,7 +155,7 @@ class TokenStore(TokenLifecycle):
             workspace_id: the workspace the token is bound to (``ws_…``).
             name: a label for the token.
             read_only: a management token that cannot change anything.
-            kind: ``"management"`` or ``"task"``.
+            kind: ``"management"``, ``"admin"`` or ``"task"``.
             teamspace_id: a task token held to this teamspace (name or id).
             credentials: a task token held to these credential names.
             expires_at: when the token stops working (an aware datetime, or a
@@ -155,13 +173,17 @@ class TokenStore(TokenLifecycle):
         """
         now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
         if kind not in KINDS:
-            raise InvalidArgumentError(f"kind must be management or task, not {kind!r}")
+            raise InvalidArgumentError(f"kind must be management, admin or task, not {kind!r}")
         if kind == TASK and read_only:
             raise InvalidArgumentError(
                 "read_only is for management tokens: a task token never changes anything"
             )
+        if kind == ADMIN and read_only:
+            raise InvalidArgumentError(
+                "read_only is for management tokens: an admin token is one that may change more"
+            )
         names = _check_credentials(credentials)
-        if kind == MANAGEMENT and (teamspace_id is not None or names is not None):
+        if kind != TASK and (teamspace_id is not None or names is not None):
             raise InvalidArgumentError(
                 "only a task token is held to a teamspace or to named credentials"
             )
@@ -183,7 +205,7 @@ class TokenStore(TokenLifecycle):
 
     @retrying
     def bootstrap(self, workspace_id: str, name: str) -> tuple[TokenRecord, str] | None:
-        """The first start's admin token: issued exactly once per store.
+        """The first start's admin token (kind ``admin``): issued exactly once per store.
 
         Recording that the bootstrap happened and storing the token are one
         transaction, so a failure leaves it to be done on the next start.
@@ -197,6 +219,7 @@ class TokenStore(TokenLifecycle):
         """
         now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
         record, text = self._new_token(workspace_id, name, False, now)
+        record = dataclasses.replace(record, kind=ADMIN)
         with self.store.transaction(write=True) as conn:
             claimed = conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
