@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -34,7 +34,7 @@ from ._audit import (
 )
 from ._core import _COLUMNS, _conflict, _expiry, _not_found, _now, _row_aad
 from ._credrows import CredentialRows
-from ._engine import retrying
+from ._engine import Connection, retrying
 from ._records import from_micros
 from ._rows import UNPROCESSABLE, join_secret, the_secret
 
@@ -332,12 +332,20 @@ class Credentials(CredentialRows):
 
     @retrying
     def use_credential(
-        self, workspace_id: str, teamspace_id: str | None, name: str, *, audit: AuditEntry
+        self,
+        workspace_id: str,
+        teamspace_id: str | None,
+        name: str,
+        *,
+        audit: AuditEntry,
+        check: Callable[[Connection], None] | None = None,
     ) -> AccessCredential:
         """The credential with its secrets, through the gate, its use audited.
 
         The secret is opened, and ``audit`` appended, in one write transaction:
-        no secret leaves the store without its record.
+        no secret leaves the store without its record. ``check`` runs first in
+        that transaction and refuses by raising (the server checks the
+        caller's token again there).
 
         Raises:
             NotFoundError: no credential by that name in that scope.
@@ -352,6 +360,8 @@ class Credentials(CredentialRows):
                 raise deactivated(name, *self._scope_names(conn, workspace_id, row[1]))
             if not row[5]:  # allowed_in_tasks: the gate, the same on every backend
                 raise not_allowed_in_tasks(name)
+            if check is not None:
+                check(conn)
             opened = self._open_secret(
                 functools.partial(self._current_cipher, conn), workspace_id, row
             )

@@ -12,6 +12,7 @@ a token's limits; locally, whether a create makes its teamspace, and the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .._backend import AuditQuery, ListQuery, Page
@@ -31,6 +32,7 @@ from ._verify import verify_request
 if TYPE_CHECKING:
     import datetime
 
+    from ._engine import Connection
     from ._records import TeamspaceRecord
     from ._store import Store
 
@@ -182,10 +184,18 @@ class StoreBackend:
         verify_request(request)
 
     def use(
-        self, name: str, teamspace: TeamspaceRecord | None, entry: AuditEntry
+        self,
+        name: str,
+        teamspace: TeamspaceRecord | None,
+        entry: AuditEntry,
+        *,
+        check: Callable[[Connection], None] | None = None,
     ) -> AccessCredential:
-        """The credential with its secrets, if it is allowed in tasks (audited)."""
-        return self.store.use_credential(self.workspace_id, _id(teamspace), name, audit=entry)
+        """The credential with its secrets, if it is allowed in tasks (audited);
+        ``check`` runs in the transaction that opens them (see the store's)."""
+        return self.store.use_credential(
+            self.workspace_id, _id(teamspace), name, audit=entry, check=check
+        )
 
     def set_active(
         self, name: str, active: bool, teamspace: TeamspaceRecord | None, entry: AuditEntry

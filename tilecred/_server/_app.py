@@ -22,9 +22,10 @@ import msgspec
 from .._errors import CredentialsError
 from ._console import Console, load_console
 from ._handlers import Handlers, store_error
-from ._openapi import openapi_document
+from ._openapi import openapi_document, takes_body
 from ._request import HttpError, Request, Response, status_line
 from ._routes import Route, match
+from ._token_records import digest
 from ._tokens import TokenRecord, TokenStore
 from ._wire import error_body
 
@@ -258,6 +259,8 @@ class ServerApp:
         if caller is not None:
             # Before the body is read: a token refused outright costs no more.
             self.handlers.authorize(caller, route, captured, params, request_id)
+            if not takes_body(route) and _has_body(environ):
+                raise HttpError(400, f"a {method} to this route takes no request body")
         body = b""
         if method in ("POST", "PATCH", "PUT"):
             if _has_body(environ):
@@ -268,6 +271,7 @@ class ServerApp:
             body=body,
             request_id=request_id,
             secure=_secure(environ),
+            token_digest=digest(_token(environ)) if caller is not None else "",
         )
         handler = getattr(self.handlers, route.handler)
         try:

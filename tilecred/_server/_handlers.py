@@ -48,6 +48,7 @@ from ._parsing import (
 from ._request import HttpError, Request, Response, first_param
 from ._routes import Route
 from ._token_api import TokenHandlers
+from ._token_check import token_still_valid
 from ._tokens import TASK, TokenRecord, refusal
 from ._wire import (
     audit_body,
@@ -274,7 +275,10 @@ class Handlers(TokenHandlers):
             self._workspace(caller, ws)
             teamspace = self._scope(caller, request, service, entry)
             self._check_named(caller, name)
-            cred = service.use(name, teamspace, entry)
+            # Checked again where the secret is opened: the token may have
+            # been revoked, deactivated or regenerated since the request came in.
+            check = token_still_valid(caller, request.token_digest)
+            cred = service.use(name, teamspace, entry, check=check)
         return Response(200, delivered_credential_body(cred))
 
     def deactivate_credential(

@@ -39,7 +39,7 @@ from ._token_api import (
     TokenResponse,
 )
 
-__all__ = ["openapi_document"]
+__all__ = ["openapi_document", "takes_body"]
 
 _REF = "#/components/schemas/{name}"
 
@@ -93,6 +93,11 @@ _OPERATIONS: dict[str, tuple[str, type | None, int, type | None]] = {
 
 # What check_name accepts: no "/", no control characters (C0, DEL, C1).
 _NAME_PATTERN = "^[^/\\u0000-\\u001f\\u007f-\\u009f]+$"
+
+
+def takes_body(route: Route) -> bool:
+    """Whether the operation has a request body (any other refuses one)."""
+    return _OPERATIONS[route.handler][1] is not None
 
 
 def _name(limit: int) -> dict[str, Any]:

@@ -39,13 +39,16 @@ class Request:
     """One parsed request; ``params`` holds every value of each query parameter.
 
     ``secure``: the request came over TLS, or from this machine (loopback),
-    so a secret in the answer crosses no network in clear.
+    so a secret in the answer crosses no network in clear. ``token_digest``:
+    the SHA-256 digest of the caller's token (never the token), to check it
+    again where a secret is opened.
     """
 
     params: Mapping[str, Sequence[str]]
     body: bytes
     request_id: str
     secure: bool = False
+    token_digest: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
