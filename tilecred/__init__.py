@@ -43,6 +43,7 @@ from ._errors import (
     TransportError,
     VerificationFailedError,
 )
+from ._masking import mask
 from ._models import (
     AccessCredential,
     AccessCredentialRole,
@@ -133,6 +134,7 @@ __all__ = [
     "get_client",
     "get_credential",
     "list_credentials",
+    "mask",
     "read_audit",
     "update_credential",
     "use_credential",

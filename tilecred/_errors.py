@@ -39,6 +39,7 @@ __all__ = [
     "VerificationFailedError",
     "error_for_status",
     "scrub",
+    "secret_forms",
 ]
 
 # A message longer than this is cut: a server's message is one sentence, and
@@ -64,7 +65,7 @@ def _one_line(text: str) -> str:
     return text
 
 
-def _forms(secret: str) -> Iterator[str]:
+def secret_forms(secret: str) -> Iterator[str]:
     """The ways a whole secret can appear in a message, longest first."""
     # As sent; quoted inside a JSON string (a body echoed back); percent-encoded
     # (a URL or form echoed back); and reflowed onto one line.
@@ -134,7 +135,7 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if len(secret) < _MIN_SCRUB:
             continue
-        for form in dict.fromkeys(_forms(secret)):
+        for form in dict.fromkeys(secret_forms(secret)):
             # A form shorter than a secret may be (a secret of blanks reflowed
             # to nothing) would match everywhere.
             if len(form) >= _MIN_SCRUB:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._errors import CredentialsError
-from .._models import AccessCredential
+from .._masked_dict import MaskedDict, handed_out
+from .._masking import register
+from .._models import AccessCredential, iter_secrets
 from ._aws import AWSKeyForms, AWSRoleForms, GCPHmacForms
 from ._azure import AzureEntraIDForms, AzureKeyForms, AzureSASForms
 from ._base import Forms, Resolver, SecretFiles, use_error
@@ -58,6 +60,10 @@ class CredentialAccess:
 
     def __init__(self, credential: AccessCredential, *, resolve: Resolver | None = None) -> None:
         self._credential = credential
+        # Handed out from here on (``.credential`` holds them): masked in this
+        # process's logs and notebook output from now on, even after close().
+        self._secrets = frozenset(iter_secrets(credential))
+        register(self._secrets)
         self._resolve = resolve
         self._closed = False
         self._files = SecretFiles()
@@ -120,36 +126,46 @@ class CredentialAccess:
         self._forms.check_usable()
         return self._forms
 
+    def _hand_out(self, form: Mapping[str, Any]) -> MaskedDict[Any]:
+        # Every mapping a form makes leaves through here: a dict whose
+        # displays mask the credential's secrets and those the form derived.
+        return handed_out(form, self._secrets | self._forms.derived)
+
     def env(self) -> dict[str, str]:
         """Environment variables each provider's own tools read.
 
         Returns:
             Variable names to values; add them to a child process's
-            environment (``{**os.environ, **access.env()}``).
+            environment (``{**os.environ, **access.env()}``). A ``dict``
+            whose displays show ``'***'`` for each secret.
 
         Raises:
             CredentialsError: the form does not apply to this kind, the
                 secret expired, or the access is closed.
         """
-        return self._ready().env()
+        return self._hand_out(self._ready().env())
 
     def storage_options(self) -> dict[str, Any]:
         """Keyword arguments for fsspec: s3fs, adlfs or gcsfs, by provider.
 
+        A ``dict`` (nested ones too) whose displays show ``'***'`` for each secret.
+
         Raises:
             CredentialsError: the form does not apply to this kind, the
                 secret expired, or the access is closed.
         """
-        return self._ready().storage_options()
+        return self._hand_out(self._ready().storage_options())
 
     def tiledb_config(self) -> dict[str, str]:
         """TileDB configuration parameters (``vfs.s3.*``, ``vfs.azure.*``, ``vfs.gcs.*``).
 
+        A ``dict`` whose displays show ``'***'`` for each secret.
+
         Raises:
             CredentialsError: the form does not apply to this kind, the
                 secret expired, or the access is closed.
         """
-        return self._ready().tiledb_config()
+        return self._hand_out(self._ready().tiledb_config())
 
     def boto3_session(
         self, *, source: str | None = None, duration_seconds: int | None = None

@@ -262,9 +262,9 @@ class AWSRoleForms(Forms):
                 self.name, f"could not assume role {self.member.role_arn}: {text}"
             ) from exc
         role = self.member
-        return S3Key(
-            frozen.access_key, frozen.secret_key, frozen.token, role.endpoint, role.use_path_style
-        )
+        token = None if frozen.token is None else self.secret(frozen.token)
+        secret = self.secret(frozen.secret_key)
+        return S3Key(frozen.access_key, secret, token, role.endpoint, role.use_path_style)
 
     def env(self) -> dict[str, str]:
         return self.temporary_key().env()

@@ -42,7 +42,8 @@ class _StorageForms(Forms):
         # string (account_host is https-only and cannot carry a path, as
         # Azurite's http://host:port/account has).
         key = self.secret_names[3]
-        return f"AccountName={account};{key}={secret.lstrip('?')};BlobEndpoint={endpoint};"
+        bare = self.secret(secret.lstrip("?"))  # a SAS without its "?": masked as well
+        return f"AccountName={account};{key}={bare};BlobEndpoint={endpoint};"
 
     def env(self) -> dict[str, str]:
         account, secret, endpoint = self._parts()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import CredentialsError
+from .._masking import register
 from .._models import AccessCredential
 
 if TYPE_CHECKING:
@@ -106,6 +107,19 @@ class Forms:
         self.member = member
         self.files = files
         self.resolve = resolve
+        # Secrets a form made or fetched, beyond the credential's own fields.
+        self.derived: set[str] = set()
+
+    def secret(self, value: str) -> str:
+        """``value``, marked as a secret this form hands out: masked wherever it shows.
+
+        For a secret stored in no ``Secret()`` field: fetched (STS keys),
+        derived (a parsed key file's private key) or exchanged (an OAuth
+        token). The credential's own secret fields need no call.
+        """
+        register((value,))
+        self.derived.add(value)
+        return value
 
     def refuse(self, form: str) -> CredentialsError:
         """The error for a form that does not apply to this kind."""

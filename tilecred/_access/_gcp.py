@@ -9,6 +9,9 @@ from ._base import Forms, use_error
 
 __all__ = ["GCPServiceAccountForms"]
 
+# The fields of a key file that are secret on their own (client_email, say, is not).
+_KEY_SECRETS = ("private_key", "private_key_id")
+
 
 class GCPServiceAccountForms(Forms):
     """``Token(gcp=GCPServiceAccountKey(...))``: a JSON key file's text.
@@ -41,6 +44,9 @@ class GCPServiceAccountForms(Forms):
         if not isinstance(info, dict):
             # No detail from the parser: it would quote the key.
             raise use_error(self.name, f"{self.kind} is not a JSON object")
+        for field in _KEY_SECRETS:
+            if isinstance(info.get(field), str):
+                self.secret(info[field])  # parsed out of key_text: masked on its own
         return info
 
     def _project(self) -> str | None:
