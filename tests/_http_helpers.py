@@ -250,6 +250,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
             serialization.NoEncryption(),
         )
     )
+    key_file.chmod(0o600)  # a server refuses a key others can read
     return cert_file, key_file
 
 

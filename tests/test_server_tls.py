@@ -150,6 +150,20 @@ def test_unusable_tls_files_are_a_configuration_error(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620])
+def test_a_tls_key_others_can_read_or_write_is_refused(tmp_path: Path, mode: int) -> None:
+    cert = make_certificate(tmp_path / "tls")
+    cert.key.chmod(mode)
+    with pytest.raises(ConfigurationError) as refused:
+        make_server(_scheme_app, "127.0.0.1", 0, 1, tls=cert.files)
+    assert refused.value.message == (
+        f"the TLS key file {cert.key} is not private (mode {mode:04o}): run chmod 600 {cert.key}"
+    )
+    cert.key.chmod(0o400)
+    server = make_server(_scheme_app, "127.0.0.1", 0, 1, tls=cert.files)
+    server.close()
+
+
 def test_serve_needs_both_tls_options(tmp_path: Path) -> None:
     from tests.test_server_commands import run
 

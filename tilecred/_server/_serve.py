@@ -17,7 +17,9 @@ import dataclasses
 import logging
 import os
 import select
+import shlex
 import ssl
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -55,7 +57,8 @@ def tls_context(files: TLSFiles) -> ssl.SSLContext:
     """A server-side TLS context (TLS 1.2 or newer) over ``files``.
 
     Raises:
-        ConfigurationError: a file is missing, unreadable, or not a matching pair.
+        ConfigurationError: a file is missing, unreadable, or not a matching
+            pair, or the key file is not private to its owner.
     """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -72,7 +75,19 @@ def tls_context(files: TLSFiles) -> ssl.SSLContext:
         raise ConfigurationError(
             f"cannot serve TLS with certificate {files.cert} and key {files.key}: {reason}"
         ) from exc
+    _check_private(files.key)
     return context
+
+
+def _check_private(key: Path) -> None:
+    """Refuse a private key file that anyone but its owner may read or write,
+    as the store's key file is refused: whoever reads it can impersonate the server."""
+    mode = key.stat().st_mode
+    if os.name == "posix" and mode & 0o077:
+        raise ConfigurationError(
+            f"the TLS key file {key} is not private (mode {stat.S_IMODE(mode):04o}): "
+            f"run chmod 600 {shlex.quote(str(key))}"
+        )
 
 
 def make_server(
