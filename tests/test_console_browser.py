@@ -124,6 +124,7 @@ class Tab:
     urls: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
 
     def clean(self, *secrets: str) -> None:
         """No canary (nor any of ``secrets``) anywhere the page could keep or show it."""
@@ -153,6 +154,8 @@ class Tab:
                 assert secret not in text, f"{secret!r} found in {where}"
         assert self.alerts == []
         assert self.errors == []
+        assert self.violations == []
+        assert unlabelled(self.page) == []
 
     def shot(self, name: str) -> None:
         if SHOTS:
@@ -166,13 +169,21 @@ def open_tab(context: Any, served: Served, width: int = 1180) -> Tab:
 
     def on_response(response: Response) -> None:
         # Read as it arrives: a body is gone once the page moves on.
-        if not 300 <= response.status < 400:
-            where = f"response {len(tab.bodies)} {response.request.method} {response.url}"
-            tab.bodies[where] = response.body().decode("utf-8", "replace")
+        if 300 <= response.status < 400 or page.is_closed():
+            return
+        where = f"response {len(tab.bodies)} {response.request.method} {response.url}"
+        tab.bodies[where] = response.body().decode("utf-8", "replace")
 
     page.on("response", on_response)
     page.on("request", lambda request: tab.urls.append(request.url))
     page.on("pageerror", lambda error: tab.errors.append(str(error)))
+
+    def on_console(message: Any) -> None:
+        # The browser reports what the Content-Security-Policy blocked here.
+        if "Content Security Policy" in message.text:
+            tab.violations.append(message.text)
+
+    page.on("console", on_console)
 
     def on_dialog(dialog: Any) -> None:
         tab.alerts.append(dialog.message)
@@ -181,6 +192,17 @@ def open_tab(context: Any, served: Served, width: int = 1180) -> Tab:
     page.on("dialog", on_dialog)
     page.goto(f"{served.url}/console/")
     return tab
+
+
+def unlabelled(page: Page) -> list[str]:
+    """The visible form controls with no label a screen reader could read."""
+    found: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll("input, select, textarea")]
+             .filter((e) => e.offsetParent !== null && e.labels.length === 0
+                            && !e.getAttribute("aria-label"))
+             .map((e) => e.outerHTML)"""
+    )
+    return found
 
 
 def sign_in(tab: Tab, token: str) -> None:
@@ -249,6 +271,7 @@ def create(tab: Tab, name: str, provider: str, kind: str, fields: dict[str, str]
             assert secret.get_attribute("type") == "password"
             secret.fill(value)
     tab.shot("create")
+    assert unlabelled(page) == []
     dialog.get_by_role("button", name="Create").click()
     dialog.wait_for(state="detached")
     row(page, name).wait_for()
@@ -368,6 +391,7 @@ def test_a_task_token_is_shown_once_and_the_lockout_rule_in_words(
     dialog.get_by_label("Credentials").fill("lake, warehouse")
     dialog.get_by_label("Expires after").select_option(label="8 hours")
     tab.shot("token-new")
+    assert unlabelled(page) == []
     dialog.get_by_role("button", name="Create token").click()
     shown = page.locator("#issued-token")
     shown.wait_for()
@@ -493,4 +517,79 @@ def test_a_wrong_token_is_refused_in_words(context: Any, served: Served) -> None
     page.click("#sign-in-form button[type=submit]")
     page.locator("#alert", has_text="The server does not accept this token.").wait_for()
     assert page.evaluate("() => sessionStorage.length") == 0
+    tab.clean()
+
+
+def test_keyboard_alone_signs_in_and_opens_a_credential(context: Any, served: Served) -> None:
+    tab = open_tab(context, served)
+    page = tab.page
+    page.wait_for_function("() => document.activeElement.id === 'sign-in-token'")
+    page.keyboard.type(served.admin)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#credential-caption:has-text('credentials in')")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.getAttribute('aria-label')") == (
+            "Details of seen"
+        ):
+            break
+    else:
+        pytest.fail("Tab never reached the credential's details button")
+    page.keyboard.press("Enter")
+    page.get_by_role("dialog", name="Credential seen").wait_for()
+    assert page.evaluate("() => document.activeElement.closest('dialog') !== null")
+    page.keyboard.press("Escape")
+    page.locator("dialog").wait_for(state="detached")
+    assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == (
+        "Details of seen"
+    )
+    tab.clean()
+
+
+def test_a_token_revoked_while_signed_in_signs_the_page_out(context: Any, served: Served) -> None:
+    issued = served.call("POST", f"/tilecred/v1/tokens/{served.workspace}",
+                         {"name": "short-lived", "kind": "management"})["data"]  # fmt: skip
+    tab = open_tab(context, served)
+    page = tab.page
+    sign_in(tab, issued["token"])
+    served.call("DELETE", f"/tilecred/v1/tokens/{served.workspace}/{issued['token_id']}")
+    page.get_by_label("Provider", exact=True).select_option("AWS")
+    page.wait_for_selector("#sign-in:not([hidden])")
+    page.locator("#alert", has_text="The server no longer accepts this token").wait_for()
+    assert page.evaluate("() => sessionStorage.length") == 0
+    tab.clean(issued["token"])
+
+
+def test_paging_through_more_than_a_server_page(context: Any, served: Served) -> None:
+    # 1,050 credentials: two pages of the API (1,000 at most each), 21 of the console's.
+    conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+    headers = {"X-TILEDB-REST-API-KEY": served.admin, "Content-Type": "application/json"}
+    role = {"aws": {"role_arn": "arn:aws:iam::123456789012:role/bulk"}}
+    try:
+        for number in range(1050):
+            body = {"name": f"bulk-{number:04d}", "provider": "AWS", "role": role}
+            conn.request("POST", f"/v4/credentials/{served.workspace}", json.dumps(body), headers)
+            reply = conn.getresponse()
+            assert reply.status == 201, reply.read()
+            reply.read()
+    finally:
+        conn.close()
+    tab = open_tab(context, served)
+    page = tab.page
+    sign_in(tab, served.admin)
+    page.get_by_label("Name", exact=True).fill("bulk-")
+    page.wait_for_selector("#page-text:text('Page 1 of 21')")
+    assert page.locator("#credential-caption").inner_text().startswith("1050 of ")
+    for _ in range(20):
+        page.get_by_role("button", name="Next page").click()
+    page.wait_for_selector("#page-text:text('Page 21 of 21')")
+    assert page.locator("#credential-table tbody th").all_inner_texts() == [
+        f"bulk-{number:04d}" for number in range(1000, 1050)
+    ]
+    assert page.get_by_role("button", name="Next page").is_disabled()
+    # Sorted the other way by name (one more click on its header), from page 1: the last first.
+    page.get_by_role("button", name="Name", exact=True).click()
+    assert page.locator("th[aria-sort=descending]").inner_text().startswith("Name")
+    page.wait_for_selector("#page-text:text('Page 1 of 21')")
+    assert page.locator("#credential-table tbody th").first.inner_text() == "bulk-1049"
     tab.clean()

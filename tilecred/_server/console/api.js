@@ -16,6 +16,13 @@ export class ApiError extends Error {
 
 export const signedIn = () => token !== null;
 
+// Called when the server stops accepting the token (revoked, deactivated,
+// expired while signed in): app.js signs out, and answers whether it did.
+let onRefused = () => false;
+export function whenRefused(callback) {
+  onRefused = callback;
+}
+
 export function remember(text) {
   token = text;
   sessionStorage.setItem(KEY, text);
@@ -61,8 +68,11 @@ export async function call(method, path, { query = [], body } = {}) {
   }
   if (!response.ok) {
     const message = data?.message ?? `${response.status} ${response.statusText}`;
-    throw new ApiError(response.status, message,
-                       data?.request_id ?? response.headers.get("X-Request-Id"));
+    const error = new ApiError(response.status, message,
+                               data?.request_id ?? response.headers.get("X-Request-Id"));
+    // Said once, by onRefused when it signs out: callers need not say it again.
+    if (response.status === 401 && token !== null) error.signedOut = onRefused(error);
+    throw error;
   }
   return data;
 }

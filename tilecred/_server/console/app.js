@@ -1,7 +1,7 @@
 // The console's shell: signing in and out, what the signed-in token may do,
 // and which section shows. The sections live in their own modules.
 
-import { ApiError, call, currentWorkspace, forget, remember, seg, signedIn,
+import { ApiError, call, currentWorkspace, forget, remember, seg, signedIn, whenRefused,
          workspaceOf } from "./api.js";
 import { $, dismiss, fail, say } from "./dom.js";
 import { supportedKinds } from "./kinds.js";
@@ -127,11 +127,12 @@ function signOut() {
 }
 
 // A token revoked or deactivated while signed in: back to the sign-in form.
-window.addEventListener("unhandledrejection", (event) => {
-  if (event.reason instanceof ApiError && event.reason.status === 401 && signedIn()) {
-    signOut();
-    fail(event.reason, "The server no longer accepts this token; sign in again.");
-  }
+// (Signing in handles its own refusal.)
+whenRefused((error) => {
+  if (!session.workspace) return false;
+  signOut();
+  fail(error, "The server no longer accepts this token; sign in again.");
+  return true;
 });
 
 async function start() {

@@ -116,12 +116,26 @@ function facts(credential) {
 
 export function openDetails(credential) {
   const body = el("div");
-  const box = dialog(`Credential ${credential.name}`, body, { onclose: reload });
+  // Closed, the list is read again and the focus goes back to the credential's row.
+  const box = dialog(`Credential ${credential.name}`, body,
+                     { onclose: async () => focusRow(await reloaded(box.dataset.name)) });
   renderDetails(box, body, credential);
+}
+
+async function reloaded(name) {
+  await reload();
+  return name;
+}
+
+function focusRow(name) {
+  for (const row of document.querySelectorAll("#credential-table tbody tr")) {
+    if (row.dataset.name === name) row.querySelector("button")?.focus();
+  }
 }
 
 function renderDetails(box, body, credential) {
   box.querySelector("h2").textContent = `Credential ${credential.name}`; // renamed, perhaps
+  box.dataset.name = credential.name;
   const can = session.can;
   const kind = kindOf(credential);
   const result = el("div", { class: "result", role: "status", "aria-live": "polite" });

@@ -84,6 +84,7 @@ function header() {
     button.addEventListener("click", () => {
       state.descending = sorted ? !state.descending : false;
       state.sort = column.key;
+      state.page = 1;
       render();
     });
     row.append(el("th", { scope: "col",

@@ -45,6 +45,7 @@ export function say(message) {
 // An error in the page's words, with the server's own message and request id
 // for matching the server's log.
 export function fail(error, words) {
+  if (error?.signedOut) return;
   const alert = $("#alert");
   const detail = error?.message ?? String(error);
   const id = error?.requestId ? ` (request ${error.requestId})` : "";
