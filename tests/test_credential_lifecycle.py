@@ -22,7 +22,7 @@ from tilecred import (
     verify_credential,
 )
 from tilecred._config import DATABASE_ENV, MASTER_KEY_ENV
-from tilecred._local._core import _row_aad
+from tilecred._local._core import _row_aad_v1
 from tilecred._local._keys import Cipher
 
 from .conftest import CANARY_SECRET
@@ -171,7 +171,7 @@ def test_a_store_from_before_schema_5_learns_its_sas_expiry_once_on_open(
         db.execute("INSERT INTO workspaces VALUES ('ws_1', 'default', ?)", (CREATED,))
         for ident, name, sas in rows:
             sealed = cipher.seal(
-                msgspec.json.encode({"sas_token": sas}), _row_aad("ws_1", None, name, ident)
+                msgspec.json.encode({"sas_token": sas}), _row_aad_v1("ws_1", None, name, ident)
             )
             db.execute(
                 "INSERT INTO credentials VALUES (?, 'ws_1', NULL, '', ?, 'AZURE', 0, 0,"

@@ -29,6 +29,11 @@ from tilecred._models import (
 
 from .conftest import CANARY_SECRET
 
+ALTERED = (
+    "the secret of credential {name!r} does not open: its row was changed outside tilecred "
+    "(its allowed_in_tasks, name, scope or id is not what it was sealed with), or the store "
+    "was altered"
+)
 AWS_KEY = {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": CANARY_SECRET}}
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(32, 64))
@@ -93,7 +98,7 @@ def test_a_sealed_secret_does_not_open_in_another_row(isolated: Path) -> None:
         assert _secret_of(store, "a") == CANARY_SECRET
         with pytest.raises(CredentialsError) as info:
             _secret_of(store, "b")
-    assert info.value.message == "the secret of credential 'b' does not open: the store was altered"
+    assert info.value.message == ALTERED.format(name="b")
 
 
 def test_the_key_file_is_created_once_and_reused(isolated: Path) -> None:
@@ -343,7 +348,7 @@ def test_a_failed_rotation_changes_nothing(isolated: Path) -> None:
     key_text = (home / "key").read_text()
     with pytest.raises(CredentialsError) as info:
         rotate_key(home)
-    assert info.value.message == "the secret of credential 'b' does not open: the store was altered"
+    assert info.value.message == ALTERED.format(name="b")
     assert (home / "key").read_text() == key_text
     assert sorted(p.name for p in home.iterdir() if p.name.startswith("key")) == ["key"]
     with Store(home) as store:

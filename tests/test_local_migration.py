@@ -12,7 +12,7 @@ import pytest
 import tilecred
 from tilecred import CloudProvider, create_credential, get_credential, list_credentials
 from tilecred._local import Store
-from tilecred._local._core import _row_aad
+from tilecred._local._core import _row_aad_v1
 from tilecred._local._keys import Cipher
 from tilecred._local._schema import SCHEMA_VERSION
 
@@ -54,7 +54,7 @@ def _build_version_1(home: Path) -> None:
     cipher = Cipher(KEY)
     sealed = cipher.seal(
         msgspec.json.encode({"secret_access_key": CANARY_SECRET}),
-        _row_aad("ws_1", "ts_1", "lake", "cr_1"),
+        _row_aad_v1("ws_1", "ts_1", "lake", "cr_1"),
     )
     with db:
         db.execute("INSERT INTO meta VALUES ('key_check', ?)", (cipher.key_check(),))

@@ -1,9 +1,12 @@
-"""Stores from before the rights of issue #18, migrated on open, on SQLite and
-PostgreSQL: tokens keep their kind (a management token does not become an
-admin token), and the tokens table takes the admin kind."""
+"""What issue #18 bound into the store, on SQLite and PostgreSQL: a sealed
+secret opens only with the allowed_in_tasks it was sealed with (a column
+flipped in the database opens nothing; tilecred seals anew when it changes
+the flag), and stores from before are migrated on open: tokens keep their
+kind, the tokens table takes the admin kind, secrets are sealed anew."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import sqlite3
@@ -11,14 +14,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
-from tilecred import CredentialsError
+import tilecred
+from tilecred import CredentialsError, create_credential, read_audit, update_credential
 from tilecred._config import DATABASE_ENV
 from tilecred._local import _pgschema, _schema, open_store
+from tilecred._local._core import _row_aad_v1
 from tilecred._local._keys import Cipher
+from tilecred._local._reseal import AAD_BOUND
 
 from ._engines import TEST_KEY
+from .conftest import CANARY_SECRET
 
 Execute = Callable[[str, tuple[Any, ...]], Any]
 CREATED = 1_700_000_000_000_000
@@ -81,3 +89,79 @@ def test_management_tokens_stay_management_and_admin_tokens_fit(
             store.transaction(write=True) as conn,
         ):
             conn.execute("UPDATE tokens SET kind = 'root' WHERE id = 'tok_1'")
+
+
+ALTERED = (
+    "the secret of credential {name!r} does not open: its row was changed outside tilecred "
+    "(its allowed_in_tasks, name, scope or id is not what it was sealed with), or the store "
+    "was altered"
+)
+AWS = {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": CANARY_SECRET}}
+
+
+def _raw_sql(isolated: Path, sql: str) -> None:
+    """Write the database as someone with its file or login would: not through tilecred."""
+    tilecred.configure()  # the library's store closed first
+    url = os.environ.get(DATABASE_ENV)
+    if url is None:
+        database = isolated / "tilecred-home" / "tilecred.db"
+        with contextlib.closing(sqlite3.connect(database)) as db, db:
+            db.execute(sql)
+        return
+    psycopg = pytest.importorskip("psycopg")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def test_allowing_a_credential_in_the_database_opens_nothing(
+    engine: str, isolated: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    create_credential("lake", "AWS", credential=AWS)
+    _raw_sql(isolated, "UPDATE credentials SET allowed_in_tasks = 1 WHERE name = 'lake'")
+
+    assert tilecred.get_credential("lake").allowed_in_tasks is True  # the column says so
+    with pytest.raises(CredentialsError) as info, tilecred.use_credential("lake"):
+        pass
+    assert info.value.message == ALTERED.format(name="lake")
+    last = read_audit(credential="lake")[-1]
+    assert (last.action, last.outcome, last.detail) == ("use", "failed", info.value.message)
+    assert CANARY_SECRET not in repr(info.value) + caplog.text
+
+
+def test_allowing_a_credential_through_tilecred_seals_it_anew(engine: str) -> None:
+    create_credential("lake", "AWS", credential=AWS)
+    update_credential("lake", allowed_in_tasks=True)
+    with tilecred.use_credential("lake") as access:
+        aws = access.credential.credential.aws  # type: ignore[union-attr]
+        assert aws is not None
+        assert aws.secret_access_key == CANARY_SECRET
+    update_credential("lake", name="lake2", allowed_in_tasks=False)
+    update_credential("lake2", allowed_in_tasks=True)
+    with tilecred.use_credential("lake2") as access:
+        assert access.credential.name == "lake2"
+
+
+def test_secrets_stored_before_are_sealed_anew_and_bound(engine: str, isolated: Path) -> None:
+    home = isolated / "tilecred-home"
+    with _old_store(engine, home, AAD_BOUND - 1) as execute:
+        _fill(execute)
+        for ident, name, allowed in (("cr_1", "lake", 1), ("cr_2", "pond", 0)):
+            hidden = msgspec.json.encode({"secret_access_key": CANARY_SECRET})
+            sealed = Cipher(TEST_KEY).seal(hidden, _row_aad_v1("ws_1", None, name, ident))
+            execute(
+                "INSERT INTO credentials (id, workspace_id, teamspace_id, scope, name, provider,"
+                " allowed_in_tasks, kind, member, public, secret, created_at, updated_at)"
+                " VALUES (?, 'ws_1', NULL, '', ?, 'AWS', ?, 'credential', 'aws', ?, ?, ?, ?)",
+                (ident, name, allowed, b'{"access_key_id":"AKIAIOSFODNN7EXAMPLE"}', sealed,
+                 CREATED, CREATED),
+            )  # fmt: skip
+    os.environ.setdefault("TILECRED_MASTER_KEY", base64.b64encode(TEST_KEY).decode())
+
+    with tilecred.use_credential("lake") as access:
+        aws = access.credential.credential.aws  # type: ignore[union-attr]
+        assert aws is not None
+        assert aws.secret_access_key == CANARY_SECRET
+    _raw_sql(isolated, "UPDATE credentials SET allowed_in_tasks = 1 WHERE name = 'pond'")
+    with pytest.raises(CredentialsError) as info, tilecred.use_credential("pond"):
+        pass
+    assert info.value.message == ALTERED.format(name="pond")

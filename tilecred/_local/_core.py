@@ -26,6 +26,7 @@ from ._backfill import EXPIRY_ADDED, backfill_expiry
 from ._engine import DEFAULT_INDEX, NAME_INDEX, Connection, Engine, Lock, Mode, Retry
 from ._health import remove_stale_keys
 from ._records import TeamspaceRecord, from_micros, to_micros
+from ._reseal import AAD_BOUND, reseal_bound
 from ._rows import Secret
 from ._schema import SCHEMA_VERSION
 
@@ -51,9 +52,20 @@ def _now() -> int:
     return to_micros(datetime.datetime.now(datetime.UTC))
 
 
-def _row_aad(workspace_id: str, teamspace_id: str | None, name: str, ident: str) -> bytes:
-    # The row's identity, unambiguously encoded: a sealed secret opens only in
-    # the row it was written for.
+def _row_aad(
+    workspace_id: str, teamspace_id: str | None, name: str, ident: str, allowed_in_tasks: bool
+) -> bytes:
+    # The row's identity and whether tasks may use it, unambiguously encoded:
+    # a sealed secret opens only in the row it was written for, and only with
+    # the allowed_in_tasks it was written with, so flipping that column in the
+    # database (not through tilecred, which seals anew) opens nothing.
+    return _AAD_ENCODER.encode(
+        ["tilecred/credential/2", workspace_id, teamspace_id, name, ident, bool(allowed_in_tasks)]
+    )
+
+
+def _row_aad_v1(workspace_id: str, teamspace_id: str | None, name: str, ident: str) -> bytes:
+    """What stores before schema version 8 bound their secrets to (see _reseal.py)."""
     return _AAD_ENCODER.encode(["tilecred/credential", workspace_id, teamspace_id, name, ident])
 
 
@@ -218,9 +230,13 @@ class StoreCore:
             try:
                 # Another process may have done this since we looked.
                 old = engine.migrate(conn)
+                cipher = _keys.Cipher(source.key)
                 if 0 < old < EXPIRY_ADDED:
-                    cipher = _keys.Cipher(source.key)
-                    backfill_expiry(conn, lambda sealed, row: cipher.open(sealed, _row_aad(*row)))
+                    backfill_expiry(
+                        conn, lambda sealed, row: cipher.open(sealed, _row_aad_v1(*row))
+                    )
+                if 0 < old < AAD_BOUND:
+                    reseal_bound(conn, cipher, _row_aad_v1, _row_aad)
                 check = self._read_check(conn)
                 if check is None:
                     check = _keys.Cipher(source.key).key_check()

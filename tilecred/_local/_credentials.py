@@ -90,7 +90,9 @@ class Credentials(CredentialRows):
             ident, now = "cr_" + uuid.uuid4().hex, _now()
             sealed = None
             if hidden is not None:
-                aad = _row_aad(workspace_id, teamspace, request.name, ident)
+                aad = _row_aad(
+                    workspace_id, teamspace, request.name, ident, bool(request.allowed_in_tasks)
+                )
                 sealed = self._current_cipher(conn, sealing=True).seal(hidden, aad)
             default = bool(request.provider_default)
             if default:
@@ -261,15 +263,19 @@ class Credentials(CredentialRows):
             new_name = name if request.name is None else request.name
             if new_name != name and self._credential_row(conn, workspace_id, teamspace, new_name):
                 raise _conflict()
-            aad = _row_aad(workspace_id, teamspace, new_name, ident)
+            was_allowed = bool(allowed)
+            if request.allowed_in_tasks is not None:
+                allowed = request.allowed_in_tasks
+            aad = _row_aad(workspace_id, teamspace, new_name, ident, bool(allowed))
             cipher = functools.cache(functools.partial(self._current_cipher, conn, sealing=True))
             if new_secret is not None:
                 kind, member = new_secret.kind, new_secret.member
                 public, hidden = new_secret.split()
                 sealed = None if hidden is None else cipher().seal(hidden, aad)
                 expires = _expiry(new_secret)
-            elif sealed is not None and new_name != name:
-                # The name is part of the sealed value's identity: seal it anew.
+            elif sealed is not None and (new_name != name or bool(allowed) != was_allowed):
+                # The name and allowed_in_tasks are bound into the sealed
+                # value: seal it anew.
                 opened = self._open_secret(cipher, workspace_id, row)
                 assert opened is not None  # sealed is not None
                 sealed = cipher().seal(opened, aad)
@@ -281,8 +287,6 @@ class Credentials(CredentialRows):
                         status=409,
                     )
                 default = request.provider_default
-            if request.allowed_in_tasks is not None:
-                allowed = request.allowed_in_tasks
             # updated_at always moves forward, even within one clock tick.
             now = max(_now(), updated + 1)
             if default:

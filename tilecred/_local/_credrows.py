@@ -20,7 +20,16 @@ from ._rows import join_secret
 from ._spaces import Spaces
 from ._verify import verify_request
 
-__all__ = ["CredentialRows"]
+__all__ = ["CredentialRows", "altered"]
+
+
+def altered(name: str) -> CredentialsError:
+    """The integrity failure of a secret that does not open with the store's key."""
+    return CredentialsError(
+        f"the secret of credential {name!r} does not open: its row was changed outside "
+        "tilecred (its allowed_in_tasks, name, scope or id is not what it was sealed with), "
+        "or the store was altered"
+    )
 
 
 class CredentialRows(Spaces):
@@ -90,12 +99,10 @@ class CredentialRows(Spaces):
         sealed = row[9]
         if sealed is None:
             return None
-        aad = _row_aad(workspace_id, row[1], row[2], row[0])
+        aad = _row_aad(workspace_id, row[1], row[2], row[0], bool(row[5]))
         opened = cipher().open(bytes(sealed), aad)
         if opened is None:
-            raise CredentialsError(
-                f"the secret of credential {row[2]!r} does not open: the store was altered"
-            )
+            raise altered(row[2])
         return opened
 
     def _status(

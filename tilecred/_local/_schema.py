@@ -181,6 +181,10 @@ POSTGRES_V7 = (
     f"ALTER TABLE tokens ADD CONSTRAINT tokens_kind_check {_KIND_CHECK}",
 )
 
+# Version 8: no change to the tables. A credential's secret is sealed anew,
+# bound to its allowed_in_tasks too (_reseal.py, which runs it with the key).
+_V8: tuple[str, ...] = ()
+
 
 def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
     def run(conn: Connection) -> None:
@@ -191,7 +195,7 @@ def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
 
 
 # Each version's statements; PostgreSQL's tables are made from these (_pgschema.py).
-STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = tuple(_steps(v) for v in STATEMENTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 

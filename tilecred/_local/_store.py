@@ -13,12 +13,13 @@ import datetime
 from pathlib import Path
 
 from .._backend import AuditQuery
-from .._errors import ConfigurationError, CredentialsError
+from .._errors import ConfigurationError
 from .._models import AuditRecord, UsageSummary
 from . import _keys
 from ._audit import AuditEntry, insert_audit, select_audit, select_usage
 from ._core import _not_found, _row_aad, logger
 from ._credentials import Credentials
+from ._credrows import altered
 from ._engine import Connection, retrying
 from ._sqlite import DATABASE_NAME, KEY_FILE_NAME
 
@@ -143,16 +144,14 @@ class Store(Credentials):
     ) -> tuple[int, bytes]:
         count = 0
         rows = conn.execute(
-            "SELECT id, workspace_id, teamspace_id, name, secret FROM credentials"
-            " WHERE secret IS NOT NULL"
+            "SELECT id, workspace_id, teamspace_id, name, allowed_in_tasks, secret"
+            " FROM credentials WHERE secret IS NOT NULL"
         ).fetchall()
-        for ident, workspace_id, teamspace_id, name, sealed in rows:
-            aad = _row_aad(workspace_id, teamspace_id, name, ident)
+        for ident, workspace_id, teamspace_id, name, allowed, sealed in rows:
+            aad = _row_aad(workspace_id, teamspace_id, name, ident, bool(allowed))
             opened = old_cipher.open(bytes(sealed), aad)
             if opened is None:
-                raise CredentialsError(
-                    f"the secret of credential {name!r} does not open: the store was altered"
-                )
+                raise altered(name)
             conn.execute(
                 "UPDATE credentials SET secret = ? WHERE id = ?",
                 (new_cipher.seal(opened, aad), ident),
