@@ -114,21 +114,24 @@ class Handlers(TokenHandlers):
         service: StoreBackend,
         entry: AuditEntry | None = None,
     ) -> TeamspaceRecord | None:
-        teamspace = service.scope(first_param(request.params, "teamspace_id") or None, entry)
-        self._check_teamspace(caller, service, teamspace)
-        return teamspace
+        ident = first_param(request.params, "teamspace_id") or None
+        self._check_teamspace(caller, service, ident)
+        return service.scope(ident, entry)
 
     @staticmethod
-    def _check_teamspace(
-        caller: TokenRecord, service: StoreBackend, teamspace: TeamspaceRecord | None
-    ) -> None:
-        """Refuse (403) a teamspace outside a task token's one teamspace."""
-        if caller.teamspace_id is not None and (
-            teamspace is None or teamspace.id != caller.teamspace_id
-        ):
-            held = service.find_teamspace(caller.teamspace_id)
-            name = held.name if held is not None else caller.teamspace_id
-            raise HttpError(403, f"this task token is limited to teamspace {name!r}")
+    def _check_teamspace(caller: TokenRecord, service: StoreBackend, ident: str | None) -> None:
+        """Refuse (403) a teamspace outside a task token's one teamspace.
+
+        Checked before the named teamspace is looked up, so the answer is the
+        same whether it exists or not: a held token learns no other teamspace.
+        """
+        if caller.teamspace_id is None:
+            return
+        held = service.find_teamspace(caller.teamspace_id)
+        if held is not None and ident in (held.id, held.name):
+            return
+        name = held.name if held is not None else caller.teamspace_id
+        raise HttpError(403, f"this task token is limited to teamspace {name!r}")
 
     @staticmethod
     def _check_named(caller: TokenRecord, name: str) -> None:
@@ -347,9 +350,9 @@ class Handlers(TokenHandlers):
     def get_teamspace(self, caller: TokenRecord, request: Request, ws: str, ts: str) -> Response:
         self._workspace(caller, ws)
         service = self._service(caller, request)
+        self._check_teamspace(caller, service, ts)
         record = service.scope(ts)
         assert record is not None
-        self._check_teamspace(caller, service, record)
         return Response(200, teamspace_body(record))
 
     def list_teamspaces(self, caller: TokenRecord, request: Request, ws: str) -> Response:
