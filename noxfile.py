@@ -15,16 +15,25 @@ nox.options.sessions = [
     "tiledb_client",
     "schemathesis",
     "console",
+    "airflow",
+    "prefect",
+    "dagster",
 ]
 nox.options.reuse_existing_virtualenvs = True
 # Sessions run on the interpreter that runs nox (CI: the machine's Python 3.11).
+
+
+# The task runners' tests, each in a session of its own with the runner pinned
+# to the range tilecred is tested with.
+RUNNERS = "(airflow or prefect or dagster)"
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite against real HTTP servers and real SQLite files."""
     session.install("-e", ".[tests]")
-    session.run("pytest", "-m", "not services and not postgres and not browser", *session.posargs)
+    marks = f"not services and not postgres and not browser and not {RUNNERS}"
+    session.run("pytest", "-m", marks, *session.posargs)
 
 
 # What the real-service tests run against, and the clients they use: never
@@ -136,3 +145,30 @@ def console(session: nox.Session) -> None:
     session.install("-e", ".[tests]", PLAYWRIGHT, env=env)
     session.run("pytest", "-m", "browser", "tests/test_console_browser.py", *session.posargs,
                 env=env)  # fmt: skip
+
+
+# Each runner's test session: the runner in its tested range, moto for S3,
+# and (Airflow) the providers whose hooks the DAG uses.
+@nox.session
+def airflow(session: nox.Session) -> None:
+    """Airflow's secrets backend in real DAG runs (tests/test_runner_airflow.py)."""
+    session.install(
+        "-e", ".[tests,aws,postgres]", "apache-airflow>=3.0,<3.4",
+        "apache-airflow-providers-amazon>=9", "apache-airflow-providers-postgres>=6",
+        "moto[server]>=5",
+    )  # fmt: skip
+    session.run("pytest", "-m", "airflow", *session.posargs)
+
+
+@nox.session
+def prefect(session: nox.Session) -> None:
+    """The Prefect block in a real flow run (tests/test_runner_prefect.py)."""
+    session.install("-e", ".[tests,aws]", "prefect>=3,<4", "moto[server]>=5")
+    session.run("pytest", "-m", "prefect", *session.posargs)
+
+
+@nox.session
+def dagster(session: nox.Session) -> None:
+    """The Dagster resource in a real materialization (tests/test_runner_dagster.py)."""
+    session.install("-e", ".[tests,aws]", "dagster>=1.8,<2", "moto[server]>=5")
+    session.run("pytest", "-m", "dagster", *session.posargs)

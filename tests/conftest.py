@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -12,6 +13,12 @@ from pytest_httpserver import HTTPServer
 import tilecred._api
 from tests._engines import engine, parametrize_engines
 from tests._postgres import postgres_cluster, postgres_url
+
+if TYPE_CHECKING:
+    from tests._moto import Moto
+
+# tilecred's own pytest plugin (tilecred_store, tilecred_server), as users enable it.
+pytest_plugins = ["pytester", "tilecred.testing"]
 
 # The PostgreSQL fixtures, for any test marked ``postgres``; engine, for the
 # tests that run on both SQLite and PostgreSQL.
@@ -51,6 +58,14 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     _reset_default_client()
     yield tmp_path
     _reset_default_client()
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
+    """moto's S3, STS and IAM with signatures checked, for one test module."""
+    from tests._moto import module_moto  # boto3 and moto: the services' sessions only
+
+    yield from module_moto(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -8,26 +8,20 @@ boto3, s3fs and TileDB-Py then use that key through ``CredentialAccess``.
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
+from tests._moto import BUCKET, EXTERNAL_ID, ROLE_NAME, Moto
 from tests._services import (
-    Service,
-    free_port,
     isolate_aws,
-    moto_command,
-    start,
     tiledb_round_trip,
     tiledb_without_profile,
-    unavailable,
 )
 from tilecred import (
     AccessCredential,
@@ -47,35 +41,7 @@ boto3 = pytest.importorskip("boto3", reason="the aws extra and moto run in the s
 pytest.importorskip("moto")
 botocore_exceptions = pytest.importorskip("botocore.exceptions")
 
-BUCKET = "lake"
-ROLE_NAME = "reader"
-EXTERNAL_ID = "ext-7f3a"
-# The bootstrap calls made before authentication starts: create_user,
-# put_user_policy, create_access_key.
-_BOOTSTRAP_CALLS = 3
-_ALLOW_ALL = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-)
 _CREATED = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-
-
-class Moto:
-    """moto's server with one IAM user (its key), one role and one bucket."""
-
-    def __init__(self, service: Service, key_id: str, secret: str, role_arn: str) -> None:
-        self.url = service.url
-        self.key_id = key_id
-        self.secret = secret
-        self.role_arn = role_arn
-
-    def client(self, service: str, secret: str | None = None) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id=self.key_id,
-            aws_secret_access_key=secret or self.secret,
-        )
 
 
 @pytest.fixture(autouse=True)
@@ -86,51 +52,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def tiledb_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     tiledb_without_profile(monkeypatch, tmp_path)
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = {
-        "INITIAL_NO_AUTH_ACTION_COUNT": str(_BOOTSTRAP_CALLS),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    try:
-        context = start(moto_command(port), port, "/moto-api/", log, env)
-        service = context.__enter__()
-    except RuntimeError as exc:
-        unavailable(f"moto did not start: {exc}")
-        raise
-    try:
-        yield _bootstrap(service)
-    finally:
-        context.__exit__(None, None, None)
-
-
-def _bootstrap(service: Service) -> Moto:
-    """The IAM user and key (unauthenticated calls), then the rest with that key."""
-    anonymous = boto3.client(
-        "iam", endpoint_url=service.url, region_name="us-east-1",
-        aws_access_key_id="AKIABOOTSTRAP0000000", aws_secret_access_key="bootstrap",
-    )  # fmt: skip
-    anonymous.create_user(UserName="tilecred-test")
-    anonymous.put_user_policy(UserName="tilecred-test", PolicyName="all", PolicyDocument=_ALLOW_ALL)
-    key = anonymous.create_access_key(UserName="tilecred-test")["AccessKey"]
-    moto = Moto(service, key["AccessKeyId"], key["SecretAccessKey"], "")
-    iam = moto.client("iam")
-    condition = {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}
-    trust = json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-         "Principal": {"AWS": "*"}, "Condition": condition}]}
-    )  # fmt: skip
-    role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=trust)["Role"]
-    iam.put_role_policy(RoleName=ROLE_NAME, PolicyName="all", PolicyDocument=_ALLOW_ALL)
-    moto.role_arn = role["Arn"]
-    s3 = moto.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_object(Bucket=BUCKET, Key="seed.txt", Body=b"seed")
-    return moto
 
 
 def key_credential(

@@ -408,7 +408,9 @@ def verify_credential(
     )
 
 
-def use_credential(name: str, *, teamspace: object = None) -> CredentialAccess:
+def use_credential(
+    name: str, *, teamspace: object = None, purpose: str | None = None
+) -> CredentialAccess:
     """Use a credential: its secrets, in the form the caller's library takes.
 
     Only a credential stored with ``allowed_in_tasks=True`` can be used, on
@@ -420,6 +422,9 @@ def use_credential(name: str, *, teamspace: object = None) -> CredentialAccess:
     Parameters:
         name: the credential's name.
         teamspace: as for ``create_credential``.
+        purpose: what the use is for, kept as the audit record's detail
+            (the integrations put a runner's DAG and task there); printable
+            text of at most 200 characters.
 
     Returns:
         A ``CredentialAccess`` (a context manager): ``.credential`` with its
@@ -440,7 +445,7 @@ def use_credential(name: str, *, teamspace: object = None) -> CredentialAccess:
         ...     access.credential.credential.aws
         AWSCredential(access_key_id='AKIAIOSFODNN7EXAMPLE', secret_access_key='***')
     """
-    return get_client().use_credential(name, teamspace=teamspace)
+    return get_client().use_credential(name, teamspace=teamspace, purpose=purpose)
 
 
 def read_audit(

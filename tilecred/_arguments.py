@@ -14,7 +14,7 @@ from typing import TypeVar
 import msgspec
 
 from ._errors import InvalidArgumentError
-from ._limits import MAX_CREDENTIAL_NAME, MAX_TEAMSPACE_NAME, MAX_WORKSPACE_NAME
+from ._limits import MAX_CREDENTIAL_NAME, MAX_PURPOSE, MAX_TEAMSPACE_NAME, MAX_WORKSPACE_NAME
 from ._models import (
     MEMBER_PROVIDERS,
     MEMBER_TYPES,
@@ -38,6 +38,7 @@ __all__ = [
     "check_page",
     "check_provider",
     "check_providers",
+    "check_purpose",
     "check_secret",
     "check_since",
     "check_teamspace",
@@ -63,6 +64,22 @@ VISIBILITIES = ("private", "public")
 # into a URL or a JSON body).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_purpose(value: object) -> str | None:
+    """What a use is for, recorded in its audit record: printable text of at most
+    ``MAX_PURPOSE`` characters; ``None`` or empty for none."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"purpose must be a str, not {type(value).__name__}")
+    if len(value) > MAX_PURPOSE:
+        raise InvalidArgumentError(
+            f"purpose is {len(value)} characters long; the limit is {MAX_PURPOSE}"
+        )
+    if _CONTROL.search(value) or _SURROGATE.search(value):
+        raise InvalidArgumentError(f"purpose {value!r} must be printable text")
+    return value
 
 
 def check_name(value: object, what: str = "name", limit: int = MAX_CREDENTIAL_NAME) -> str:

@@ -90,8 +90,9 @@ class Backend(Protocol):
 
     def verify(self, request: CredentialsVerifyRequest, teamspace: str | None) -> None: ...
 
-    def use(self, name: str, teamspace: str | None) -> AccessCredential:
-        """The credential with its secrets, if it is allowed in tasks (audited)."""
+    def use(self, name: str, teamspace: str | None, purpose: str | None) -> AccessCredential:
+        """The credential with its secrets, if it is allowed in tasks (audited, with
+        ``purpose`` as the record's detail)."""
         ...
 
     def set_active(self, name: str, teamspace: str | None, active: bool) -> AccessCredential:

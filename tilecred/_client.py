@@ -17,6 +17,7 @@ from ._arguments import (
     check_page,
     check_provider,
     check_providers,
+    check_purpose,
     check_secret,
     check_since,
     check_teamspace,
@@ -457,23 +458,26 @@ class Client:
 
     # -- using a credential, and the audit log --------------------------------------
 
-    def use_credential(self, name: str, *, teamspace: object = None) -> CredentialAccess:
+    def use_credential(
+        self, name: str, *, teamspace: object = None, purpose: str | None = None
+    ) -> CredentialAccess:
         """A credential's secrets, for code that uses them; see ``tilecred.use_credential``."""
         from ._access import CredentialAccess
 
         name = check_name(name)
         ts = check_teamspace(teamspace)
-        credential = self._use(name, ts)
+        why = check_purpose(purpose)
+        credential = self._use(name, ts, why)
 
         def resolve(other: str) -> AccessCredential:
             # Another credential (a key to assume a role with): same scope, same gate.
-            return self._use(check_name(other), ts)
+            return self._use(check_name(other), ts, why)
 
         return CredentialAccess(credential, resolve=resolve)
 
-    def _use(self, name: str, teamspace: str | None) -> AccessCredential:
+    def _use(self, name: str, teamspace: str | None, purpose: str | None) -> AccessCredential:
         with _Failure(self, "use credential", name, teamspace):
-            return self._get_backend().use(name, teamspace)
+            return self._get_backend().use(name, teamspace, purpose)
 
     def audit(
         self,

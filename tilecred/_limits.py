@@ -19,6 +19,7 @@ __all__ = [
     "MAX_PBKDF2_ITERATIONS",
     "MAX_PER_PAGE",
     "MAX_PRIVATE_KEY_CHARS",
+    "MAX_PURPOSE",
     "MAX_RSA_BITS",
     "MAX_SCRYPT_COST",
     "MAX_TEAMSPACE_NAME",
@@ -36,6 +37,8 @@ MAX_CREDENTIAL_NAME = 256
 MAX_TEAMSPACE_NAME = 128
 MAX_WORKSPACE_NAME = 128
 MAX_TOKEN_NAME = 128
+# What a use says it is for (``purpose=``: a runner's DAG and task, say), in the audit record.
+MAX_PURPOSE = 200
 
 # The request line (method, path, query, version) the server must accept.
 # 8 KiB is also what nginx accepts by default (large_client_header_buffers),

@@ -236,10 +236,12 @@ class HttpBackend:
                 raise
             raise _no_extension(self._host, what, lifecycle=lifecycle) from exc
 
-    def use(self, name: str, teamspace: str | None) -> AccessCredential:
+    def use(self, name: str, teamspace: str | None, purpose: str | None) -> AccessCredential:
         what = "hand out a credential's secrets"
         self._check_extensions(what)
         base, query = self._scope(teamspace)
+        if purpose is not None:
+            query = (*query, ("purpose", purpose))
         path = f"{base.removeprefix('/v4')}/{segment(name)}/use"
         data = self._extension(what, "POST", path, query)
         return _decode(_GET_DECODER, data, None).data

@@ -80,6 +80,9 @@ class AuditEntry:
     secrets: tuple[str, ...] = ()
     # The credential's id, when one is found: "last used" follows it.
     credential_id: str | None = None
+    # What the caller said the operation is for (``use_credential(purpose=)``):
+    # the detail of a success, and the start of a failure's.
+    purpose: str | None = None
     recorded: bool = False
 
 
@@ -324,6 +327,8 @@ def audited(
             raise
         message = getattr(exc, "message", None)
         detail = message if isinstance(message, str) else type(exc).__name__
+        if entry.purpose is not None:
+            detail = f"{entry.purpose}: {detail}"
         try:
             store.append_audit(entry, outcome, detail)
         except Exception as failure:

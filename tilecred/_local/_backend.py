@@ -127,10 +127,11 @@ class LocalBackend:
 
     # -- use and the audit log --------------------------------------------------
 
-    def use(self, name: str, teamspace: str | None) -> AccessCredential:
+    def use(self, name: str, teamspace: str | None, purpose: str | None) -> AccessCredential:
         with _AS_SERVED:
             service = self.service()
             entry = service.entry("use", name, teamspace)
+            entry.detail = entry.purpose = purpose
             with audited(self.store, entry):
                 return service.use(name, service.scope(teamspace, entry), entry)
 

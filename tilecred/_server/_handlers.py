@@ -16,6 +16,7 @@ from .._arguments import (
     DEFAULT_PER_PAGE,
     MAX_PAGE,
     VISIBILITIES,
+    check_purpose,
     check_teamspace_name,
 )
 from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, AuditQuery, ListQuery
@@ -269,6 +270,7 @@ class Handlers(TokenHandlers):
     def use_credential(self, caller: TokenRecord, request: Request, ws: str, name: str) -> Response:
         service, entry = self._entry(caller, request, "use", name)
         with audited(self.store, entry):
+            entry.detail = entry.purpose = check_purpose(first_param(request.params, "purpose"))
             if not request.secure:
                 raise HttpError(
                     403,

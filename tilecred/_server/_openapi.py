@@ -11,6 +11,7 @@ from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT
 from .._limits import (
     MAX_CREDENTIAL_NAME,
     MAX_PER_PAGE,
+    MAX_PURPOSE,
     MAX_TEAMSPACE_NAME,
     MAX_TOKEN_NAME,
     MAX_WORKSPACE_NAME,
@@ -171,6 +172,11 @@ _AUDIT_PARAMS = [
     _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_AUDIT_LIMIT,
                      "default": DEFAULT_AUDIT_LIMIT}, "At most this many records, the newest."),
 ]  # fmt: skip
+_PURPOSE_PARAM = _query(
+    "purpose",
+    {"type": "string", "maxLength": MAX_PURPOSE, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"},
+    "What the use is for (a runner's DAG and task, say): the audit record's detail.",
+)
 _SUMMARY_PARAMS = [
     {**_AUDIT_PARAMS[0], "required": True,
      "description": "The credential's name (its uses are found by its id: a rename keeps them)."},
@@ -193,6 +199,8 @@ def _parameters(handler: str, pattern: tuple[str | None, ...]) -> list[dict[str,
         params.extend(_SUMMARY_PARAMS)
     elif "credentials" in pattern and handler != "verify_credential":
         params.append(_TEAMSPACE_PARAM)
+    if handler == "use_credential":
+        params.append(_PURPOSE_PARAM)
     return params
 
 
