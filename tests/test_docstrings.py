@@ -13,7 +13,12 @@ import pytest
 import tilecred
 
 # Modules that exist only for an optional extra, and the package they import.
-_EXTRA_MODULES = {"tilecred._access._boto3": "boto3"}
+_EXTRA_MODULES = {
+    "tilecred._access._boto3": "boto3",
+    "tilecred.integrations.airflow": "airflow",
+    "tilecred.integrations.dagster": "dagster",
+    "tilecred.integrations.prefect": "prefect",
+}
 
 
 def _modules() -> list[ModuleType]:

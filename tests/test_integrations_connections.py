@@ -83,7 +83,8 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
 def test_each_kind_becomes_the_connection_its_hooks_read(
     provider: str, container: str, secret: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    tilecred.create_credential("c", provider, allowed_in_tasks=True, **{container: secret})
+    secret_argument: dict[str, Any] = {container: secret}
+    tilecred.create_credential("c", provider, allowed_in_tasks=True, **secret_argument)
     with tilecred.use_credential("c") as access:
         assert airflow_connection(access) == expected
 
