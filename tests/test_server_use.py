@@ -378,6 +378,7 @@ def test_the_audit_log_refuses_change_and_the_openapi_document_lists_the_routes(
     use = paths["/tilecred/v1/credentials/{workspace}/{name}/use"]["post"]
     assert use["operationId"] == "use_credential"
     assert {"200", "401", "403", "404"} <= set(use["responses"])
-    assert [p["name"] for p in use["parameters"]] == ["workspace", "name", "teamspace_id", "purpose"]
+    names = ["workspace", "name", "teamspace_id", "purpose"]
+    assert [p["name"] for p in use["parameters"]] == names
     audit = paths["/tilecred/v1/audit/{workspace}"]["get"]
     assert [p["name"] for p in audit["parameters"]] == ["workspace", "credential", "since", "limit"]
