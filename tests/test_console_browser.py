@@ -380,8 +380,9 @@ def test_a_task_token_is_shown_once_and_the_lockout_rule_in_words(
 
     # The only read-write management token cannot be deactivated.
     page.get_by_role("button", name="Deactivate admin").click()
-    page.locator("#alert", has_text="last active read-write management token").wait_for()
+    page.locator("#alert", has_text="last active read-write token that manages it").wait_for()
     assert "no one able to manage the workspace" in page.inner_text("#alert")
+    tab.shot("lockout")
 
     page.click("#new-token")
     dialog = page.locator("dialog[open]")
@@ -592,4 +593,51 @@ def test_paging_through_more_than_a_server_page(context: Any, served: Served) ->
     assert page.locator("th[aria-sort=descending]").inner_text().startswith("Name")
     page.wait_for_selector("#page-text:text('Page 1 of 21')")
     assert page.locator("#credential-table tbody th").first.inner_text() == "bulk-1049"
+    tab.clean()
+
+
+def test_a_management_token_sees_what_only_an_admin_token_may_do_withheld(
+    context: Any, served: Served
+) -> None:
+    issued = served.call("POST", f"/tilecred/v1/tokens/{served.workspace}",
+                         {"name": "manager", "kind": "management"})["data"]  # fmt: skip
+    served.call("POST", f"/v4/credentials/{served.workspace}",
+                {"name": "for-tasks", "provider": "AWS", "allowed_in_tasks": True,
+                 "credential": {"aws": {"access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                                        "secret_access_key": f"k-{CANARY}"}}})  # fmt: skip
+    tab = open_tab(context, served)
+    page = tab.page
+    sign_in(tab, issued["token"])
+    assert "manager (management token)" in page.inner_text("#who")
+    # Allowing in tasks, and changing the secret of a credential that is, are an admin's.
+    page.click("#new-credential")
+    assert page.locator("dialog[open] input[name=allowed_in_tasks]").count() == 0
+    close(page)
+    page.get_by_label("Name", exact=True).fill("for-tasks")
+    dialog = details(page, "for-tasks")
+    assert dialog.locator(".actions button").all_inner_texts() == [
+        "Verify", "Edit", "Make default", "Disallow in tasks", "Deactivate", "Who uses it",
+        "Delete"]  # fmt: skip
+    close(page)
+    # Task tokens, and switching other tokens, are an admin's too.
+    page.get_by_role("link", name="API tokens").click()
+    page.locator("#token-table tbody tr", has_text="manager").wait_for()
+    page.click("#new-token")
+    kinds = page.locator("dialog[open] select[name=kind] option").all_inner_texts()
+    assert kinds == ["management", "read-only management"]
+    close(page)
+    admin_row = page.locator("#token-table tbody tr").first
+    assert admin_row.locator("button").all_inner_texts() == ["Rename"]
+    mine = page.locator("#token-table tbody tr", has_text="(you)")
+    assert mine.locator("button").all_inner_texts() == [
+        "Rename", "Deactivate", "Regenerate", "Revoke"]  # fmt: skip
+    # The API refuses anyway.
+    status = page.evaluate(
+        """async (ws) => (await fetch(`/tilecred/v1/tokens/${ws}`, { method: "POST",
+             headers: { "Content-Type": "application/json",
+                        "X-TILEDB-REST-API-KEY": sessionStorage.getItem("tilecred-console-token") },
+             body: JSON.stringify({ name: "t", kind: "task" }) })).status""",
+        served.workspace,
+    )
+    assert status == 403
     tab.clean()

@@ -15,9 +15,11 @@ const SECTIONS = { credentials, audit, tokens };
 
 function abilities(kind, readOnly, openapi) {
   const tokenKinds = openapi?.components?.schemas?.TokenCreateRequest?.properties?.kind?.enum ?? [];
-  // Where the server has an admin kind, only admin tokens issue task tokens
-  // and allow credentials in tasks.
-  const admin = kind === "admin" || (!tokenKinds.includes("admin") && kind === "management");
+  // Where the server has admin tokens, only they issue task tokens, allow a
+  // credential in tasks (or change the secret of one that is) and switch
+  // tokens other than their own; none is issued through the API.
+  const hasAdmin = tokenKinds.includes("admin");
+  const admin = kind === "admin" || (!hasAdmin && kind === "management");
   const manages = kind === "management" || kind === "admin";
   return {
     write: manages && !readOnly,
@@ -25,7 +27,9 @@ function abilities(kind, readOnly, openapi) {
     audit: manages,
     tokens: manages,
     tasks: admin && !readOnly,
-    tokenKinds: tokenKinds.length ? tokenKinds : ["management", "task"],
+    otherTokens: admin && !readOnly,
+    tokenKinds: (tokenKinds.length ? tokenKinds : ["management", "task"])
+      .filter((name) => name !== "admin"),
   };
 }
 
@@ -77,6 +81,8 @@ function showSignIn() {
   $("#nav").hidden = true;
   $("#who").hidden = true;
   $("#sign-in").hidden = false;
+  // Loopback and HTTPS are secure contexts; anything else sends the token in clear.
+  $("#insecure").hidden = window.isSecureContext;
   $("#sign-in-token").focus();
 }
 

@@ -149,21 +149,24 @@ function renderDetails(box, body, credential) {
     }
   };
   const name = credential.name;
+  // What a task is handed may change only by a token that may hand it out.
+  const mayReplace = can.write && (!credential.allowed_in_tasks || can.tasks);
   body.replaceChildren(
     facts(credential),
     buttons(
       can.verify ? el("button", { type: "button", onclick: () => verifyStored(credential, result) },
                       "Verify") : null,
       can.write ? el("button", { type: "button",
-        onclick: () => editForm(box, body, credential) }, "Edit") : null,
-      can.write && kind && hasSecret(kind) ? el("button", { type: "button",
+        onclick: () => editForm(box, body, credential, mayReplace) }, "Edit") : null,
+      mayReplace && kind && hasSecret(kind) ? el("button", { type: "button",
         onclick: () => replaceForm(box, body, credential, kind) }, "Replace secret") : null,
       can.write && !credential.provider_default && credential.active !== false
         ? el("button", { type: "button", onclick: () => act(`${name} is now the default.`,
             () => call("PATCH", credentialsPath(name),
                        { query: scopeQuery(), body: { provider_default: true } })) },
              "Make default") : null,
-      can.tasks ? el("button", { type: "button", onclick: () => act("Changed.",
+      (credential.allowed_in_tasks ? can.write : can.tasks) ? el("button", { type: "button",
+        onclick: () => act("Changed.",
           () => call("PATCH", credentialsPath(name), { query: scopeQuery(),
             body: { allowed_in_tasks: !credential.allowed_in_tasks } })) },
         credential.allowed_in_tasks ? "Disallow in tasks" : "Allow in tasks") : null,
@@ -198,12 +201,12 @@ async function verifyStored(credential, result) {
   }
 }
 
-function editForm(box, body, credential) {
+function editForm(box, body, credential, mayReplace) {
   const kind = kindOf(credential);
   const member = kind ? credential[kind.container][kind.member] : {};
   // A kind with no secret may change its fields here; one with a secret
   // changes them with the secret (Replace secret).
-  const ownFields = kind && !hasSecret(kind) ? kind.fields : [];
+  const ownFields = kind && !hasSecret(kind) && mayReplace ? kind.fields : [];
   const form = el("form", { class: "form", autocomplete: "off" },
     textField("name", "Name", credential.name, { required: true }),
     schemaHas("CredentialUpdateRequest", "description")

@@ -36,9 +36,9 @@ function stateText(token) {
 // The lockout rule's refusal, in the page's words.
 function refusal(error, token, doing) {
   if (error.status === 409) {
-    fail(error, `${token.name} is the workspace's last active read-write management token: `
-      + `${doing} it would leave no one able to manage the workspace. Issue another `
-      + "management token first.");
+    fail(error, `${token.name} is the workspace's last active read-write token that manages `
+      + `it: ${doing} it would leave no one able to manage the workspace. Issue another `
+      + "management or admin token first.");
   } else {
     fail(error, `Could not change token ${token.name}.`);
   }
@@ -56,9 +56,12 @@ async function act(token, verb, words) {
 
 function rowActions(token) {
   if (!session.can.write || token.state === "revoked") return [];
+  const mine = token.token_id === session.caller?.user_id;
   const label = (verb) => `${verb} ${token.name}`;
   const button = (text, onclick, extra = {}) =>
     el("button", { type: "button", "aria-label": label(text), onclick, ...extra }, text);
+  // Only an admin token switches, re-keys or revokes a token other than itself.
+  if (!mine && !session.can.otherTokens) return [button("Rename", () => renameToken(token))];
   return [
     button("Rename", () => renameToken(token)),
     token.active
