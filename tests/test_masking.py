@@ -88,7 +88,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", _USABLE)
 def test_every_form_displays_stars_for_the_secret_and_works_with_it(kind: str) -> None:
     for form, value in _forms_of(kind):
-        assert isinstance(value, dict)
+        assert isinstance(value, MaskedDict)  # through the choke point: CredentialAccess._hand_out
         as_json = json.dumps(value)
         for how, text in _displays(value).items():
             assert CANARY_SECRET not in text, (kind, form, how)
