@@ -37,6 +37,7 @@ from ._credrows import CredentialRows
 from ._engine import Connection, retrying
 from ._records import from_micros
 from ._rows import UNPROCESSABLE, join_secret, the_secret
+from ._verify_cache import VerifyBudget
 
 __all__ = ["Credentials"]
 
@@ -167,6 +168,7 @@ class Credentials(CredentialRows):
         credential_type: CredentialType | None = None,
         names: Sequence[str] | None = None,
         verify: bool = False,
+        verify_budget: VerifyBudget | None = None,
     ) -> Page[AccessCredential]:
         """One page of a scope's credentials, by name, with the listing's totals.
 
@@ -177,6 +179,9 @@ class Credentials(CredentialRows):
             names: only credentials with these names (``None``: any).
             verify: fill each credential's ``status`` with whether it passes
                 :func:`verify_request`.
+            verify_budget: how many private keys with no kept result ``verify``
+                may check (a credential past it has no ``status``); no bound
+                when ``None``.
         """
         size = DEFAULT_PER_PAGE if per_page is None else per_page
         where = ["workspace_id = ?", "scope = ?"]
@@ -205,8 +210,11 @@ class Credentials(CredentialRows):
             if verify:
                 # One read of the key check for the whole page, not one per row.
                 cipher = functools.cache(functools.partial(self._current_cipher, conn))
+                budget = verify_budget or VerifyBudget()
                 items = [
-                    msgspec.structs.replace(item, status=self._status(cipher, workspace_id, row))
+                    msgspec.structs.replace(
+                        item, status=self._status(cipher, workspace_id, row, budget)
+                    )
                     for item, row in zip(items, rows, strict=True)
                 ]
             items = with_last_use(conn, items)

@@ -16,9 +16,10 @@ from . import _keys
 from ._core import _COLUMNS, _PROVIDERS, _row_aad, logger
 from ._engine import Connection
 from ._records import from_micros
-from ._rows import join_secret
+from ._rows import join_secret, the_secret
 from ._spaces import Spaces
 from ._verify import verify_request
+from ._verify_cache import RESULTS, VerifyBudget, costly, version
 
 __all__ = ["CredentialRows", "altered"]
 
@@ -106,29 +107,45 @@ class CredentialRows(Spaces):
         return opened
 
     def _status(
-        self, cipher: Callable[[], _keys.Cipher], workspace_id: str, row: tuple[Any, ...]
-    ) -> str:
+        self,
+        cipher: Callable[[], _keys.Cipher],
+        workspace_id: str,
+        row: tuple[Any, ...],
+        budget: VerifyBudget,
+    ) -> str | None:
+        """``"verified"`` or ``"failed"``; ``None`` when ``budget`` leaves its key unchecked."""
+        kept = RESULTS.get(version(row))
+        if kept is not None:
+            return kept
         try:
             credential = self._credential(row, self._open_secret(cipher, workspace_id, row))
-            verify_request(
-                CredentialsVerifyRequest(
-                    name=credential.name,
-                    provider=credential.provider,
-                    credential=credential.credential,
-                    role=credential.role,
-                    token=credential.token,
-                )
+            request = CredentialsVerifyRequest(
+                name=credential.name,
+                provider=credential.provider,
+                credential=credential.credential,
+                role=credential.role,
+                token=credential.token,
             )
+            secret = the_secret(request, required=True)
+            if secret is not None and costly(secret.value):
+                with budget.key_check() as allowed:
+                    if not allowed:
+                        return None
+                    verify_request(request)
+            else:
+                verify_request(request)
+            status = "verified"
         except CredentialsError:
-            return "failed"
+            status = "failed"
         except Exception as exc:
             # A listing must not fail on one odd row; only the type is logged,
             # as an unexpected error's message could quote a secret.
             logger.warning(
                 "verifying credential %r failed unexpectedly (%s)", row[2], type(exc).__name__
             )
-            return "failed"
-        return "verified"
+            status = "failed"
+        RESULTS.put(version(row), status)
+        return status
 
     @staticmethod
     def _scope_names(

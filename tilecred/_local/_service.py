@@ -28,6 +28,7 @@ from .._models import (
 )
 from ._audit import AuditEntry
 from ._verify import verify_request
+from ._verify_cache import VerifyBudget
 
 if TYPE_CHECKING:
     import datetime
@@ -146,8 +147,10 @@ class StoreBackend:
         per_page: int | None,
         *,
         names: tuple[str, ...] | None = None,
+        verify_budget: VerifyBudget | None = None,
     ) -> Page[AccessCredential]:
-        """One page; ``names`` keeps only those credentials (a task token's)."""
+        """One page; ``names`` keeps only those credentials (a task token's);
+        ``verify_budget`` bounds the keys a verifying listing checks."""
         if per_page is not None and per_page > MAX_PER_PAGE:
             raise CredentialsError(
                 f"per_page must be at most {MAX_PER_PAGE}, not {per_page}", status=400
@@ -162,6 +165,7 @@ class StoreBackend:
             credential_type=query.credential_type,
             names=names,
             verify=bool(query.verify),
+            verify_budget=verify_budget,
         )
 
     def update(

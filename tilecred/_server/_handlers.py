@@ -1,9 +1,8 @@
 """The operations behind each route, over the local store.
 
-Every handler gets the caller's token record, the request and the segments
-its route captured, and returns a :class:`Response` or raises
-:class:`HttpError`. A workspace other than the token's is reported exactly as
-a missing one (404), so a token cannot learn what else the server holds.
+Every handler gets the caller's token record, the request and the segments its
+route captured, and returns a :class:`Response` or raises :class:`HttpError`.
+A workspace other than the token's is reported exactly as a missing one (404).
 """
 
 from __future__ import annotations
@@ -51,6 +50,7 @@ from ._routes import Route
 from ._token_api import TokenHandlers
 from ._token_check import token_still_valid
 from ._tokens import TASK, TokenRecord, refusal
+from ._verify_allowance import VerifyAllowance
 from ._wire import (
     audit_body,
     credential_body,
@@ -84,6 +84,7 @@ class Handlers(TokenHandlers):
         self.store = store
         self.openapi_document = openapi
         self._workspaces: dict[str, WorkspaceRecord] = {}
+        self._verify = VerifyAllowance()
 
     # -- scopes -----------------------------------------------------------------
 
@@ -221,10 +222,13 @@ class Handlers(TokenHandlers):
         )
         service, entry = self._entry(caller, request, "list")
         with audited(self.store, entry, refusals_only=True):
+            self._verify.check(caller, wanted=bool(query.verify))
             self._workspace(caller, ws)
             teamspace = self._scope(caller, request, service)
-        # A task token held to named credentials sees only those.
-        result = service.list_page(teamspace, query, page, per_page, names=caller.credentials)
+        with self._verify.budget(caller.id, wanted=bool(query.verify)) as budget:
+            result = service.list_page(  # a task token held to credentials sees only those
+                teamspace, query, page, per_page, names=caller.credentials, verify_budget=budget
+            )
         return Response(200, credentials_page_body(result, per_page))
 
     def update_credential(
