@@ -46,7 +46,9 @@ export const seg = (value) => encodeURIComponent(value);
 export async function call(method, path, { query = [], body } = {}) {
   const url = new URL(path, window.location.origin);
   for (const [name, value] of query) url.searchParams.append(name, value);
-  const headers = { Accept: "application/json" };
+  // X-Tilecred-Kinds: all: tilecred's own kinds of credential too, which /v4
+  // leaves out for TileDB's client.
+  const headers = { Accept: "application/json", "X-Tilecred-Kinds": "all" };
   if (token) headers["X-TILEDB-REST-API-KEY"] = token;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;

@@ -105,7 +105,9 @@ function facts(credential) {
   ];
   if (credential.description) rows.push(["Description", credential.description]);
   for (const field of kind?.fields ?? []) {
-    if (field.secret) rows.push([field.label, "stored; never shown"]);
+    if (field.secret) {
+      rows.push([field.label, field.required ? "stored; never shown" : "never shown, if stored"]);
+    }
     else if (member?.[field.name] !== undefined && member[field.name] !== "") {
       rows.push([field.label, String(member[field.name])]);
     }

@@ -19,11 +19,14 @@ export function fieldInput(field, value) {
     input = el("input", { type: "file", id, name: field.name });
   } else {
     input = el("input", {
-      type: field.secret ? "password" : "text", id, name: field.name,
+      type: field.secret ? "password" : field.type === "number" ? "number" : "text",
+      id, name: field.name,
       autocomplete: field.secret ? "new-password" : "off", spellcheck: "false",
       placeholder: field.placeholder,
     });
-    if (value && !field.secret) input.value = value;
+    if (value !== undefined && value !== null && !field.secret) {
+      input.value = Array.isArray(value) ? value.join(" ") : String(value);
+    }
   }
   if (field.required) {
     input.required = true;
@@ -33,6 +36,13 @@ export function fieldInput(field, value) {
     el("label", { for: id }, field.label, field.required ? el("span", {
       class: "required", "aria-hidden": "true", text: " *" }) : null),
     input);
+}
+
+// A number field as a number, a list as its words; text as it is.
+function typed(field, value) {
+  if (field.type === "number") return Number(value);
+  if (field.type === "list") return value.split(/[\s,]+/).filter(Boolean);
+  return value;
 }
 
 // The member's fields from the form; secrets included, and their inputs cleared.
@@ -50,7 +60,7 @@ export async function readMember(form, kind, { secrets = true } = {}) {
     } else {
       const value = field.secret ? input.value : input.value.trim();
       if (field.secret) input.value = "";
-      if (value && (secrets || !field.secret)) member[field.name] = value;
+      if (value && (secrets || !field.secret)) member[field.name] = typed(field, value);
     }
   }
   for (const [name, file] of files) member[name] = await file.text();

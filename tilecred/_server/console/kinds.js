@@ -10,20 +10,13 @@ const flag = (name, label) => ({ name, label, type: "checkbox" });
 const endpoint = text("endpoint", "Endpoint URL", { placeholder: "https://s3.example.com" });
 const pathStyle = flag("use_path_style", "Use path-style addressing");
 
-export const PROVIDERS = ["AWS", "AZURE", "GCP", "SNOWFLAKE", "DATABRICKS", "GENERIC"];
-
 export const KINDS = [
   { id: "keys", provider: "AWS", container: "credential", member: "aws",
     label: "AWS access key",
     fields: [text("access_key_id", "Access key id", { required: true }),
              secret("secret_access_key", "Secret access key", { required: true }),
+             secret("session_token", "Session token (temporary keys)"),
              endpoint, pathStyle] },
-  { id: "session", provider: "AWS", container: "token", member: "aws_session",
-    label: "AWS session token",
-    fields: [text("access_key_id", "Access key id", { required: true }),
-             secret("secret_access_key", "Secret access key", { required: true }),
-             secret("session_token", "Session token", { required: true }),
-             endpoint] },
   { id: "role", provider: "AWS", container: "role", member: "aws",
     label: "AWS IAM role",
     fields: [text("role_arn", "Role ARN", { required: true,
@@ -39,12 +32,13 @@ export const KINDS = [
     fields: [text("account_name", "Account name", { required: true }),
              secret("sas_token", "SAS token", { required: true }),
              text("blob_endpoint", "Blob endpoint")] },
-  { id: "service-principal-azure", provider: "AZURE", container: "token",
+  { id: "service-principal-azure", provider: "AZURE", container: "credential",
     member: "azure_service_principal", label: "Azure service principal",
     fields: [text("tenant_id", "Tenant id", { required: true }),
              text("client_id", "Client id", { required: true }),
              secret("client_secret", "Client secret", { required: true }),
-             text("blob_endpoint", "Blob endpoint")] },
+             text("account_name", "Storage account name"),
+             text("authority", "Entra ID host", { placeholder: "login.microsoftonline.com" })] },
   { id: "entra-id", provider: "AZURE", container: "token", member: "azure_entra_id",
     label: "Azure Entra ID",
     fields: [text("blob_endpoint", "Blob endpoint (https)", { required: true })] },
@@ -64,7 +58,7 @@ export const KINDS = [
   { id: "key-pair", provider: "SNOWFLAKE", container: "token", member: "snowflake",
     label: "Snowflake key pair",
     fields: [text("account", "Account", { required: true }), text("user", "User", { required: true }),
-             secret("private_key_raw", "Private key (PEM)", { required: true, multiline: true }),
+             secret("private_key_raw", "Private key file (PEM)", { required: true, multiline: true }),
              secret("private_key_passphrase", "Key passphrase"),
              text("role", "Role"), text("warehouse", "Warehouse")] },
   { id: "service-principal", provider: "DATABRICKS", container: "token", member: "databricks",
@@ -76,38 +70,57 @@ export const KINDS = [
     label: "Databricks personal access token",
     fields: [text("host", "Workspace URL", { required: true }),
              secret("token", "Token", { required: true })] },
-  { id: "basic", provider: "GENERIC", container: "token", member: "basic",
-    label: "HTTP basic",
-    fields: [text("url", "URL"), text("username", "User name", { required: true }),
-             secret("password", "Password", { required: true })] },
+  { id: "basic", provider: "GENERIC", container: "credential", member: "basic",
+    label: "User name and password",
+    fields: [text("user", "User name", { required: true }),
+             secret("password", "Password", { required: true }),
+             text("scheme", "Service", { placeholder: "postgresql, mysql, http…" }),
+             text("host", "Host"), text("port", "Port", { type: "number" }),
+             text("database", "Database")] },
   { id: "bearer", provider: "GENERIC", container: "token", member: "bearer",
     label: "Bearer token",
-    fields: [text("url", "URL"), secret("token", "Token", { required: true })] },
-  { id: "oauth", provider: "GENERIC", container: "token", member: "oauth",
-    label: "OAuth client credentials",
+    fields: [secret("token", "Token", { required: true }), text("url", "API URL"),
+             text("header", "Header", { placeholder: "Authorization" })] },
+  { id: "oauth", provider: "GENERIC", container: "credential", member: "oauth",
+    label: "OAuth client",
     fields: [text("token_url", "Token URL", { required: true }),
              text("client_id", "Client id", { required: true }),
              secret("client_secret", "Client secret", { required: true }),
-             text("scope", "Scope"), text("url", "URL")] },
+             text("scopes", "Scopes (space-separated)", { type: "list" }),
+             text("audience", "Audience"), secret("refresh_token", "Refresh token")] },
 ];
 
-// The kinds this server knows: its OpenAPI document names every container
-// member it accepts, so a kind the server lacks is not offered.
+// The schema of a container member in the server's OpenAPI document.
+function memberSchema(schemas, container, member) {
+  const model = { credential: "Credential", role: "AccessCredentialRole", token: "Token" }[container];
+  const property = schemas[model]?.properties?.[member];
+  if (!property) return null;
+  const ref = [property, ...(property.anyOf ?? [])].map((item) => item.$ref).find(Boolean);
+  return ref ? schemas[ref.split("/").pop()] ?? {} : {};
+}
+
+// The kinds this server knows, each with the fields it takes: its OpenAPI
+// document names every container member and field, so what it lacks is not offered.
+let supported = KINDS;
+
 export function supportedKinds(openapi) {
   const schemas = openapi?.components?.schemas ?? {};
-  const members = {
-    credential: schemas.Credential?.properties ?? {},
-    role: schemas.AccessCredentialRole?.properties ?? {},
-    token: schemas.Token?.properties ?? {},
-  };
-  const providers = schemas.CloudProvider?.enum ?? PROVIDERS;
-  return KINDS.filter((kind) => kind.member in members[kind.container]
-    && providers.includes(kind.provider));
+  const providers = schemas.CloudProvider?.enum ?? [];
+  const kinds = [];
+  for (const kind of KINDS) {
+    const schema = memberSchema(schemas, kind.container, kind.member);
+    if (!schema || !providers.includes(kind.provider)) continue;
+    const known = schema.properties;
+    kinds.push({ ...kind, fields: known ? kind.fields.filter((field) => field.name in known)
+                                        : kind.fields });
+  }
+  supported = kinds;
+  return kinds;
 }
 
 // The kind of a credential as the API shows it: the one container member it has.
 export function kindOf(credential) {
-  for (const kind of KINDS) {
+  for (const kind of supported) {
     if (credential.provider === kind.provider && credential[kind.container]?.[kind.member]) {
       return kind;
     }
