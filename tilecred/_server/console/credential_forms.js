@@ -194,10 +194,13 @@ async function verifyStored(credential, result) {
     const answer = await call("GET", credentialsPath(), { query: [...scopeQuery(),
       ["provider", credential.provider], ["verify", "true"], ["per_page", "1000"]] });
     const found = (answer.data ?? []).find((item) => item.id === credential.id);
-    const status = found?.status ?? "unknown";
+    const status = found?.status;
+    const why = {
+      verified: "",
+      failed: " — the stored secret did not pass the server's check.",
+    }[status] ?? " — the server checks only a few private keys at a time; try again shortly.";
     clear(result).append(el("p", { class: status === "verified" ? "ok" : "bad" },
-      el("strong", { text: `Verification: ${status}` }),
-      status === "verified" ? "" : " — the stored secret did not pass the server's check."));
+      el("strong", { text: `Verification: ${status ?? "not checked"}` }), why));
   } catch (error) {
     clear(result).append(el("p", { class: "bad", text: `Could not verify: ${error.message}` }));
   }
