@@ -31,6 +31,9 @@ from .._stream_mask import StreamMasker
 __all__ = ["Relay"]
 
 _READ_BYTES = 65536
+# After the child exits: at most this many chunks more (16 MiB, more than any
+# pipe or pseudo-terminal holds).
+_READ_OUT_CHUNKS = 256
 # Without a pidfd (not Linux, or Linux before 5.3), how often to look whether
 # the child has exited while its output channels are quiet.
 _POLL_SECONDS = 0.1
@@ -168,10 +171,16 @@ class Relay:
                 os.close(pidfd)
 
     def _read_out(self, channels: list[_Channel]) -> None:
-        """Everything already written into ``channels``, then their end."""
+        """What the exited child left in ``channels`` (no more than a pipe holds), then their end.
+
+        The bound: a process it left behind may keep writing; that is not waited for.
+        """
         for channel in channels:
-            while select.select([channel.source], [], [], 0)[0] and self._pass_on(channel):
-                pass
+            waiting = select.poll()
+            waiting.register(channel.source, select.POLLIN)
+            for _ in range(_READ_OUT_CHUNKS):
+                if not waiting.poll(0) or not self._pass_on(channel):
+                    break
             self._end(channel)
 
     def _pass_on(self, channel: _Channel) -> bool:
