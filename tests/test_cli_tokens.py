@@ -158,20 +158,25 @@ def test_a_task_token_for_a_credential_that_does_not_exist_is_refused(isolated: 
 
     typo = run([*task, "--teamspace", "ml", "--credential", "lake", "--credential", "laek"], env)
     elsewhere = run([*task, "--credential", "blobs"], env)
-    anywhere = run([*task, "--credential", "lake"], env)  # no teamspace: ml's lake counts
+    # Without a teamspace, a name is the workspace level's: ml's lake is not it.
+    workspace_level = run([*task, "--credential", "lake"], env)
+    found = run([*task, "--teamspace", "ml", "--credential", "lake"], env)
     later = run([*task, "--teamspace", "ml", "--credential", "blobs", "--allow-missing"], env)
 
     assert (typo.code, typo.out) == (1, "")
+    tail = ("so a task token held to it could not use it; pass --allow-missing (allow_missing "
+            "over the API) to issue it anyway")  # fmt: skip
     assert typo.err.splitlines()[-1] == (
         "error: 404 Not Found: no credential 'laek' in teamspace 'ml' (did you mean 'lake'?), "
-        "so a task token held to it could not use it; pass --allow-missing to issue it anyway"
+        + tail
     )
     assert (elsewhere.code, elsewhere.err.splitlines()[-1]) == (
-        1, "error: 404 Not Found: no credential 'blobs' in the workspace or any of its "
-        "teamspaces, so a task token held to it could not use it; pass --allow-missing to "
-        "issue it anyway",
+        1, f"error: 404 Not Found: no credential 'blobs' at the workspace level, {tail}"
     )  # fmt: skip
-    assert [(r.code, bool(TOKEN.match(r.out.removesuffix("\n")))) for r in (anywhere, later)] == [
+    assert (workspace_level.code, workspace_level.err.splitlines()[-1]) == (
+        1, f"error: 404 Not Found: no credential 'lake' at the workspace level, {tail}"
+    )  # fmt: skip
+    assert [(r.code, bool(TOKEN.match(r.out.removesuffix("\n")))) for r in (found, later)] == [
         (0, True), (0, True)
     ]  # fmt: skip
     app = create_app(home)

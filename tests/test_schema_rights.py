@@ -24,6 +24,7 @@ from tilecred._local import _pgschema, _schema, open_store
 from tilecred._local._core import _row_aad_v1
 from tilecred._local._keys import Cipher
 from tilecred._local._reseal import AAD_BOUND
+from tilecred._local._token_scope import IDS_BOUND
 
 from ._engines import TEST_KEY
 from .conftest import CANARY_SECRET
@@ -165,3 +166,39 @@ def test_secrets_stored_before_are_sealed_anew_and_bound(engine: str, isolated: 
     with pytest.raises(CredentialsError) as info, tilecred.use_credential("pond"):
         pass
     assert info.value.message == ALTERED.format(name="pond")
+
+
+def test_task_tokens_from_before_are_bound_to_what_they_could_reach(
+    engine: str, isolated: Path
+) -> None:
+    home = isolated / "old"
+    with _old_store(engine, home, IDS_BOUND - 1) as execute:
+        _fill(execute)
+        execute("INSERT INTO teamspaces (id, workspace_id, name, created_at)"
+                " VALUES ('ts_1', 'ws_1', 'ml', ?)", (CREATED,))  # fmt: skip
+        for ident, teamspace in (("cr_top", None), ("cr_ml", "ts_1")):
+            execute(
+                "INSERT INTO credentials (id, workspace_id, teamspace_id, scope, name, provider,"
+                " kind, member, public, created_at, updated_at)"
+                " VALUES (?, 'ws_1', ?, ?, 'lake', 'AWS', 'role', 'aws', ?, ?, ?)",
+                (ident, teamspace, teamspace or "",
+                 b'{"role_arn":"arn:aws:iam::123456789012:role/demo"}', CREATED, CREATED),
+            )  # fmt: skip
+        for ident, teamspace, names in (("tok_any", None, '["lake"]'),
+                                        ("tok_ml", "ts_1", '["lake", "gone"]')):  # fmt: skip
+            execute(
+                "INSERT INTO tokens (id, workspace_id, name, kind, teamspace_id, credentials,"
+                " digest, created_at) VALUES (?, 'ws_1', ?, 'task', ?, ?, ?, ?)",
+                (ident, ident, teamspace, names, f"digest-{ident}", CREATED),
+            )
+
+    from tilecred._server._tokens import TokenStore
+
+    with open_store(os.environ.get(DATABASE_ENV) or home, key=TEST_KEY) as store:
+        bound = {t.id: t.credential_ids for t in TokenStore(store).list()}
+    assert bound == {
+        "tok_1": None, "tok_2": None,
+        # Not held to a teamspace, it could use every 'lake': it still can, and no other.
+        "tok_any": {"lake": ("cr_ml", "cr_top")},
+        "tok_ml": {"lake": ("cr_ml",), "gone": ()},
+    }  # fmt: skip

@@ -49,7 +49,7 @@ def test_rename_keeps_the_text_kind_and_limits(app: ServerApp) -> None:
     workspace = _workspace(app)
     app.store.create_teamspace(workspace, "ml")
     record, text = app.tokens.create(workspace, "runner", kind=TASK, teamspace_id="ml",
-                                     credentials=["lake"])  # fmt: skip
+                                     credentials=["lake"], allow_missing=True)  # fmt: skip
 
     renamed = app.tokens.rename(record.id, "nightly", actor="token:tok_x (admin)")
 
@@ -112,7 +112,8 @@ def test_deactivate_and_activate(app: ServerApp) -> None:
 def test_regenerate_replaces_the_text_and_keeps_the_rest(app: ServerApp) -> None:
     workspace = _workspace(app)
     record, old = app.tokens.create(workspace, "runner", kind=TASK, credentials=["lake"],
-                                    expires_at=datetime.timedelta(days=1))  # fmt: skip
+                                    expires_at=datetime.timedelta(days=1),
+                                    allow_missing=True)  # fmt: skip
     app.tokens.deactivate(record.id)
 
     changed, new = app.tokens.regenerate(record.id)

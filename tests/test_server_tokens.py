@@ -16,6 +16,12 @@ import pytest
 from tilecred import InvalidArgumentError, NotFoundError
 from tilecred._backend import AuditQuery
 from tilecred._local import Store
+from tilecred._models import (
+    AccessCredentialRole,
+    AWSRole,
+    CloudProvider,
+    CredentialCreateRequest,
+)
 from tilecred._server import create_app
 from tilecred._server._tokens import ADMIN, MANAGEMENT, TASK, TOKEN_FILE
 
@@ -100,32 +106,41 @@ def test_an_old_token_file_is_imported_once_as_management_tokens(tmp_path: Path)
         app.close()
 
 
+def _role(name: str) -> CredentialCreateRequest:
+    return CredentialCreateRequest(
+        name=name, provider=CloudProvider.AWS,
+        role=AccessCredentialRole(aws=AWSRole(role_arn="arn:aws:iam::123456789012:role/demo")),
+    )  # fmt: skip
+
+
 def test_a_task_token_keeps_its_limits(tmp_path: Path) -> None:
     app = create_app(tmp_path / "home")
     try:
         workspace = app.store.create_workspace("team")
         teamspace = app.store.create_teamspace(workspace.id, "ml")
+        lake = app.store.create_credential(workspace.id, teamspace.id, _role("lake"))
         record, text = app.tokens.create(
             workspace.id, "runner", kind=TASK, teamspace_id="ml",
             credentials=["lake", "lake", "pond"], expires_at=datetime.timedelta(hours=8),
+            allow_missing=True,
         )  # fmt: skip
         assert record.last_used_at is None
         found = app.tokens.authenticate(text)
         assert found is not None
         assert found.last_used_at is not None  # authenticating is a use
         assert dataclasses.replace(found, last_used_at=None) == record
-        assert (found.kind, found.teamspace_id, found.credentials) == (
-            TASK, teamspace.id, ("lake", "pond")
+        assert (found.kind, found.teamspace_id, found.credentials, found.credential_ids) == (
+            TASK, teamspace.id, ("lake", "pond"), {"lake": (lake.id,), "pond": ()}
         )  # fmt: skip
         assert found.expires_at is not None
         assert found.expires_at - found.created_at == datetime.timedelta(hours=8)
         assert (found.active, found.read_only) == (True, False)
         app.tokens.revoke(record.id)
         records = app.store.read_audit(workspace.id, AuditQuery())
-        assert [(r.actor, r.action, r.outcome, r.detail) for r in records] == [
+        assert [(r.actor, r.action, r.outcome, r.detail) for r in records][-2:] == [
             (ACTOR, "token.create", "ok",
-             f"task token {record.id} (runner); teamspace {teamspace.id}; credentials lake, "
-             f"pond; expires {found.expires_at.isoformat()}"),
+             f"task token {record.id} (runner); teamspace {teamspace.id}; credentials lake "
+             f"({lake.id}), pond (none yet); expires {found.expires_at.isoformat()}"),
             (ACTOR, "token.revoke", "ok", f"token {record.id} (runner)"),
         ]  # fmt: skip
         for audit in records:

@@ -200,12 +200,90 @@ def test_a_task_token_held_to_named_credentials(server: Running) -> None:
         _create(server, aws_key_body(name, CANARY_SECRET, allowed_in_tasks=True))
     _record, task = _task(server, credentials=["lake"])
     assert server.request("POST", _use_path(server, "lake"), token=task).status == 200
-    message = "this task token is limited to the credentials 'lake', not 'warehouse'"
+    message = LIMITED.format(name="warehouse")
     _error(server.request("POST", _use_path(server, "warehouse"), token=task), 403, message)
     _error(server.request("GET", server.credentials_path("warehouse"), token=task), 403, message)
+    # One that does not exist is refused in the same words: the token learns nothing.
+    missing = LIMITED.format(name="nothing")
+    _error(server.request("POST", _use_path(server, "nothing"), token=task), 403, missing)
+    _error(server.request("GET", server.credentials_path("nothing"), token=task), 403, missing)
     listed = server.request("GET", server.credentials_path(), token=task).json
     assert [c["name"] for c in listed["data"]] == ["lake"]
     assert listed["pagination_metadata"]["total_items"] == 1
+
+
+LIMITED = (
+    "this task token is limited to the credentials it was issued for ('lake', as they were "
+    "then), and {name!r} at the workspace level is not one of them"
+)
+
+
+def _secret(reply: Reply) -> str:
+    assert reply.status == 200, reply.raw
+    secret: str = reply.json["data"]["credential"]["aws"]["secret_access_key"]
+    return secret
+
+
+def test_a_task_tokens_credentials_are_bound_by_id_not_by_name(server: Running) -> None:
+    # Bound when issued: a rename onto the name, or a delete and re-create,
+    # does not give the token the credential that now has the name.
+    for name, secret in (("lake", "first-secret"), ("decoy", "decoy-secret")):
+        _create(server, aws_key_body(name, secret, allowed_in_tasks=True))
+    _record, task = _task(server, credentials=["lake"])
+    assert _secret(server.request("POST", _use_path(server, "lake"), token=task)) == "first-secret"
+
+    for call in (("PATCH", server.credentials_path("lake"), {"name": "lake-old"}),
+                 ("PATCH", server.credentials_path("decoy"), {"name": "lake"})):  # fmt: skip
+        assert server.request(call[0], call[1], body=call[2]).status == 200
+    _error(server.request("POST", _use_path(server, "lake"), token=task), 403,
+           LIMITED.format(name="lake"))  # fmt: skip
+    assert _secret(server.request("POST", _use_path(server, "lake-old"), token=task)) == (
+        "first-secret"
+    )
+    listed = server.request("GET", server.credentials_path(), token=task).json["data"]
+    assert [c["name"] for c in listed] == ["lake-old"]
+
+    assert server.request("DELETE", server.credentials_path("lake-old")).status == 204
+    _create(server, aws_key_body("lake-old", "second-secret", allowed_in_tasks=True))
+    _error(server.request("POST", _use_path(server, "lake-old"), token=task), 403,
+           LIMITED.format(name="lake-old"))  # fmt: skip
+
+
+def test_a_task_token_without_a_teamspace_names_workspace_level_credentials(
+    server: Running,
+) -> None:
+    made = server.request("POST", f"/v4/teamspaces/{server.workspace_id}",
+                          body={"name": "ml", "visibility": "private"})  # fmt: skip
+    assert made.status == 201, made.raw
+    _create(server, aws_key_body("lake", "top-secret", allowed_in_tasks=True))
+    _create(server, aws_key_body("lake", "ml-secret", allowed_in_tasks=True), teamspace="ml")
+    _record, task = _task(server, credentials=["lake"])
+
+    assert _secret(server.request("POST", _use_path(server, "lake"), token=task)) == "top-secret"
+    ml = [("teamspace_id", "ml")]
+    in_ml = server.request("POST", _use_path(server, "lake"), token=task, query=ml)
+    _error(in_ml, 403, LIMITED.format(name="lake").replace("at the workspace level", "in 'ml'"))
+    listed = server.request("GET", server.credentials_path(), token=task, query=ml)
+    assert (listed.status, listed.json["data"]) == (200, [])
+
+
+def test_a_missing_credential_binds_the_first_made_under_its_name(server: Running) -> None:
+    body = {"name": "t", "kind": "task", "credentials": ["lake"]}
+    refused = server.request("POST", f"/tilecred/v1/tokens/{server.workspace_id}", body=body)
+    _error(refused, 404, "no credential 'lake' at the workspace level, so a task token held to "
+           "it could not use it; pass --allow-missing (allow_missing over the API) to issue it "
+           "anyway")  # fmt: skip
+    record, task = _task(server, credentials=["lake"], allow_missing=True)
+    assert record.credential_ids == {"lake": ()}
+    _error(server.request("POST", _use_path(server, "lake"), token=task), 403,
+           LIMITED.format(name="lake"))  # fmt: skip
+
+    _create(server, aws_key_body("lake", "first-secret", allowed_in_tasks=True))
+    assert _secret(server.request("POST", _use_path(server, "lake"), token=task)) == "first-secret"
+    assert server.request("DELETE", server.credentials_path("lake")).status == 204
+    _create(server, aws_key_body("lake", "second-secret", allowed_in_tasks=True))
+    _error(server.request("POST", _use_path(server, "lake"), token=task), 403,
+           LIMITED.format(name="lake"))  # fmt: skip
 
 
 @pytest.mark.sqlite_only

@@ -23,7 +23,6 @@ from tilecred import ConflictError, NotFoundError
 
 from ._failures import CommandError, UsageError
 from ._output import Style, Table
-from ._token_scope import refuse_missing_credentials
 
 if TYPE_CHECKING:
     from tilecred._server._app import ServerApp
@@ -178,13 +177,12 @@ def run_token_create(args: argparse.Namespace) -> int:
                 )
             workspace = app.store.create_workspace(wanted)
             print(f"created workspace {workspace.name!r} ({workspace.id})", file=sys.stderr)
-        if args.credential and not args.allow_missing:
-            refuse_missing_credentials(app, workspace.id, args.teamspace, args.credential)
         record, text = app.tokens.create(
             workspace.id, args.name, read_only=args.read_only,
             kind="task" if args.task else "admin" if args.admin else "management",
             teamspace_id=args.teamspace,
             credentials=args.credential, expires_at=args.expires,
+            allow_missing=args.allow_missing,
         )  # fmt: skip
         # The text alone on stdout, so TOKEN=$(tilecred token create …) captures it.
         print(_created(record, workspace.name, _teamspace_name(app, record)), file=sys.stderr)

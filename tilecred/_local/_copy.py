@@ -23,7 +23,7 @@ from ._schema import SCHEMA_VERSION
 
 __all__ = ["TABLES", "CopyReport", "copy_store", "open_engine"]
 
-# Every table of schema version 5 and its columns, parents before children
+# Every table of the schema and its columns, parents before children
 # (the foreign keys), each read in its key's order.
 TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("meta", ("key", "value")),
@@ -37,6 +37,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tokens", (
         "id", "workspace_id", "name", "kind", "read_only", "teamspace_id", "credentials",
         "expires_at", "digest", "created_at", "revoked_at", "active", "last_used_at",
+        "credential_ids",
     )),
     ("audit", (
         "seq", "at", "actor", "workspace_id", "teamspace", "credential", "action", "outcome",

@@ -29,6 +29,7 @@ from ._records import TeamspaceRecord, from_micros, to_micros
 from ._reseal import AAD_BOUND, reseal_bound
 from ._rows import Secret
 from ._schema import SCHEMA_VERSION
+from ._token_scope import IDS_BOUND, bind_existing
 
 __all__ = ["StoreCore"]
 
@@ -237,6 +238,8 @@ class StoreCore:
                     )
                 if 0 < old < AAD_BOUND:
                     reseal_bound(conn, cipher, _row_aad_v1, _row_aad)
+                if 0 < old < IDS_BOUND:
+                    bind_existing(conn)
                 check = self._read_check(conn)
                 if check is None:
                     check = _keys.Cipher(source.key).key_check()

@@ -9,14 +9,14 @@ from __future__ import annotations
 import functools
 import math
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import msgspec
 
 from .._arguments import DEFAULT_PER_PAGE
 from .._backend import Page
-from .._errors import ConflictError, CredentialsError
+from .._errors import ConflictError, CredentialsError, PermissionDeniedError
 from .._models import (
     AccessCredential,
     CloudProvider,
@@ -37,6 +37,7 @@ from ._credrows import CredentialRows
 from ._engine import Connection, retrying
 from ._records import from_micros
 from ._rows import UNPROCESSABLE, join_secret, the_secret
+from ._token_scope import bind_pending
 from ._verify_cache import VerifyBudget
 
 __all__ = ["Credentials"]
@@ -121,6 +122,7 @@ class Credentials(CredentialRows):
                         expires,
                     ),
                 )
+            bind_pending(conn, workspace_id, teamspace, request.name, ident)
             if audit is not None:
                 audit.credential_id = ident
                 insert_audit(conn, audit, "ok", at=from_micros(now))
@@ -167,6 +169,7 @@ class Credentials(CredentialRows):
         exclude_provider: Sequence[CloudProvider] | None = None,
         credential_type: CredentialType | None = None,
         names: Sequence[str] | None = None,
+        ids: Collection[str] | None = None,
         verify: bool = False,
         verify_budget: VerifyBudget | None = None,
     ) -> Page[AccessCredential]:
@@ -177,6 +180,7 @@ class Credentials(CredentialRows):
             exclude_provider: none of these providers.
             credential_type: only workspace-level or only teamspace credentials.
             names: only credentials with these names (``None``: any).
+            ids: only credentials with these ids (``None``: any).
             verify: fill each credential's ``status`` with whether it passes
                 :func:`verify_request`.
             verify_budget: how many private keys with no kept result ``verify``
@@ -193,6 +197,9 @@ class Credentials(CredentialRows):
         if names is not None:
             where.append(f"name IN ({', '.join('?' * len(names))})")
             params.extend(names)
+        if ids is not None:
+            where.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "1 = 0")
+            params.extend(sorted(ids))
         if credential_type is CredentialType.WORKSPACE:
             where.append("teamspace_id IS NULL")
         elif credential_type is CredentialType.TEAMSPACE:
@@ -351,20 +358,27 @@ class Credentials(CredentialRows):
         *,
         audit: AuditEntry,
         check: Callable[[Connection], None] | None = None,
+        only: Collection[str] | None = None,
+        refusal: str = "",
     ) -> AccessCredential:
         """The credential with its secrets, through the gate, its use audited.
 
         The secret is opened, and ``audit`` appended, in one write transaction:
         no secret leaves the store without its record. ``check`` runs first in
         that transaction and refuses by raising (the server checks the
-        caller's token again there).
+        caller's token again there). With ``only``, a credential whose id is
+        not in it, or none, is refused with ``refusal`` (a task token held to
+        the credentials it was issued for: a missing one looks the same).
 
         Raises:
             NotFoundError: no credential by that name in that scope.
-            PermissionDeniedError: the credential is not ``allowed_in_tasks``.
+            PermissionDeniedError: the credential is not ``allowed_in_tasks``,
+                or not in ``only``.
         """
         with self._transaction(write=True) as conn:
             row = self._credential_row(conn, workspace_id, teamspace_id, name)
+            if only is not None and (row is None or row[0] not in only):
+                raise PermissionDeniedError(refusal, status=403)
             if row is None:
                 raise _not_found()
             audit.credential_id = row[0]  # a refusal below is recorded against it too

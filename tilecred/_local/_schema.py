@@ -185,6 +185,10 @@ POSTGRES_V7 = (
 # bound to its allowed_in_tasks too (_reseal.py, which runs it with the key).
 _V8: tuple[str, ...] = ()
 
+# Version 9: a task token's named credentials are bound to their ids when it
+# is issued (_token_scope.py, which binds the tokens from before on the way).
+_V9 = ("ALTER TABLE tokens ADD COLUMN credential_ids TEXT",)
+
 
 def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
     def run(conn: Connection) -> None:
@@ -195,7 +199,7 @@ def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
 
 
 # Each version's statements; PostgreSQL's tables are made from these (_pgschema.py).
-STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = tuple(_steps(v) for v in STATEMENTS)
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -12,7 +12,7 @@ a token's limits; locally, whether a create makes its teamspace, and the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from .._backend import AuditQuery, ListQuery, Page
@@ -146,10 +146,10 @@ class StoreBackend:
         page: int,
         per_page: int | None,
         *,
-        names: tuple[str, ...] | None = None,
+        ids: Collection[str] | None = None,
         verify_budget: VerifyBudget | None = None,
     ) -> Page[AccessCredential]:
-        """One page; ``names`` keeps only those credentials (a task token's);
+        """One page; ``ids`` keeps only those credentials (a task token's);
         ``verify_budget`` bounds the keys a verifying listing checks."""
         if per_page is not None and per_page > MAX_PER_PAGE:
             raise CredentialsError(
@@ -163,7 +163,7 @@ class StoreBackend:
             provider=query.provider,
             exclude_provider=query.exclude_provider,
             credential_type=query.credential_type,
-            names=names,
+            ids=ids,
             verify=bool(query.verify),
             verify_budget=verify_budget,
         )
@@ -194,12 +194,16 @@ class StoreBackend:
         entry: AuditEntry,
         *,
         check: Callable[[Connection], None] | None = None,
+        only: Collection[str] | None = None,
+        refusal: str = "",
     ) -> AccessCredential:
         """The credential with its secrets, if it is allowed in tasks (audited);
-        ``check`` runs in the transaction that opens them (see the store's)."""
+        ``check``, ``only`` and ``refusal`` work in the transaction that opens
+        them (see the store's)."""
         return self.store.use_credential(
-            self.workspace_id, _id(teamspace), name, audit=entry, check=check
-        )
+            self.workspace_id, _id(teamspace), name, audit=entry, check=check, only=only,
+            refusal=refusal,
+        )  # fmt: skip
 
     def set_active(
         self, name: str, active: bool, teamspace: TeamspaceRecord | None, entry: AuditEntry

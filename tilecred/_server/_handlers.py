@@ -19,7 +19,7 @@ from .._arguments import (
     check_teamspace_name,
 )
 from .._backend import DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, AuditQuery, ListQuery
-from .._errors import CredentialsError, InvalidArgumentError
+from .._errors import CredentialsError, InvalidArgumentError, NotFoundError
 from .._local._audit import (
     ACTIVATION,
     AuditEntry,
@@ -136,12 +136,15 @@ class Handlers(TokenHandlers):
         raise HttpError(403, f"this task token is limited to teamspace {name!r}")
 
     @staticmethod
-    def _check_named(caller: TokenRecord, name: str) -> None:
-        if caller.credentials is not None and name not in caller.credentials:
-            allowed = ", ".join(repr(held) for held in caller.credentials)
-            raise HttpError(
-                403, f"this task token is limited to the credentials {allowed}, not {name!r}"
-            )
+    def _limited(caller: TokenRecord, name: str, teamspace: TeamspaceRecord | None) -> str:
+        """Why a task token held to credentials may not have this one: the same
+        words whether it exists or not."""
+        issued = ", ".join(repr(held) for held in caller.credentials or ())
+        where = "at the workspace level" if teamspace is None else f"in {teamspace.name!r}"
+        return (
+            f"this task token is limited to the credentials it was issued for ({issued}, as "
+            f"they were then), and {name!r} {where} is not one of them"
+        )
 
     # -- the audit log ------------------------------------------------------------
 
@@ -208,8 +211,17 @@ class Handlers(TokenHandlers):
         with audited(self.store, entry, refusals_only=True):
             self._workspace(caller, ws)
             teamspace = self._scope(caller, request, service, entry)
-            self._check_named(caller, name)
-        return Response(200, credential_body(service.get(name, teamspace)))
+            bound = caller.bound
+            try:
+                found = service.get(name, teamspace)
+            except NotFoundError:
+                if bound is None:
+                    raise
+                found = None
+            if bound is not None and (found is None or found.id not in bound):
+                raise HttpError(403, self._limited(caller, name, teamspace))
+        assert found is not None  # else refused or raised above
+        return Response(200, credential_body(found))
 
     def list_credentials(self, caller: TokenRecord, request: Request, ws: str) -> Response:
         page = int_param(request, "page", 1, maximum=MAX_PAGE)
@@ -227,7 +239,7 @@ class Handlers(TokenHandlers):
             teamspace = self._scope(caller, request, service)
         with self._verify.budget(caller.id, wanted=bool(query.verify)) as budget:
             result = service.list_page(  # a task token held to credentials sees only those
-                teamspace, query, page, per_page, names=caller.credentials, verify_budget=budget
+                teamspace, query, page, per_page, ids=caller.bound, verify_budget=budget
             )
         return Response(200, credentials_page_body(result, per_page))
 
@@ -283,11 +295,11 @@ class Handlers(TokenHandlers):
                 )
             self._workspace(caller, ws)
             teamspace = self._scope(caller, request, service, entry)
-            self._check_named(caller, name)
             # Checked again where the secret is opened: the token may have
             # been revoked, deactivated or regenerated since the request came in.
             check = token_still_valid(caller, request.token_digest)
-            cred = service.use(name, teamspace, entry, check=check)
+            cred = service.use(name, teamspace, entry, check=check, only=caller.bound,
+                               refusal=self._limited(caller, name, teamspace))  # fmt: skip
         return Response(200, delivered_credential_body(cred))
 
     def deactivate_credential(

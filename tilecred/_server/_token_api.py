@@ -51,7 +51,10 @@ class ApiToken(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     ``state`` is ``active``, ``inactive`` (deactivated), ``expired`` or
     ``revoked``, the first that holds. ``teamspace_id`` and ``credentials``
-    are a task token's limits; absent, it has none.
+    are a task token's limits; absent, it has none. ``credentials`` are the
+    names it was issued with; ``credential_ids`` the ids each was bound to
+    then (an empty list: the first credential made under that name), which
+    are what it may use.
     """
 
     token_id: str
@@ -64,6 +67,7 @@ class ApiToken(msgspec.Struct, kw_only=True, omit_defaults=True):
     created_at: datetime.datetime
     teamspace_id: str | None = None
     credentials: list[str] | None = None
+    credential_ids: dict[str, list[str]] | None = None
     expires_at: datetime.datetime | None = None
     last_used_at: datetime.datetime | None = None
     revoked_at: datetime.datetime | None = None
@@ -106,7 +110,9 @@ class TokenCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     """Issue a token in the workspace of the path.
 
     A task token may be held to one teamspace (``teamspace_id``: id or name)
-    and to named credentials; ``read_only`` is for management tokens. Only
+    and to named credentials of that teamspace (else of the workspace level),
+    bound to their ids now; a name with no credential is refused unless
+    ``allow_missing``. ``read_only`` is for management tokens. Only
     an admin token may ask for a task token; none may ask for an admin token.
     """
 
@@ -116,6 +122,7 @@ class TokenCreateRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     teamspace_id: str | None = None
     credentials: list[str] | None = None
     expires_at: datetime.datetime | None = None
+    allow_missing: bool = False
 
 
 class TokenRenameRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -134,6 +141,8 @@ def _token(record: TokenRecord) -> ApiToken:
         state=cast(_State, record.state), created_at=record.created_at,
         teamspace_id=record.teamspace_id,
         credentials=None if record.credentials is None else list(record.credentials),
+        credential_ids=None if record.credential_ids is None
+        else {n: list(i) for n, i in record.credential_ids.items()},
         expires_at=record.expires_at, last_used_at=record.last_used_at,
         revoked_at=record.revoked_at,
     )  # fmt: skip
@@ -218,6 +227,7 @@ class TokenHandlers:
                 caller.workspace_id, body.name, read_only=body.read_only, kind=body.kind,
                 teamspace_id=body.teamspace_id, credentials=body.credentials,
                 expires_at=body.expires_at, actor=caller.actor, request_id=request.request_id,
+                allow_missing=body.allow_missing,
             )  # fmt: skip
             entry.recorded = True  # with the token, in its transaction
         return Response(201, _issued(record, text))

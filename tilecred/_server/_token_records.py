@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from .._local._records import from_micros
+from .._local._token_scope import decode_ids
 
 __all__ = [
     "ADMIN",
@@ -41,7 +42,7 @@ KINDS = (MANAGEMENT, TASK, ADMIN)
 STATES = ("revoked", "expired", "inactive", "active")
 _COLUMNS = (
     "id, workspace_id, name, read_only, created_at, revoked_at, kind, teamspace_id,"
-    " credentials, expires_at, active, last_used_at"
+    " credentials, expires_at, active, last_used_at, credential_ids"
 )
 SELECT = f"SELECT {_COLUMNS} FROM tokens"  # noqa: S608 - constant columns
 
@@ -51,7 +52,11 @@ class TokenRecord:
     """What the server knows about a token: never the token itself.
 
     ``credentials`` is ``None`` when a task token may use any credential of
-    its scope; ``teamspace_id`` is ``None`` when it is not held to one.
+    its scope, else the names it was issued with; ``credential_ids`` maps
+    each name to the ids of the credentials it was bound to (none yet: the
+    first credential made under that name in the token's scope). The ids,
+    not the names, are what the token may use. ``teamspace_id`` is ``None``
+    when it is not held to one.
     """
 
     id: str
@@ -66,6 +71,14 @@ class TokenRecord:
     expires_at: datetime.datetime | None = None
     active: bool = True
     last_used_at: datetime.datetime | None = None
+    credential_ids: dict[str, tuple[str, ...]] | None = None
+
+    @property
+    def bound(self) -> frozenset[str] | None:
+        """The ids of the credentials it may use (``None``: any of its scope)."""
+        if self.credential_ids is None:
+            return None if self.credentials is None else frozenset()
+        return frozenset(i for ids in self.credential_ids.values() for i in ids)
 
     @property
     def actor(self) -> str:
@@ -116,7 +129,8 @@ def _when(micros: int | None) -> datetime.datetime | None:
 def from_row(row: tuple[Any, ...]) -> TokenRecord:
     """The record of one row selected with :data:`SELECT`."""
     (ident, workspace_id, name, read_only, created, revoked, kind, teamspace_id, names,
-     expires, active, last_used) = row  # fmt: skip
+     expires, active, last_used, bound) = row  # fmt: skip
+    ids = decode_ids(bound)
     return TokenRecord(
         id=ident,
         workspace_id=workspace_id,
@@ -130,4 +144,5 @@ def from_row(row: tuple[Any, ...]) -> TokenRecord:
         expires_at=_when(expires),
         active=bool(active),
         last_used_at=_when(last_used),
+        credential_ids=None if ids is None else {n: tuple(i) for n, i in ids.items()},
     )

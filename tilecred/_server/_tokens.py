@@ -44,6 +44,7 @@ from .._local._audit import AuditEntry, insert_audit, local_actor
 from .._local._engine import Connection, retrying
 from .._local._records import to_micros
 from .._local._schema import TOKEN_FILE
+from .._local._token_scope import bind_names, encode_ids
 from ._token_lifecycle import TokenLifecycle
 from ._token_records import (
     ADMIN,
@@ -148,6 +149,7 @@ class TokenStore(TokenLifecycle):
         expires_at: datetime.datetime | datetime.timedelta | None = None,
         actor: str | None = None,
         request_id: str | None = None,
+        allow_missing: bool = False,
     ) -> tuple[TokenRecord, str]:
         """Issue a token; the text is returned this once and never stored.
 
@@ -157,18 +159,24 @@ class TokenStore(TokenLifecycle):
             read_only: a management token that cannot change anything.
             kind: ``"management"``, ``"admin"`` or ``"task"``.
             teamspace_id: a task token held to this teamspace (name or id).
-            credentials: a task token held to these credential names.
+            credentials: a task token held to these credentials, by name: each
+                is bound now to the id of the credential of that name in the
+                token's teamspace, else at the workspace level, so a later
+                rename or re-creation does not change which it may use.
             expires_at: when the token stops working (an aware datetime, or a
                 timedelta from now).
             actor: who issues it, for the audit log (default ``local:<os user>``).
             request_id: the request that asks, for the audit log.
+            allow_missing: a name with no credential yet is bound to the first
+                credential made under it in the token's scope (else refused).
 
         Returns:
             The token's record and its text.
 
         Raises:
             InvalidArgumentError: an argument is unusable; nothing was written.
-            NotFoundError: the workspace or the teamspace does not exist.
+            NotFoundError: the workspace or the teamspace does not exist, or a
+                credential named does not (without ``allow_missing``).
             CredentialsError: the store failed.
         """
         now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
@@ -196,6 +204,12 @@ class TokenStore(TokenLifecycle):
                     record, teamspace_id=self._teamspace(conn, workspace_id, teamspace_id)
                 )
             self._require_workspace(conn, workspace_id)
+            if names is not None:
+                bound = bind_names(conn, workspace_id, record.teamspace_id, names,
+                                   allow_missing=allow_missing)  # fmt: skip
+                record = dataclasses.replace(
+                    record, credential_ids={n: tuple(i) for n, i in bound.items()}
+                )
             self._insert(conn, record, text)
             entry = AuditEntry(actor=actor or local_actor(), workspace_id=workspace_id,
                                action="token.create", detail=_describe(record),
@@ -272,13 +286,16 @@ class TokenStore(TokenLifecycle):
     @staticmethod
     def _insert(conn: Connection, record: TokenRecord, text: str) -> None:
         names = None if record.credentials is None else msgspec.json.encode(record.credentials)
+        ids = record.credential_ids
         conn.execute(
             "INSERT INTO tokens (id, workspace_id, name, kind, read_only, teamspace_id,"
-            " credentials, expires_at, digest, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " credentials, expires_at, digest, created_at, credential_ids)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.id, record.workspace_id, record.name, record.kind, int(record.read_only),
              record.teamspace_id, None if names is None else names.decode(),
              None if record.expires_at is None else to_micros(record.expires_at),
-             digest(text), to_micros(record.created_at)),
+             digest(text), to_micros(record.created_at),
+             None if ids is None else encode_ids({n: list(i) for n, i in ids.items()})),
         )  # fmt: skip
 
     def authenticate(self, text: str) -> TokenRecord | None:
@@ -340,8 +357,9 @@ def _describe(record: TokenRecord) -> str:
         parts.append("read-only")
     if record.teamspace_id is not None:
         parts.append(f"teamspace {record.teamspace_id}")
-    if record.credentials is not None:
-        parts.append("credentials " + ", ".join(record.credentials))
+    if record.credential_ids is not None:
+        held = (f"{n} ({', '.join(ids) or 'none yet'})" for n, ids in record.credential_ids.items())
+        parts.append("credentials " + ", ".join(held))
     if record.expires_at is not None:
         parts.append(f"expires {record.expires_at.isoformat()}")
     return "; ".join(parts)
