@@ -680,3 +680,24 @@ def test_a_description_is_written_shown_and_edited_as_text(context: Any, served:
     assert described.locator("td").last.inner_text() == "weekly loads"
     assert page.locator("#credential-table img").count() == 0
     tab.clean()
+
+
+def test_a_teamspace_has_its_own_credentials(context: Any, served: Served) -> None:
+    tab = open_tab(context, served)
+    page = tab.page
+    sign_in(tab, served.admin)
+    page.get_by_label("Scope").select_option(label="Teamspace ml")
+    page.wait_for_selector("#credential-caption:text('in teamspace ml')")
+    create(tab, "ml-only", "AWS", "AWS IAM role", {"role_arn": "arn:aws:iam::123456789012:role/m"},
+           {})  # fmt: skip
+    assert page.locator("#credential-table tbody th").all_inner_texts() == ["ml-only"]
+    dialog = details(page, "ml-only")
+    assert dialog.locator("dd", has_text="teamspace ml").count() == 1
+    close(page)
+    ml = served.call("GET", f"/v4/teamspaces/{served.workspace}/ml")["data"]["teamspace_id"]
+    listed = served.call("GET", f"/v4/credentials/{served.workspace}?teamspace_id={ml}")
+    assert [item["name"] for item in listed["data"]] == ["ml-only"]
+    page.get_by_label("Scope").select_option(label="Workspace default")
+    page.get_by_label("Name", exact=True).fill("ml-only")
+    page.wait_for_selector("#credential-caption:text('0 of')")
+    tab.clean()
