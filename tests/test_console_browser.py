@@ -398,7 +398,9 @@ def test_a_task_token_is_shown_once_and_the_lockout_rule_in_words(
     dialog.get_by_label("Name", exact=True).fill("nightly")
     dialog.get_by_label("Kind").select_option("task")
     dialog.get_by_label("Teamspace").select_option(label="ml")
-    dialog.get_by_label("Credentials").fill("lake, warehouse")
+    # Named credentials of the teamspace, else of the workspace level; one not made yet.
+    dialog.get_by_label("Credentials").fill("gcp-one, snowflake-one, later")
+    dialog.get_by_label("Allow names with no credential yet").check()
     dialog.get_by_label("Expires after").select_option(label="8 hours")
     tab.shot("token-new")
     assert unlabelled(page) == []
@@ -413,7 +415,7 @@ def test_a_task_token_is_shown_once_and_the_lockout_rule_in_words(
     nightly = page.locator("#token-table tbody tr", has_text="nightly")
     nightly.wait_for()
     cells = nightly.locator("td").all_inner_texts()
-    assert cells[1:3] == ["task", "teamspace ml; credentials lake, warehouse"]
+    assert cells[1:3] == ["task", "teamspace ml; credentials gcp-one, snowflake-one, later"]
     assert cells[5] == "active"
     tab.shot("tokens")
     # Shown once: gone from the page, its storage and every later answer.

@@ -13,6 +13,9 @@ const EXPIRIES = [["", "Never"], ["1", "1 hour"], ["8", "8 hours"], ["24", "1 da
 
 let tokens = [];
 
+const schemaHas = (field) => field in
+  (session.openapi?.components?.schemas?.TokenCreateRequest?.properties ?? {});
+
 function kindText(token) {
   if (token.kind === "management" && token.read_only) return "read-only";
   return token.kind;
@@ -132,7 +135,13 @@ function createToken() {
     el("div", { class: "field" }, el("label", { for: "token-teamspace", text: "Teamspace" }), teamspace),
     el("div", { class: "field" }, el("label", { for: "token-credentials",
         text: "Credentials (names, comma-separated; empty: all)" }),
-      el("input", { id: "token-credentials", name: "credentials", type: "text", autocomplete: "off" })));
+      el("input", { id: "token-credentials", name: "credentials", type: "text", autocomplete: "off" })),
+    // Where the server binds the names to credentials now, it may take a name
+    // that has none yet when asked to.
+    schemaHas("allow_missing") ? el("div", { class: "check" },
+      el("input", { id: "token-allow-missing", name: "allow_missing", type: "checkbox" }),
+      el("label", { for: "token-allow-missing", text: "Allow names with no credential yet" }))
+      : null);
   const expiry = el("select", { id: "token-expiry", name: "expiry" },
     EXPIRIES.map(([hours, text]) => el("option", { value: hours }, text)));
   const form = el("form", { class: "form", autocomplete: "off" },
@@ -154,6 +163,7 @@ function createToken() {
       const names = form.elements.credentials.value.split(",").map((name) => name.trim())
         .filter(Boolean);
       if (names.length) body.credentials = names;
+      if (form.elements.allow_missing?.checked) body.allow_missing = true;
     }
     if (expiry.value) {
       body.expires_at = new Date(Date.now() + Number(expiry.value) * 3600 * 1000).toISOString();
