@@ -20,7 +20,13 @@ import tilecred
 from tests.conftest import CANARY_SECRET
 from tests.test_cli_support import SCRIPT, cli_env, run
 from tests.test_server_harness import Running
-from tilecred._cli._exec import child_environment, merged_environment, split_command, withheld
+from tilecred._cli._exec import (
+    child_environment,
+    handed_out,
+    merged_environment,
+    split_command,
+    withheld,
+)
 from tilecred._cli._failures import UsageError
 
 pytest_plugins = ["tests.test_server_harness"]
@@ -257,3 +263,17 @@ def test_exec_with_a_task_token_against_tilecred_serve(server: Running) -> None:
     used = [r for r in admin.audit(credential="lake") if r.action == "use"]
     admin.close()
     assert [(r.outcome, r.actor.endswith("(nightly)")) for r in used] == [("ok", True)]
+
+
+def test_what_exec_masks_is_each_secret_it_handed_out_as_output_would_show_it() -> None:
+    key = {"private_key": "-----BEGIN KEY-----\nabc\n", "private_key_id": "k1-long-id",
+           "client_email": "sa@p.example"}  # fmt: skip
+    added = {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": "é" * 5,
+             "AWS_SESSION_TOKEN": "tok/123", "AZURE_STORAGE_KEY": "short",
+             "KEY_TEXT": json.dumps(key)}  # fmt: skip
+    # Not the key id (an id), nor values under 6 characters, whatever their bytes.
+    assert handed_out([], added) == {
+        b"tok/123",
+        json.dumps(key).encode(), json.dumps(json.dumps(key))[1:-1].encode(),
+        b"-----BEGIN KEY-----\nabc\n", b"-----BEGIN KEY-----\\nabc\\n",
+    }  # fmt: skip

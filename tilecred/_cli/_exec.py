@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .._config import DATABASE_ENV, MASTER_KEY_ENV, SOURCES
 from .._hardening import harden_process
 from .._keydirs import sweep
-from .._stream_mask import MIN_SECRET_BYTES
+from .._stream_mask import MIN_SECRET_BYTES as MIN_SECRET_CHARACTERS
 from ._exec_run import Signals, Stopped, run_child
 from ._failures import UsageError
 from ._options import add_teamspace
@@ -120,11 +120,12 @@ def handed_out(accesses: Sequence[CredentialAccess], added: Mapping[str, str]) -
     values.update(value for name, value in added.items() if _names_a_secret(name))
     for value in list(values):
         values.update(_json_secrets(value))
-    found = set()
+    found: set[bytes] = set()
     for value in values:
-        found.add(value.encode())
-        found.add(json.dumps(value)[1:-1].encode())
-    return {secret for secret in found if len(secret) >= MIN_SECRET_BYTES}
+        if len(value) >= MIN_SECRET_CHARACTERS:  # counted in characters, as the library does
+            found.add(value.encode())
+            found.add(json.dumps(value)[1:-1].encode())
+    return found
 
 
 def _json_secrets(text: str) -> list[str]:
