@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 __all__ = ["in_child", "measure", "run", "seed", "start_server", "timed_threads"]
 
@@ -34,13 +34,18 @@ LOAD_THREADS = 8
 ROLE_ARN = "arn:aws:iam::123456789012:role/bench"
 
 
-def start_server(home: Path, *extra: str) -> tuple[subprocess.Popen[str], int, str]:
-    """``tilecred serve`` over ``home`` on a free port: the process, the port, the admin token."""
+def start_server(
+    home: Path, *extra: str, log: IO[str] | None = None
+) -> tuple[subprocess.Popen[str], int, str]:
+    """``tilecred serve`` over ``home`` on a free port: the process, the port, the admin token.
+
+    ``log`` takes the server's log (its access log included); by default it is dropped.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TILEDB_", "TILECRED_"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tilecred._server", "serve", "--home", str(home), "--port", "0",
          *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=log or subprocess.DEVNULL, text=True, env=env,
     )  # fmt: skip
     assert proc.stdout is not None
     token = ""

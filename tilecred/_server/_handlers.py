@@ -122,11 +122,8 @@ class Handlers(TokenHandlers):
 
     @staticmethod
     def _check_teamspace(caller: TokenRecord, service: StoreBackend, ident: str | None) -> None:
-        """Refuse (403) a teamspace outside a task token's one teamspace.
-
-        Checked before the named teamspace is looked up, so the answer is the
-        same whether it exists or not: a held token learns no other teamspace.
-        """
+        """Refuse (403) a teamspace outside a task token's one teamspace, before looking
+        the named one up: the answer is the same whether it exists or not."""
         if caller.teamspace_id is None:
             return
         held = service.find_teamspace(caller.teamspace_id)
