@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -242,3 +243,23 @@ def test_a_task_token_receives_secrets_over_https(
         assert [(r.actor, r.outcome) for r in uses] == [(runner.actor, "ok")]
     finally:
         app.close()
+
+
+def _big_app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    body = b"x" * (3 * 1024 * 1024)  # larger than any socket buffer: sent in many turns
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_a_large_answer_arrives_whole_over_tls_to_a_client_that_reads_late(
+    serving: Callable[..., Server], certificate: Certificate
+) -> None:
+    server = serving(_big_app, certificate.files)
+    context = ssl.create_default_context(cafile=str(certificate.cert))
+    raw = socket.create_connection((server.host, server.port), timeout=30)
+    with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        time.sleep(0.5)  # the server fills the socket's buffers and waits on it
+        resp = http.client.HTTPResponse(tls)
+        resp.begin()
+        assert (resp.status, len(resp.read())) == (200, 3 * 1024 * 1024)
