@@ -30,15 +30,20 @@ from tilecred import (
     AzureCredential,
     AzureEntraIDTaskToken,
     AzureEntraIDToken,
+    AzureServicePrincipal,
     AzureToken,
+    BasicCredential,
+    BearerToken,
     CloudProvider,
     ConfigurationError,
     Credential,
     CredentialsError,
     CredentialType,
+    DatabricksPersonalAccessToken,
     DatabricksServicePrincipalSecret,
     GCPInteroperabilityCredential,
     GCPServiceAccountKey,
+    OAuthClientCredential,
     SnowflakeServiceUserKey,
     Token,
 )
@@ -76,10 +81,13 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def stored(name: str = "c", **secret: Any) -> AccessCredential:
     """A credential as use_credential hands it over: secret filled."""
     provider = {
-        "credential": {"aws": "AWS", "azure": "AZURE", "gcp": "GCP"},
+        "credential": {"aws": "AWS", "azure": "AZURE", "gcp": "GCP",
+                       "azure_service_principal": "AZURE", "basic": "GENERIC",
+                       "oauth": "GENERIC"},
         "role": {"aws": "AWS"},
         "token": {"azure": "AZURE", "azure_entra_id": "AZURE", "azure_entra_id_task": "AZURE",
-                  "gcp": "GCP", "snowflake": "SNOWFLAKE", "databricks": "DATABRICKS"},
+                  "gcp": "GCP", "snowflake": "SNOWFLAKE", "databricks": "DATABRICKS",
+                  "bearer": "GENERIC", "databricks_pat": "DATABRICKS"},
     }  # fmt: skip
     ((container, value),) = secret.items()
     member = next(field for field in value.__struct_fields__ if getattr(value, field) is not None)
@@ -118,6 +126,20 @@ DATABRICKS = stored(token=Token(databricks=DatabricksServicePrincipalSecret(
     host="https://dbc-1.cloud.databricks.com", client_id="sp-1",
     client_secret=CANARY_SECRET)))  # fmt: skip
 
+AZURE_SP = stored(credential=Credential(azure_service_principal=AzureServicePrincipal(
+    tenant_id="contoso.onmicrosoft.com", client_id="11111111-2222-3333-4444-555555555555",
+    client_secret=CANARY_SECRET, account_name="lakeacct")))  # fmt: skip
+DATABRICKS_PAT = stored(token=Token(databricks_pat=DatabricksPersonalAccessToken(
+    host="https://dbc-1.cloud.databricks.com", token=CANARY_SECRET)))  # fmt: skip
+BASIC = stored(credential=Credential(basic=BasicCredential(
+    user="etl", password=CANARY_SECRET, host="db.example.com", port=5432, database="sales",
+    scheme="postgresql", params={"sslmode": "require"})))  # fmt: skip
+BEARER = stored(token=Token(bearer=BearerToken(token=CANARY_SECRET)))
+# Its token endpoint is never reached here: nothing listens on port 9 of this machine.
+OAUTH = stored(credential=Credential(oauth=OAuthClientCredential(
+    token_url="http://127.0.0.1:9/token", client_id="app",
+    client_secret=CANARY_SECRET)))  # fmt: skip
+
 # Every kind, and the forms that do not apply to it (the docs' table).
 NOT_APPLICABLE = {
     "aws-key": (AWS_KEY, set()),
@@ -130,7 +152,16 @@ NOT_APPLICABLE = {
     "gcp-service-account": (GCP_SA, {"boto3_session"}),
     "snowflake": (SNOWFLAKE, {"storage_options", "tiledb_config", "boto3_session"}),
     "databricks": (DATABRICKS, {"storage_options", "tiledb_config", "boto3_session"}),
+    "azure-service-principal": (AZURE_SP, {"tiledb_config", "boto3_session"}),
+    "databricks-pat": (DATABRICKS_PAT, {"storage_options", "tiledb_config", "boto3_session"}),
+    "basic": (BASIC, {"storage_options", "tiledb_config", "boto3_session", "headers", "auth"}),
+    "bearer": (BEARER, {"storage_options", "tiledb_config", "boto3_session", "url"}),
+    "oauth": (OAUTH, {"env", "storage_options", "tiledb_config", "boto3_session", "url"}),
 }
+# Every kind but the new ones (issue #20) refuses the forms of logins and tokens.
+for _kind, (_, _refused) in NOT_APPLICABLE.items():
+    if _kind not in ("basic", "bearer", "oauth", "azure-entra-id", "azure-entra-id-task"):
+        _refused.update({"url", "headers", "auth"})
 
 
 def test_every_kind_that_can_be_stored_has_forms() -> None:
@@ -551,7 +582,8 @@ def test_env_values_are_strings_for_a_child_environment() -> None:
         if "env" in refused or credential is AWS_ROLE:
             continue
         with CredentialAccess(credential) as access:
-            env = access.env()
+            # A bearer token's variables have no standard names: it needs a prefix.
+            env = access.env(prefix="API") if credential is BEARER else access.env()
             config = access.tiledb_config() if "tiledb_config" not in refused else {}
         assert all(isinstance(v, str) for v in (*env.values(), *config.values()))
         assert all(k.isupper() for k in env)
@@ -569,6 +601,11 @@ _DOC_ROWS = {
     "Snowflake key pair": ["snowflake"],
     "Databricks service principal": ["databricks"],
     "Azure Entra ID, Entra ID task": ["azure-entra-id", "azure-entra-id-task"],
+    "Azure service principal": ["azure-service-principal"],
+    "Databricks personal access token": ["databricks-pat"],
+    "basic login": ["basic"],
+    "bearer token": ["bearer"],
+    "OAuth client": ["oauth"],
 }
 
 

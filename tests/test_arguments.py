@@ -30,7 +30,7 @@ from tilecred import (
 ARN = "arn:aws:iam::123456789012:role/demo"
 ROLE = {"aws": {"role_arn": ARN}}
 KEYS = {"aws": {"access_key_id": "AKIA1", "secret_access_key": "s3cr3t-value"}}
-PROVIDERS = "AWS, AZURE, GCP, SNOWFLAKE, DATABRICKS"
+PROVIDERS = "AWS, AZURE, GCP, SNOWFLAKE, DATABRICKS, GENERIC"
 
 
 class _Box:

@@ -218,6 +218,7 @@ def test_get_shows_fields_but_never_the_secret(httpserver: HTTPServer) -> None:
         "updated           2026-11-02 10:00 UTC\n"
         "last used         -\n"
         "used by           -\n"
+        "description       -\n"
         "access key id     AKIA1\n"
         "endpoint          https://s3.example.com\n"
         "use path style    true\n"
@@ -479,7 +480,8 @@ def test_from_json_takes_a_whole_body_and_options_win(
     assert unknown.code == 2
     assert unknown.err.endswith(
         "tilecred create: error: --from-json: unknown field 'workspace_id' in standard input "
-        "(known: allowed_in_tasks, credential, name, provider, provider_default, role, token)\n"
+        "(known: allowed_in_tasks, credential, description, name, provider, provider_default, "
+        "role, token)\n"
     )
     assert mixed.code == 2
     assert mixed.err.endswith(
@@ -535,7 +537,7 @@ def test_usage_errors_exit_2_and_send_nothing(httpserver: HTTPServer) -> None:
         ("lst",): "tilecred: error: argument COMMAND: invalid choice: 'lst' (choose from",
         ("create", "x", "--provider", "oracle"): "tilecred create: error: argument --provider: "
         "invalid provider 'oracle' (choose from AWS, AZURE, GCP, SNOWFLAKE, DATABRICKS, "
-        "in any case)",
+        "GENERIC, in any case)",
         ("create", "x", "--provider", "gcp", "--kind", "role"):
         "tilecred create: error: --kind role is for provider AWS, not GCP",
         ("create", "x", "--provider", "aws", "--role-arn", ARN):

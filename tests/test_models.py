@@ -19,7 +19,10 @@ from tilecred import (
     AzureCredential,
     AzureEntraIDTaskToken,
     AzureEntraIDToken,
+    AzureServicePrincipal,
     AzureToken,
+    BasicCredential,
+    BearerToken,
     CloudProvider,
     Credential,
     CredentialCreateRequest,
@@ -28,9 +31,11 @@ from tilecred import (
     CredentialsVerifyRequest,
     CredentialType,
     CredentialUpdateRequest,
+    DatabricksPersonalAccessToken,
     DatabricksServicePrincipalSecret,
     GCPInteroperabilityCredential,
     GCPServiceAccountKey,
+    OAuthClientCredential,
     PaginationMetadata,
     SnowflakeServiceUserKey,
     Teamspace,
@@ -58,15 +63,20 @@ WIRE_FIELDS: dict[type[_Model], tuple[str, ...]] = {
         "updated_at", "allowed_in_tasks", "status", "credential", "role", "token",
         # tilecred's additions (issue #13), all optional.
         "active", "expires_at", "last_used_at", "last_used_by",
+        # issue #20
+        "description",
     ),
-    Credential: ("aws", "azure", "gcp"),
-    AWSCredential: ("access_key_id", "secret_access_key", "endpoint", "use_path_style"),
+    Credential: ("aws", "azure", "gcp", "azure_service_principal", "basic", "oauth"),
+    AWSCredential: (
+        "access_key_id", "secret_access_key", "endpoint", "use_path_style", "session_token",
+    ),
     AzureCredential: ("blob_endpoint", "account_name", "account_key"),
     GCPInteroperabilityCredential: ("access_key_id", "secret_access_key"),
     AccessCredentialRole: ("aws",),
     AWSRole: ("role_arn", "external_id", "endpoint", "use_path_style"),
     Token: (
         "azure", "azure_entra_id", "azure_entra_id_task", "gcp", "snowflake", "databricks",
+        "bearer", "databricks_pat",
     ),
     AzureToken: ("blob_endpoint", "account_name", "sas_token"),
     AzureEntraIDToken: ("blob_endpoint",),
@@ -76,11 +86,25 @@ WIRE_FIELDS: dict[type[_Model], tuple[str, ...]] = {
         "account", "user", "private_key_raw", "private_key_passphrase", "role", "warehouse",
     ),
     DatabricksServicePrincipalSecret: ("host", "client_id", "client_secret"),
+    # tilecred's kinds (issue #20).
+    AzureServicePrincipal: (
+        "tenant_id", "client_id", "client_secret", "account_name", "authority",
+    ),
+    BasicCredential: (
+        "user", "password", "host", "port", "database", "scheme", "params",
+    ),
+    OAuthClientCredential: (
+        "token_url", "client_id", "client_secret", "scopes", "audience", "refresh_token",
+    ),
+    BearerToken: ("token", "url", "header"),
+    DatabricksPersonalAccessToken: ("host", "token"),
     CredentialCreateRequest: (
         "name", "provider", "provider_default", "allowed_in_tasks", "credential", "role", "token",
+        "description",
     ),
     CredentialUpdateRequest: (
         "name", "provider_default", "provider", "allowed_in_tasks", "credential", "role", "token",
+        "description",
     ),
     CredentialsVerifyRequest: (
         "name", "provider", "provider_default", "allowed_in_tasks", "credential", "role", "token",
@@ -120,6 +144,10 @@ REQUIRED: dict[type[_Model], set[str]] = {
     AzureEntraIDToken: {"blob_endpoint"},
     AzureEntraIDTaskToken: {"client_id"},
     GCPServiceAccountKey: {"account_id", "key_id"},
+    AzureServicePrincipal: {"tenant_id", "client_id"},
+    BasicCredential: {"user"},
+    OAuthClientCredential: {"token_url", "client_id"},
+    DatabricksPersonalAccessToken: {"host"},
     CredentialCreateRequest: {"name", "provider"},
     CredentialsVerifyRequest: {"name", "provider"},
     CredentialGetResponse: {"data"},
@@ -135,13 +163,18 @@ REQUIRED: dict[type[_Model], set[str]] = {
 }
 
 SECRETS: dict[type[_Model], set[str]] = {
-    AWSCredential: {"secret_access_key"},
+    AWSCredential: {"secret_access_key", "session_token"},
     AzureCredential: {"account_key"},
     GCPInteroperabilityCredential: {"secret_access_key"},
     AzureToken: {"sas_token"},
     GCPServiceAccountKey: {"key_text"},
     SnowflakeServiceUserKey: {"private_key_raw", "private_key_passphrase"},
     DatabricksServicePrincipalSecret: {"client_secret"},
+    AzureServicePrincipal: {"client_secret"},
+    BasicCredential: {"password"},
+    OAuthClientCredential: {"client_secret", "refresh_token"},
+    BearerToken: {"token"},
+    DatabricksPersonalAccessToken: {"token"},
 }
 
 
@@ -168,7 +201,7 @@ def test_every_public_model_is_covered() -> None:
         if isinstance(obj := getattr(tilecred, name), type) and issubclass(obj, _Model)
     }
     assert public <= set(WIRE_FIELDS)
-    assert len(public) == 26
+    assert len(public) == 31
 
 
 @pytest.mark.parametrize("model", list(SECRETS), ids=lambda m: m.__name__)
@@ -212,6 +245,11 @@ def test_the_marks_of_the_wire_models() -> None:
         AWSCredential: ("secret_access_key",),
         AzureToken: ("sas_token",),
         GCPServiceAccountKey: ("key_text",),
+        AzureServicePrincipal: ("client_secret",),
+        BasicCredential: ("password",),
+        OAuthClientCredential: ("client_secret",),
+        BearerToken: ("token",),
+        DatabricksPersonalAccessToken: ("token",),
     }
     sent_empty = {m: m.__sent_empty__ for m in WIRE_FIELDS if m.__sent_empty__}
     assert sent_empty == {
@@ -244,7 +282,9 @@ def test_the_server_error_body_is_the_client_one_with_fields_required() -> None:
 
 
 def test_enums() -> None:
-    assert [p.value for p in CloudProvider] == ["AWS", "AZURE", "GCP", "SNOWFLAKE", "DATABRICKS"]
+    assert [p.value for p in CloudProvider] == [
+        "AWS", "AZURE", "GCP", "SNOWFLAKE", "DATABRICKS", "GENERIC",
+    ]  # fmt: skip
     assert [t.value for t in CredentialType] == ["workspace", "teamspace"]
     assert str(CloudProvider.AZURE) == "AZURE"
     assert f"{CredentialType.TEAMSPACE}" == "teamspace"

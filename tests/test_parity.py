@@ -45,7 +45,9 @@ GCP_HMAC = {"gcp": {"access_key_id": "GOOG1EXAMPLE", "secret_access_key": CANARY
 DATABRICKS = {"databricks": {"host": "https://x.cloud.databricks.com", "client_id": "c",
                              "client_secret": CANARY_SECRET}}  # fmt: skip
 SNOWFLAKE = {"snowflake": {"account": "acct", "user": "u", "private_key_raw": CANARY_SECRET}}
-NOT_A_PROVIDER = "provider must be one of AWS, AZURE, GCP, SNOWFLAKE, DATABRICKS, not 'MARS'"
+NOT_A_PROVIDER = (
+    "provider must be one of AWS, AZURE, GCP, SNOWFLAKE, DATABRICKS, GENERIC, not 'MARS'"
+)
 _REQUEST_ID = re.compile(r" \(request id [^)]*\)$")
 
 

@@ -26,7 +26,10 @@ SECRET_PARAMETERS = [
     ("credential", KW, None), ("role", KW, None), ("token", KW, None),
 ]  # fmt: skip
 SIGNATURES: dict[str, list[tuple[str, Any, Any]]] = {
-    "create_credential": [("name", POS, _), ("provider", POS, _), *SECRET_PARAMETERS],
+    # description: tilecred's addition, after TileDB's parameters (issue #20).
+    "create_credential": [
+        ("name", POS, _), ("provider", POS, _), *SECRET_PARAMETERS, ("description", KW, None),
+    ],
     "get_credential": [("name", POS, _), ("teamspace", KW, None)],
     "list_credentials": [
         ("teamspace", POS, None), ("page", POS, 1), ("per_page", POS, None),
@@ -37,7 +40,7 @@ SIGNATURES: dict[str, list[tuple[str, Any, Any]]] = {
         ("cred_name", POS, _), ("teamspace", KW, None), ("name", KW, None),
         ("provider_default", KW, None), ("provider", KW, None), ("allowed_in_tasks", KW, None),
         ("credential", KW, None), ("role", KW, None), ("token", KW, None),
-        ("verify_first", KW, False),
+        ("description", KW, None), ("verify_first", KW, False),
     ],
     "delete_credential": [("name", POS, _), ("teamspace", KW, None)],
     "verify_credential": [("name", POS, _), ("provider", POS, _), *SECRET_PARAMETERS],

@@ -68,7 +68,9 @@ def test_openapi_document_is_generated_from_the_models(server: Running) -> None:
     assert sorted(doc["paths"]["/v4/credentials/{workspace}/{name}"]) == ["delete", "get", "patch"]
     schemas = doc["components"]["schemas"]
     assert schemas["AWSRole"]["required"] == ["role_arn"]
-    assert schemas["CloudProvider"]["enum"] == ["AWS", "AZURE", "DATABRICKS", "GCP", "SNOWFLAKE"]
+    assert schemas["CloudProvider"]["enum"] == [
+        "AWS", "AZURE", "DATABRICKS", "GCP", "GENERIC", "SNOWFLAKE",
+    ]  # fmt: skip
     assert schemas["ErrorResponse"]["required"] == ["code", "message", "request_id"]
     create = doc["paths"]["/v4/credentials/{workspace}"]["post"]
     assert create["requestBody"]["content"]["application/json"]["schema"] == {
@@ -347,7 +349,8 @@ BAD_QUERIES: list[tuple[tuple[str, str], str, str | None]] = [
     (("type", "user"), "query parameter type must be workspace or teamspace, not 'user'", "type"),
     (
         ("provider", "S3"),
-        "query parameter provider must be one of AWS, AZURE, GCP, SNOWFLAKE, DATABRICKS, not 'S3'",
+        "query parameter provider must be one of AWS, AZURE, GCP, SNOWFLAKE, DATABRICKS, "
+        "GENERIC, not 'S3'",
         "provider",
     ),
 ]

@@ -205,3 +205,64 @@ def test_tiledbs_client_reads_a_credential_with_its_last_use(
     assert (got.name, got.id) == ("lake", sent["id"])
     assert got.credential.aws.access_key_id == "AKIAIOSFODNN7EXAMPLE"
     assert [c.name for c in credentials.list_credentials()] == ["lake"]
+
+
+# One credential of every kind TileDB's models cannot hold (issue #20), made
+# through tilecred's own client, which reads every kind.
+TILECRED_KINDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "a-basic": ("GENERIC", {"credential": {"basic": {
+        "user": "etl", "password": CANARY_SECRET, "host": "db", "scheme": "postgresql"}}}),
+    "b-bearer": ("GENERIC", {"token": {"bearer": {"token": CANARY_SECRET}}}),
+    "c-oauth": ("GENERIC", {"credential": {"oauth": {
+        "token_url": "https://login.example.com/token", "client_id": "app",
+        "client_secret": CANARY_SECRET}}}),
+    "d-azure-sp": ("AZURE", {"credential": {"azure_service_principal": {
+        "tenant_id": "contoso.onmicrosoft.com", "client_id": "app",
+        "client_secret": CANARY_SECRET}}}),
+    "e-pat": ("DATABRICKS", {"token": {"databricks_pat": {
+        "host": "https://dbc-1.cloud.databricks.com", "token": CANARY_SECRET}}}),
+}  # fmt: skip
+
+
+def test_tiledbs_client_lists_gets_and_updates_beside_every_tilecred_kind(
+    server: Running, tiledb_session: Any
+) -> None:
+    credentials = importlib.import_module("tiledb.client.credentials")
+    ours = tilecred.Client(host=server.url, token=server.token)
+    for name, (provider, secret) in TILECRED_KINDS.items():
+        ours.create_credential(name, provider, description=f"{name} for tests", **secret)
+    # TileDB's kinds, one with tilecred's additions (a session token, a description).
+    ours.create_credential(
+        "f-s3", "AWS", description="temporary keys",
+        credential={"aws": {"access_key_id": "ASIAIOSFODNN7EXAMPLE",
+                            "secret_access_key": CANARY_SECRET, "session_token": CANARY_SECRET}},
+    )  # fmt: skip
+    ours.create_credential("g-role", "AWS", role={"aws": {"role_arn": ROLE_ARN}})
+    ours.create_credential(
+        "h-sas", "AZURE", token={"azure": {"account_name": "acct", "sas_token": CANARY_SECRET}}
+    )
+
+    # TileDB's client sees only what its models hold, and counts only that.
+    pager = credentials.list_credentials(per_page=2)
+    assert [c.name for c in pager] == ["f-s3", "g-role", "h-sas"]
+    assert (pager.pagination_metadata.total_items, pager.pagination_metadata.total_pages) == (3, 2)
+    # Its second page, asked for alone, is the listing's last: nothing comes after it.
+    last = credentials.list_credentials(page=2, per_page=2)
+    assert [c.name for c in last] == ["h-sas"]
+    got = credentials.get_credential("f-s3")
+    assert (got.credential.aws.access_key_id, got.credential.aws.secret_access_key) == (
+        "ASIAIOSFODNN7EXAMPLE", ""
+    )  # fmt: skip
+    with pytest.raises(credentials.CredentialsError):
+        credentials.get_credential("a-basic")
+    credentials.update_credential("f-s3", name="f-s3-renamed", allowed_in_tasks=True)
+    credentials.update_credential("g-role", provider_default=True)
+
+    # tilecred's client sees every kind, the change TileDB's made included.
+    everything = list(ours.list_credentials(per_page=3))
+    assert [c.name for c in everything] == [*TILECRED_KINDS, "f-s3-renamed", "g-role", "h-sas"]
+    renamed = ours.get_credential("f-s3-renamed")
+    # TileDB's client sends allowed_in_tasks=False with every update, whatever it was given.
+    assert (renamed.description, renamed.allowed_in_tasks) == ("temporary keys", False)
+    assert ours.get_credential("a-basic").description == "a-basic for tests"
+    assert ours.get_credential("g-role").provider_default is True

@@ -129,6 +129,7 @@ def create_credential(
     credential: Credential | SecretArg = None,
     role: AccessCredentialRole | SecretArg = None,
     token: Token | SecretArg = None,
+    description: str | None = None,
 ) -> None:
     """Store a new credential under a name.
 
@@ -142,6 +143,8 @@ def create_credential(
         credential: a key-based secret (``Credential``, or a dict).
         role: a role to assume (``AccessCredentialRole``, or a dict).
         token: a token-based secret (``Token``, or a dict).
+        description: what the credential is for, in words (at most 1,000
+            characters); shown by get and list. A tilecred addition.
 
     Exactly one of ``credential``, ``role`` and ``token`` must be given.
 
@@ -168,6 +171,7 @@ def create_credential(
         credential=credential,
         role=role,
         token=token,
+        description=description,
     )
 
 
@@ -251,6 +255,7 @@ def update_credential(
     credential: Credential | SecretArg = None,
     role: AccessCredentialRole | SecretArg = None,
     token: Token | SecretArg = None,
+    description: str | None = None,
     verify_first: bool = False,
 ) -> None:
     """Change a credential: rename it, replace its secret, or change its flags.
@@ -268,6 +273,7 @@ def update_credential(
         credential: a new key-based secret.
         role: a new role.
         token: a new token-based secret.
+        description: a new description; ``""`` removes it. A tilecred addition.
         verify_first: verify the new secret (as ``verify_credential`` does)
             before it replaces the stored one, and change nothing if it fails,
             so that a typo cannot replace a working key. Needs a new secret.
@@ -299,6 +305,7 @@ def update_credential(
         credential=credential,
         role=role,
         token=token,
+        description=description,
         verify_first=verify_first,
     )
 

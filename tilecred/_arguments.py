@@ -14,7 +14,13 @@ from typing import TypeVar
 import msgspec
 
 from ._errors import InvalidArgumentError
-from ._limits import MAX_CREDENTIAL_NAME, MAX_PURPOSE, MAX_TEAMSPACE_NAME, MAX_WORKSPACE_NAME
+from ._limits import (
+    MAX_CREDENTIAL_NAME,
+    MAX_DESCRIPTION,
+    MAX_PURPOSE,
+    MAX_TEAMSPACE_NAME,
+    MAX_WORKSPACE_NAME,
+)
 from ._models import (
     MEMBER_PROVIDERS,
     MEMBER_TYPES,
@@ -34,6 +40,7 @@ __all__ = [
     "check_audit_limit",
     "check_bool",
     "check_credential_type",
+    "check_description",
     "check_name",
     "check_page",
     "check_provider",
@@ -100,6 +107,31 @@ def check_name(value: object, what: str = "name", limit: int = MAX_CREDENTIAL_NA
         raise InvalidArgumentError(f"{what} {value!r} must not contain control characters")
     if _SURROGATE.search(value):
         raise InvalidArgumentError(f"{what} {value!r} must not contain lone surrogates")
+    return value
+
+
+# A description may run over lines and hold tabs; no other control characters.
+_DESCRIPTION_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def check_description(value: object) -> str | None:
+    """``None``, or a credential's description: a str of at most ``MAX_DESCRIPTION``
+    characters, lines and tabs allowed, no other control characters.
+
+    ``""`` is kept: on update it removes the description.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"description must be a str, not {type(value).__name__}")
+    if len(value) > MAX_DESCRIPTION:
+        raise InvalidArgumentError(
+            f"description is {len(value)} characters long; the limit is {MAX_DESCRIPTION}"
+        )
+    if _DESCRIPTION_CONTROL.search(value):
+        raise InvalidArgumentError("description must not contain control characters")
+    if _SURROGATE.search(value):
+        raise InvalidArgumentError("description must not contain lone surrogates")
     return value
 
 

@@ -9,10 +9,13 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from ._arguments import (
     check_audit_limit,
     check_bool,
     check_credential_type,
+    check_description,
     check_name,
     check_page,
     check_provider,
@@ -273,6 +276,7 @@ class Client:
         credential: Credential | SecretArg = None,
         role: AccessCredentialRole | SecretArg = None,
         token: Token | SecretArg = None,
+        description: str | None = None,
     ) -> None:
         """Store a new credential; see ``tilecred.create_credential``."""
         name = check_name(name)
@@ -287,6 +291,7 @@ class Client:
             credential=cred,
             role=rol,
             token=tok,
+            description=check_description(description),
         )
         with _Failure(self, "create credential", name, ts, request):
             self._get_backend().create(request, ts)
@@ -340,6 +345,7 @@ class Client:
         credential: Credential | SecretArg = None,
         role: AccessCredentialRole | SecretArg = None,
         token: Token | SecretArg = None,
+        description: str | None = None,
         verify_first: bool = False,
     ) -> None:
         """Change a credential; see ``tilecred.update_credential``."""
@@ -356,6 +362,7 @@ class Client:
             credential=cred,
             role=rol,
             token=tok,
+            description=check_description(description),
         )
         if all(getattr(request, field) is None for field in request.__struct_fields__):
             raise InvalidArgumentError(
@@ -473,7 +480,19 @@ class Client:
             # Another credential (a key to assume a role with): same scope, same gate.
             return self._use(check_name(other), ts, why)
 
-        return CredentialAccess(credential, resolve=resolve)
+        def rotated(refresh_token: str) -> None:
+            # The OAuth token endpoint replaced the refresh token: the old one
+            # no longer works, so the new one is stored (an audited update).
+            held = credential.credential
+            client = None if held is None else held.oauth
+            if client is None:
+                return
+            fresh = msgspec.structs.replace(client, refresh_token=refresh_token)
+            request = CredentialUpdateRequest(credential=Credential(oauth=fresh))
+            with _Failure(self, "store the rotated refresh token of credential", name, ts):
+                self._get_backend().update(name, request, ts)
+
+        return CredentialAccess(credential, resolve=resolve, rotated=rotated)
 
     def _use(self, name: str, teamspace: str | None, purpose: str | None) -> AccessCredential:
         with _Failure(self, "use credential", name, teamspace):

@@ -139,7 +139,13 @@ class Transport:
         self._first_timeout = urllib3.Timeout(
             connect=min(CONNECT_TIMEOUT, settings.timeout / 2), read=settings.timeout
         )
-        headers = {"User-Agent": f"tilecred/{__version__}", "Accept": "application/json"}
+        # X-Tilecred-Kinds: tilecred serve leaves its own kinds of credential
+        # out of /v4 answers unless the client says it reads them (docs/wire.md).
+        headers = {
+            "User-Agent": f"tilecred/{__version__}",
+            "Accept": "application/json",
+            "X-Tilecred-Kinds": "all",
+        }
         basic = None
         # Where what this client signs in with came from, for a 401 to name.
         self._sign_in_source: str | None = None

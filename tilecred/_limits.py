@@ -14,6 +14,7 @@ from __future__ import annotations
 
 __all__ = [
     "MAX_CREDENTIAL_NAME",
+    "MAX_DESCRIPTION",
     "MAX_GCP_KEY_CHARS",
     "MAX_PASSPHRASE_CHARS",
     "MAX_PBKDF2_ITERATIONS",
@@ -70,3 +71,8 @@ MAX_RSA_BITS = 4096
 # p=1) and the 32 MiB of memory OpenSSL itself allows when it decrypts a key.
 MAX_PBKDF2_ITERATIONS = 600_000
 MAX_SCRYPT_COST = 2**18
+
+# -- descriptions ------------------------------------------------------------------
+
+# A credential's description: a sentence or a paragraph, shown by get and list.
+MAX_DESCRIPTION = 1000

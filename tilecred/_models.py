@@ -19,6 +19,7 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 
 from ._display import Masked, Plain, credentials_html, shown
+from ._limits import MAX_DESCRIPTION
 
 __all__ = [
     "AWSCredential",
@@ -30,7 +31,10 @@ __all__ = [
     "AzureCredential",
     "AzureEntraIDTaskToken",
     "AzureEntraIDToken",
+    "AzureServicePrincipal",
     "AzureToken",
+    "BasicCredential",
+    "BearerToken",
     "CloudProvider",
     "Credential",
     "CredentialCreateRequest",
@@ -39,11 +43,13 @@ __all__ = [
     "CredentialUpdateRequest",
     "CredentialsListResponse",
     "CredentialsVerifyRequest",
+    "DatabricksPersonalAccessToken",
     "DatabricksServicePrincipalSecret",
     "ErrorBody",
     "ErrorResponse",
     "GCPInteroperabilityCredential",
     "GCPServiceAccountKey",
+    "OAuthClientCredential",
     "PaginationMetadata",
     "Secret",
     "SentEmpty",
@@ -66,6 +72,9 @@ class CloudProvider(enum.StrEnum):
     GCP = "GCP"
     SNOWFLAKE = "SNOWFLAKE"
     DATABRICKS = "DATABRICKS"
+    #: tilecred's extension: database logins, API tokens and OAuth clients,
+    #: for any service. TileDB's service and client do not know it.
+    GENERIC = "GENERIC"
 
 
 class CredentialType(enum.StrEnum):
@@ -232,6 +241,8 @@ class AWSCredential(_Model, kw_only=True):
     secret_access_key: Annotated[str | None, Secret(required=True), SentEmpty()] = None
     endpoint: str | None = None
     use_path_style: bool | None = None
+    # tilecred's addition: the third part of temporary (STS) keys.
+    session_token: Annotated[str | None, Secret()] = None
 
 
 class AzureCredential(_Model, kw_only=True):
@@ -249,12 +260,65 @@ class GCPInteroperabilityCredential(_Model, kw_only=True):
     secret_access_key: Annotated[str | None, Secret(), SentEmpty()] = None
 
 
+class AzureServicePrincipal(_Model, kw_only=True):
+    """An Azure service principal's client secret (Entra ID), for storage or any Azure API.
+
+    ``authority`` is the Entra ID host when it is not the public cloud's
+    (``login.microsoftonline.us``); ``account_name`` the storage account it is for.
+    """
+
+    tenant_id: str
+    client_id: str
+    client_secret: Annotated[str | None, Secret(required=True)] = None
+    account_name: str | None = None
+    authority: str | None = None
+
+
+class BasicCredential(_Model, kw_only=True):
+    """A user name and password, and where they log in: a database, a warehouse, an API.
+
+    ``scheme`` names the service (``postgresql``, ``mysql``, ``snowflake``,
+    ``mssql``, ``http``…) and ``params`` the URL's query (``sslmode``…).
+    """
+
+    user: str
+    password: Annotated[str | None, Secret(required=True)] = None
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    scheme: str | None = None
+    params: dict[str, str] | None = None
+
+
+class OAuthClientCredential(_Model, kw_only=True):
+    """An OAuth 2.0 client: what gets an access token from ``token_url``.
+
+    The client-credentials grant, or the refresh-token grant when a
+    ``refresh_token`` is stored; ``scopes`` are sent space-separated and
+    ``audience`` as a form field when set.
+    """
+
+    token_url: str
+    client_id: str
+    client_secret: Annotated[str | None, Secret(required=True)] = None
+    scopes: list[str] | None = None
+    audience: str | None = None
+    refresh_token: Annotated[str | None, Secret()] = None
+
+
 class Credential(_Model, kw_only=True):
-    """A key-based secret: exactly one of ``aws``, ``azure`` or ``gcp``."""
+    """A key-based secret: exactly one member.
+
+    ``aws``, ``azure`` and ``gcp`` are TileDB's; ``azure_service_principal``,
+    ``basic`` and ``oauth`` are tilecred's.
+    """
 
     aws: AWSCredential | None = None
     azure: AzureCredential | None = None
     gcp: GCPInteroperabilityCredential | None = None
+    azure_service_principal: AzureServicePrincipal | None = None
+    basic: BasicCredential | None = None
+    oauth: OAuthClientCredential | None = None
 
 
 # -- secrets: roles -------------------------------------------------------------
@@ -327,8 +391,27 @@ class DatabricksServicePrincipalSecret(_Model, kw_only=True):
     client_secret: Annotated[str | None, Secret()] = None
 
 
+class BearerToken(_Model, kw_only=True):
+    """An API token sent in a header: ``Authorization: Bearer <token>``, or
+    ``<header>: <token>`` when ``header`` is set. ``url`` is the API it is for."""
+
+    token: Annotated[str | None, Secret(required=True)] = None
+    url: str | None = None
+    header: str | None = None
+
+
+class DatabricksPersonalAccessToken(_Model, kw_only=True):
+    """A Databricks personal access token for one workspace (``host``)."""
+
+    host: str
+    token: Annotated[str | None, Secret(required=True)] = None
+
+
 class Token(_Model, kw_only=True):
-    """A token-based secret: exactly one member."""
+    """A token-based secret: exactly one member.
+
+    ``bearer`` and ``databricks_pat`` are tilecred's; the others TileDB's.
+    """
 
     azure: AzureToken | None = None
     azure_entra_id: AzureEntraIDToken | None = None
@@ -336,6 +419,8 @@ class Token(_Model, kw_only=True):
     gcp: GCPServiceAccountKey | None = None
     snowflake: SnowflakeServiceUserKey | None = None
     databricks: DatabricksServicePrincipalSecret | None = None
+    bearer: BearerToken | None = None
+    databricks_pat: DatabricksPersonalAccessToken | None = None
 
 
 # -- credentials ----------------------------------------------------------------
@@ -363,10 +448,17 @@ class AccessCredential(_Model, kw_only=True):
     expires_at: datetime.datetime | None = None
     last_used_at: datetime.datetime | None = None
     last_used_by: str | None = None
+    # tilecred's addition (issue #20): what the credential is for, in words.
+    description: str | None = None
 
     def _repr_html_(self) -> str:
         # Jupyter shows this instead of the repr: one row of the credential table.
         return credentials_html([self])
+
+
+# A credential's description, as a request carries it: the limit is checked
+# wherever a request is decoded or converted (library and server alike).
+Description = Annotated[str, msgspec.Meta(max_length=MAX_DESCRIPTION)]
 
 
 class CredentialCreateRequest(_Model, kw_only=True):
@@ -379,10 +471,14 @@ class CredentialCreateRequest(_Model, kw_only=True):
     credential: Credential | None = None
     role: AccessCredentialRole | None = None
     token: Token | None = None
+    description: Description | None = None
 
 
 class CredentialUpdateRequest(_Model, kw_only=True):
-    """The body of an update request; every field optional."""
+    """The body of an update request; every field optional.
+
+    ``description=""`` removes the description.
+    """
 
     name: str | None = None
     provider_default: bool | None = None
@@ -391,6 +487,7 @@ class CredentialUpdateRequest(_Model, kw_only=True):
     credential: Credential | None = None
     role: AccessCredentialRole | None = None
     token: Token | None = None
+    description: Description | None = None
 
 
 class CredentialsVerifyRequest(_Model, kw_only=True):
@@ -608,6 +705,9 @@ MEMBER_PROVIDERS: dict[type[_Model], dict[str, CloudProvider]] = {
         "aws": CloudProvider.AWS,
         "azure": CloudProvider.AZURE,
         "gcp": CloudProvider.GCP,
+        "azure_service_principal": CloudProvider.AZURE,
+        "basic": CloudProvider.GENERIC,
+        "oauth": CloudProvider.GENERIC,
     },
     AccessCredentialRole: {"aws": CloudProvider.AWS},
     Token: {
@@ -617,8 +717,23 @@ MEMBER_PROVIDERS: dict[type[_Model], dict[str, CloudProvider]] = {
         "gcp": CloudProvider.GCP,
         "snowflake": CloudProvider.SNOWFLAKE,
         "databricks": CloudProvider.DATABRICKS,
+        "bearer": CloudProvider.GENERIC,
+        "databricks_pat": CloudProvider.DATABRICKS,
     },
 }
+
+# The members TileDB's models have no room for (tilecred's kinds): TileDB's
+# own client cannot decode a credential that holds one, so /v4 answers leave
+# such credentials out unless the client asks for every kind.
+EXTENSION_MEMBERS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("credential", "azure_service_principal"),
+        ("credential", "basic"),
+        ("credential", "oauth"),
+        ("token", "bearer"),
+        ("token", "databricks_pat"),
+    }
+)
 
 # The secret containers, by the field of AccessCredential (and of every
 # request) that holds each.

@@ -131,7 +131,7 @@ class _KeyForms(Forms):
             )
         key = self.s3_key()
         endpoint = _endpoint(key.endpoint, key.path_style)
-        return _boto3().key_session(key.key_id, key.secret, endpoint)
+        return _boto3().key_session(key.key_id, key.secret, endpoint, token=key.token)
 
 
 def _secret(name: str, value: str | None, kind: str) -> str:
@@ -151,7 +151,7 @@ class AWSKeyForms(_KeyForms):
     def s3_key(self) -> S3Key:
         key = self.member
         secret = _secret(self.name, key.secret_access_key, self.kind)
-        return S3Key(key.access_key_id, secret, None, key.endpoint, key.use_path_style)
+        return S3Key(key.access_key_id, secret, key.session_token, key.endpoint, key.use_path_style)
 
 
 class GCPHmacForms(_KeyForms):
@@ -248,7 +248,9 @@ class AWSRoleForms(Forms):
             raise use_error(self.name, f"source credential {source!r} is not an AWS access key")
         secret = _secret(source, key.secret_access_key, "an AWS access key")
         endpoint = _endpoint(key.endpoint, key.use_path_style)
-        return boto3_module.key_session(key.access_key_id, secret, endpoint)
+        return boto3_module.key_session(
+            key.access_key_id, secret, endpoint, token=key.session_token
+        )
 
     def temporary_key(self) -> S3Key:
         """The current STS credentials (fetched, or refreshed, when needed)."""

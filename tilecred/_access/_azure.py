@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar
 
-from .._models import AzureCredential, AzureToken
+from .._models import AzureCredential, AzureServicePrincipal, AzureToken
 from ._base import Forms, use_error
 from ._expiry import sas_expiry, utcnow
 
-__all__ = ["AzureEntraIDForms", "AzureKeyForms", "AzureSASForms"]
+__all__ = ["AzureEntraIDForms", "AzureKeyForms", "AzureSASForms", "AzureServicePrincipalForms"]
 
 _NO_BOTO3 = "boto3 is for AWS (and S3-compatible stores), not Azure"
 
@@ -145,3 +145,48 @@ class AzureEntraIDForms(Forms):
         "tiledb_config": _ENTRA_WHY,
         "boto3_session": _NO_BOTO3,
     }
+
+
+class AzureServicePrincipalForms(Forms):
+    """``Credential(azure_service_principal=AzureServicePrincipal(...))``.
+
+    azure-identity's variables (``EnvironmentCredential``, and so
+    ``DefaultAzureCredential``) and adlfs' options; TileDB's Azure backend
+    takes no client secret.
+    """
+
+    kind = "an Azure service principal"
+    not_applicable: ClassVar[dict[str, str]] = {
+        "tiledb_config": "TileDB's Azure backend signs in with a key or a SAS, not a client secret",
+        "boto3_session": _NO_BOTO3,
+    }
+    member: AzureServicePrincipal
+
+    def _secret(self) -> str:
+        if self.member.client_secret is None:
+            raise use_error(self.name, f"{self.kind} came without its client secret")
+        return self.member.client_secret
+
+    def env(self) -> dict[str, str]:
+        principal = self.member
+        env = {
+            "AZURE_TENANT_ID": principal.tenant_id,
+            "AZURE_CLIENT_ID": principal.client_id,
+            "AZURE_CLIENT_SECRET": self._secret(),
+        }
+        if principal.authority is not None:
+            env["AZURE_AUTHORITY_HOST"] = principal.authority
+        if principal.account_name is not None:
+            env["AZURE_STORAGE_ACCOUNT_NAME"] = principal.account_name
+        return env
+
+    def storage_options(self) -> dict[str, Any]:
+        principal = self.member
+        if principal.account_name is None:
+            raise use_error(self.name, f"storage_options() needs {self.kind}'s account_name")
+        return {
+            "account_name": principal.account_name,
+            "tenant_id": principal.tenant_id,
+            "client_id": principal.client_id,
+            "client_secret": self._secret(),
+        }

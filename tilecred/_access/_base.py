@@ -23,8 +23,16 @@ __all__ = ["FORMS", "Forms", "Resolver", "SecretFiles", "use_error"]
 # client and gate: how a role is assumed with a key that is itself stored.
 Resolver = Callable[[str], AccessCredential]
 
-# The four forms, by method name; the docs' table has one column per form.
-FORMS = ("env", "storage_options", "tiledb_config", "boto3_session")
+# The forms, by method name; the docs' table has one column per form.
+FORMS = ("env", "storage_options", "tiledb_config", "boto3_session", "url", "headers", "auth")
+
+
+# Why the forms of logins and tokens do not apply to a cloud's keys, unless a kind says.
+_NOT_APPLICABLE = {
+    "url": "it is not a login to a service (url() is for basic logins)",
+    "headers": "it is not sent in an HTTP header (headers() is for tokens and OAuth clients)",
+    "auth": "it is not sent in an HTTP header (auth() is for tokens and OAuth clients)",
+}
 
 
 def use_error(name: str, message: str) -> CredentialsError:
@@ -99,6 +107,8 @@ class Forms:
     kind: ClassVar[str] = "this kind of credential"
     #: Form name -> why it does not apply to this kind.
     not_applicable: ClassVar[dict[str, str]] = {}
+    #: Whether ``env(prefix=...)`` names the variables (logins and tokens).
+    takes_prefix: ClassVar[bool] = False
 
     def __init__(
         self, name: str, member: Any, files: SecretFiles, resolve: Resolver | None
@@ -123,7 +133,9 @@ class Forms:
 
     def refuse(self, form: str) -> CredentialsError:
         """The error for a form that does not apply to this kind."""
-        why = self.not_applicable.get(form, "its provider's tools do not take one")
+        why = self.not_applicable.get(form) or _NOT_APPLICABLE.get(
+            form, "its provider's tools do not take one"
+        )
         return use_error(self.name, f"{form}() does not apply to {self.kind}: {why}")
 
     def check_usable(self) -> None:
@@ -137,6 +149,14 @@ class Forms:
     def env(self) -> dict[str, str]:
         """Environment variables; see the docs' table per kind."""
         raise self.refuse("env")
+
+    def url(self) -> str:
+        """A URL that carries the login (a database URL)."""
+        raise self.refuse("url")
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that carry the secret."""
+        raise self.refuse("headers")
 
     def storage_options(self) -> dict[str, Any]:
         """fsspec keyword arguments."""

@@ -80,13 +80,22 @@ def _session(endpoint: S3Endpoint, **kwargs: Any) -> boto3.Session:
 
 
 def key_session(
-    key_id: str, secret: str, endpoint: S3Endpoint, *, region: str | None = None
+    key_id: str,
+    secret: str,
+    endpoint: S3Endpoint,
+    *,
+    region: str | None = None,
+    token: str | None = None,
 ) -> boto3.Session:
-    """A session on a static key."""
+    """A session on a static key (with its session token, for temporary keys)."""
     if region is None and endpoint.url is not None:
         region = _DEFAULT_REGION
     return _session(
-        endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region
+        endpoint,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        region_name=region,
     )
 
 

@@ -28,6 +28,7 @@ BODY_FIELDS = (
     "credential",
     "role",
     "token",
+    "description",
 )
 
 
@@ -40,8 +41,7 @@ def _members(container: str) -> dict[str, set[str]]:
             fields.update(kind.fields)
             if kind.secret is not None:
                 fields.add(kind.secret)
-            if kind.name == "key-pair":
-                fields.add("private_key_passphrase")
+            fields.update(kind.extra_secrets)
     return members
 
 

@@ -106,6 +106,7 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
         "provider": args.provider,
         "provider_default": args.provider_default,
         "allowed_in_tasks": args.allowed_in_tasks,
+        "description": getattr(args, "description", None),
     }
     body.update({field: value for field, value in given.items() if value is not None})
     if args.command != "update":
@@ -200,6 +201,8 @@ def run_verify(args: argparse.Namespace) -> int:
     client = client_for(args)
     body = _request(args)
     name, provider = body.pop("name"), body.pop("provider")
+    # A create's body verified as it is: its description has nothing to verify.
+    body.pop("description", None)
     with _expiry_warnings():
         client.verify_credential(name, provider, teamspace=args.teamspace, **body)
     print(f"credential {name!r} verified{scope_text(args)}")
@@ -246,10 +249,14 @@ def run_delete(args: argparse.Namespace) -> int:
 # -- the parsers --------------------------------------------------------------------
 
 
+def _add_description(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--description", metavar="TEXT", help=text)
+
+
 def _add_changes(parser: argparse.ArgumentParser) -> None:
     """Options shared by create, update and verify."""
     parser.add_argument(
-        "--provider", type=provider_type, help="AWS, AZURE, GCP, SNOWFLAKE or DATABRICKS"
+        "--provider", type=provider_type, help="AWS, AZURE, GCP, SNOWFLAKE, DATABRICKS or GENERIC"
     )
     parser.add_argument(
         "--default",
@@ -366,10 +373,15 @@ def _add_create(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
                 --teamspace ml
             tilecred create sf --provider snowflake --account acme --user svc \\
                 --key-file rsa_key.p8 --passphrase-prompt
+            tilecred create warehouse --provider generic --kind basic --scheme postgresql \\
+                --user etl --service-host db.example.com --port 5432 --database sales \\
+                --param sslmode=require --secret-env PGPASSWORD \\
+                --description "the nightly ETL's login"
             tilecred create prod-s3 --from-json body.json
         """,
     )  # fmt: skip
     p.add_argument("name", metavar="NAME", nargs="?", help="the new credential's name")
+    _add_description(p, "what the credential is for, in words (at most 1,000 characters)")
     _add_changes(p)
     p.set_defaults(handler=run_create)
 
@@ -396,6 +408,7 @@ def _add_update(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
         "--verify-first", action="store_true",
         help="verify the new secret first; if it fails, change nothing (exit status 1)",
     )  # fmt: skip
+    _add_description(p, 'a new description; "" removes it')
     _add_changes(p)
     p.set_defaults(handler=run_update)
 

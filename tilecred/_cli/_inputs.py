@@ -38,6 +38,10 @@ _STDIN_READERS = (
     ("secret_file", STDIN, "--secret-file -"),
     ("passphrase_stdin", None, "--passphrase-stdin"),
     ("passphrase_file", STDIN, "--passphrase-file -"),
+    ("session_token_stdin", None, "--session-token-stdin"),
+    ("session_token_file", STDIN, "--session-token-file -"),
+    ("refresh_token_stdin", None, "--refresh-token-stdin"),
+    ("refresh_token_file", STDIN, "--refresh-token-file -"),
     ("from_json", STDIN, "--from-json -"),
 )
 

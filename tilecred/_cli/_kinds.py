@@ -67,9 +67,10 @@ class Kind:
         return self._secret_fields[0] if self._secret_fields else None
 
     @property
-    def passphrase(self) -> str | None:
-        """The wire field of the secret's passphrase, if it has one."""
-        return self._secret_fields[1] if len(self._secret_fields) > 1 else None
+    def extra_secrets(self) -> tuple[str, ...]:
+        """The wire fields of the secrets that come beside the secret (a key's
+        passphrase, an AWS session token, an OAuth refresh token)."""
+        return self._secret_fields[1:]
 
 
 KINDS: dict[str, Kind] = {
@@ -106,6 +107,22 @@ KINDS: dict[str, Kind] = {
              ("host", "client_id"), ("host", "client_id"),
              "Databricks client secret", False,
              "a Databricks service principal's OAuth secret"),
+        Kind("pat", CloudProvider.DATABRICKS, "token", "databricks_pat",
+             ("host",), ("host",),
+             "Databricks personal access token", False, "a Databricks personal access token"),
+        Kind("azure-service-principal", CloudProvider.AZURE, "credential",
+             "azure_service_principal",
+             ("tenant_id", "client_id", "account_name", "authority"), ("tenant_id", "client_id"),
+             "Azure client secret", False, "an Azure service principal's client secret"),
+        Kind("basic", CloudProvider.GENERIC, "credential", "basic",
+             ("user", "host", "port", "database", "scheme", "params"), ("user",),
+             "password", False, "a user name and password (a database, a warehouse, an API)"),
+        Kind("bearer", CloudProvider.GENERIC, "token", "bearer",
+             ("url", "header"), (),
+             "API token", False, "an API token sent in a header"),
+        Kind("oauth", CloudProvider.GENERIC, "credential", "oauth",
+             ("token_url", "client_id", "scopes", "audience"), ("token_url", "client_id"),
+             "OAuth client secret", False, "an OAuth client (client credentials, refresh token)"),
     )
 }  # fmt: skip
 
@@ -130,10 +147,32 @@ _FIELD_OPTIONS: dict[str, tuple[str, str]] = {
     "account_id": ("--account-id", "the service account's email (GCP; default: from the key)"),
     "key_id": ("--key-id", "the key's id (GCP; default: from the key)"),
     "account": ("--account", "the Snowflake account"),
-    "user": ("--user", "the Snowflake service user"),
+    "user": ("--user", "the user (Snowflake service user, basic login)"),
     "role": ("--snowflake-role", "the Snowflake role"),
     "warehouse": ("--warehouse", "the Snowflake warehouse"),
-    "host": ("--databricks-host", "the Databricks workspace URL"),
+    "host": ("--service-host", "the Databricks workspace URL, or a basic login's server"),
+    "port": ("--port", "the server's port (basic)"),
+    "database": ("--database", "the database (basic)"),
+    "scheme": ("--scheme", "postgresql, mysql, snowflake, mssql, http… (basic)"),
+    "params": ("--param", "KEY=VALUE for the URL's query, repeatable (basic)"),
+    "url": ("--url", "the API the token is for (bearer)"),
+    "header": ("--header", "the header to send it in; default Authorization: Bearer (bearer)"),
+    "token_url": ("--token-url", "the token endpoint (oauth)"),
+    "scopes": ("--scope", "a scope to ask for, repeatable (oauth)"),
+    "audience": ("--audience", "the audience to ask for (oauth)"),
+    "authority": ("--authority", "the Entra ID host, if not the public cloud's (Azure)"),
+}
+# Other spellings kept for options that were renamed.
+_ALIASES = {"host": ("--databricks-host",)}
+# Fields given once per value (--param a=1 --param b=2), and fields that are numbers.
+_REPEATED = frozenset({"params", "scopes"})
+_NUMBERS = frozenset({"port"})
+
+# The secrets beside a kind's secret: wire field -> (option prefix, how prompts name it).
+EXTRA_SECRETS: dict[str, tuple[str, str]] = {
+    "private_key_passphrase": ("passphrase", "key passphrase"),
+    "session_token": ("session-token", "AWS session token"),
+    "refresh_token": ("refresh-token", "OAuth refresh token"),
 }
 
 
@@ -153,12 +192,16 @@ def add_kind_options(parser: argparse.ArgumentParser) -> None:
     )
     kinds.add_argument("--kind", choices=list(KINDS), metavar="KIND", help="the kind of secret")
     for field, (option, text) in _FIELD_OPTIONS.items():
+        options = (option, *_ALIASES.get(field, ()))
         if field == "use_path_style":
             kinds.add_argument(
-                option, dest=_dest(field), action=argparse.BooleanOptionalAction, help=text
+                *options, dest=_dest(field), action=argparse.BooleanOptionalAction, help=text
             )
+        elif field in _REPEATED:
+            kinds.add_argument(*options, dest=_dest(field), action="append", metavar="VALUE",
+                               help=text)  # fmt: skip
         else:
-            kinds.add_argument(option, dest=_dest(field), metavar="VALUE", help=text)
+            kinds.add_argument(*options, dest=_dest(field), metavar="VALUE", help=text)
     secret = parser.add_argument_group(
         "secret value (never an argument: arguments show in ps and shell history)",
         "with none of these, a terminal prompts without echo",
@@ -172,26 +215,40 @@ def add_kind_options(parser: argparse.ArgumentParser) -> None:
         help="read the secret (or key file: GCP service-account, Snowflake) from FILE; - is stdin",
     )
     one.add_argument("--secret-env", metavar="VAR", help="read the secret from variable VAR")
-    passphrase = secret.add_mutually_exclusive_group()
-    passphrase.add_argument(
-        "--passphrase-stdin", action="store_true", help="read the key's passphrase from stdin"
+    for field, (prefix, label) in EXTRA_SECRETS.items():
+        _add_extra_secret(secret, prefix, label, field)
+
+
+def _add_extra_secret(group: argparse._ArgumentGroup, prefix: str, label: str, field: str) -> None:
+    """``--<prefix>-stdin/-file/-env/-prompt`` for one secret beside the secret."""
+    dest = prefix.replace("-", "_")
+    which = ", ".join(k.name for k in KINDS.values() if field in k.extra_secrets)
+    one = group.add_mutually_exclusive_group()
+    one.add_argument(
+        f"--{prefix}-stdin",
+        dest=f"{dest}_stdin",
+        action="store_true",
+        help=f"read the {label} from stdin ({which})",
     )
-    passphrase.add_argument(
-        "--passphrase-file", metavar="FILE", help="read the key's passphrase from FILE"
+    one.add_argument(
+        f"--{prefix}-file", dest=f"{dest}_file", metavar="FILE", help=f"read the {label} from FILE"
     )
-    passphrase.add_argument(
-        "--passphrase-env", metavar="VAR", help="read the key's passphrase from variable VAR"
+    one.add_argument(
+        f"--{prefix}-env",
+        dest=f"{dest}_env",
+        metavar="VAR",
+        help=f"read the {label} from variable VAR",
     )
-    passphrase.add_argument(
-        "--passphrase-prompt", action="store_true", help="prompt for the key's passphrase"
-    )
+    one.add_argument(f"--{prefix}-prompt", dest=f"{dest}_prompt", action="store_true",
+                     help=f"prompt for the {label}")  # fmt: skip
 
 
 def used_kind_options(args: argparse.Namespace) -> list[str]:
     """The kind, field and secret options given on this command line."""
     used = [option for field, (option, _) in _FIELD_OPTIONS.items()
             if getattr(args, _dest(field), None) is not None]  # fmt: skip
-    for prefix in ("secret", "passphrase"):
+    prefixes = ["secret"] + [prefix.replace("-", "_") for prefix, _ in EXTRA_SECRETS.values()]
+    for prefix in prefixes:
         for suffix in ("stdin", "file", "env", "prompt"):
             if getattr(args, f"{prefix}_{suffix}", None):
                 used.append(f"--{prefix}-{suffix}")
@@ -220,13 +277,19 @@ def secret_from_options(args: argparse.Namespace, kind: Kind) -> dict[str, Any]:
     for field in kind.fields:
         value = getattr(args, _dest(field))
         if value is not None:
-            values[field] = value
+            values[field] = _field_value(field, value)
     source = secret_source(args, "secret")
-    passphrase = secret_source(args, "passphrase")
+    extras = {}
+    for field, (prefix, _) in EXTRA_SECRETS.items():
+        extra = secret_source(args, prefix.replace("-", "_"))
+        if extra is None:
+            continue
+        if field not in kind.extra_secrets:
+            owners = " or ".join(k.name for k in KINDS.values() if field in k.extra_secrets)
+            raise UsageError(f"{extra.option} applies only to --kind {owners}")
+        extras[field] = extra
     if kind.secret is None and source is not None:
         raise UsageError(f"{source.option}: --kind {kind.name} holds no secret")
-    if kind.passphrase is None and passphrase is not None:
-        raise UsageError(f"{passphrase.option} applies only to --kind key-pair")
     missing = [f for f in kind.required if f not in values]
     if missing:
         options = " and ".join(_FIELD_OPTIONS[f][0] for f in missing)
@@ -242,11 +305,29 @@ def secret_from_options(args: argparse.Namespace, kind: Kind) -> dict[str, Any]:
                 )
             source = SecretSource("prompt", None, f"--kind {kind.name}")
         values[kind.secret] = read_secret(source, kind.secret_label, multiline=kind.key_file)
-    if passphrase is not None and kind.passphrase is not None:
-        values[kind.passphrase] = read_secret(passphrase, "key passphrase")
+    for field, extra in extras.items():
+        values[field] = read_secret(extra, EXTRA_SECRETS[field][1])
     if kind.name == "service-account":
         _fill_from_key(values)
     return {kind.container: {kind.member: values}}
+
+
+def _field_value(field: str, value: Any) -> Any:
+    """An option's value as the wire field takes it: a number, a mapping, a list."""
+    if field in _NUMBERS:
+        try:
+            return int(value)
+        except ValueError:
+            raise UsageError(f"{_FIELD_OPTIONS[field][0]} takes a number, not {value!r}") from None
+    if field == "params":
+        pairs = {}
+        for item in value:
+            key, equals, text = item.partition("=")
+            if not equals or not key:
+                raise UsageError(f"--param takes KEY=VALUE, not {item!r}")
+            pairs[key] = text
+        return pairs
+    return value
 
 
 _KEY_FILE_FIELDS = {"account_id": "client_email", "key_id": "private_key_id"}

@@ -32,7 +32,11 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a command killed by SIGPIPE
 
 # Flags that read a secret and take no value. A value typed after one anyway is
 # most likely the secret itself: it must not be repeated in an error message.
-_SECRET_FLAGS = ("--token", "--secret-stdin", "--passphrase-stdin", "--passphrase-prompt")
+_SECRET_FLAGS = (
+    "--token", "--secret-stdin", "--passphrase-stdin", "--passphrase-prompt",
+    "--session-token-stdin", "--session-token-prompt", "--refresh-token-stdin",
+    "--refresh-token-prompt",
+)  # fmt: skip
 
 
 def _mistyped_secrets(argv: Sequence[str]) -> list[tuple[str, str]]:

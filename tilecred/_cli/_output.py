@@ -16,7 +16,7 @@ from typing import Any, TextIO, TypeVar
 import msgspec
 
 from tilecred import AccessCredential
-from tilecred._models import SECRET_FIELD_NAMES
+from tilecred._models import _Model
 
 from ._kinds import kind_of
 
@@ -61,17 +61,26 @@ def print_warning(message: object) -> None:
     sys.stderr.write(f"{Style(sys.stderr).paint('warning:', 'yellow')} {message}\n")
 
 
-def _public(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _public(v) for k, v in value.items() if k not in SECRET_FIELD_NAMES}
-    if isinstance(value, list):
-        return [_public(v) for v in value]
-    return value
+def _public(struct: Any, data: Any) -> Any:
+    """``data`` (``struct`` as builtins) without the secret fields of any struct inside.
+
+    Secrets are found by the models' marks, field by field, not by name: a
+    bearer token's ``token`` is secret, a credential's ``token`` container is not.
+    """
+    if isinstance(struct, _Model) and isinstance(data, dict):
+        for field in type(struct).__secret_fields__:
+            data.pop(field, None)
+        for field in struct.__struct_fields__:
+            if field in data:
+                data[field] = _public(getattr(struct, field), data[field])
+    elif isinstance(struct, list) and isinstance(data, list):
+        return [_public(inner, item) for inner, item in zip(struct, data, strict=True)]
+    return data
 
 
 def to_json(value: Any) -> str:
     """One line of JSON: wire field names, unset fields omitted, secrets removed."""
-    return msgspec.json.encode(_public(msgspec.to_builtins(value))).decode()
+    return msgspec.json.encode(_public(value, msgspec.to_builtins(value))).decode()
 
 
 # -- tables -----------------------------------------------------------------------
@@ -214,9 +223,11 @@ def credential_details(cred: AccessCredential) -> list[tuple[str, str]]:
         ("updated", _when(cred.updated_at) + (" UTC" if cred.updated_at else "")),
         ("last used", _when(cred.last_used_at) + (" UTC" if cred.last_used_at else "")),
         ("used by", cred.last_used_by or "-"),
+        ("description", cred.description or "-"),
     ]
     for container in ("credential", "role", "token"):
-        members = _public(msgspec.to_builtins(getattr(cred, container))) or {}
+        held = getattr(cred, container)
+        members = _public(held, msgspec.to_builtins(held)) or {}
         for fields in members.values():
             for field, value in fields.items():
                 shown = str(value).lower() if isinstance(value, bool) else str(value)

@@ -32,7 +32,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("credentials", (
         "id", "workspace_id", "teamspace_id", "scope", "name", "provider", "provider_default",
         "allowed_in_tasks", "kind", "member", "public", "secret", "created_at", "updated_at",
-        "active", "expires_at",
+        "active", "expires_at", "description",
     )),
     ("tokens", (
         "id", "workspace_id", "name", "kind", "read_only", "teamspace_id", "credentials",

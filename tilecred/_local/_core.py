@@ -39,7 +39,7 @@ logger = logging.getLogger("tilecred")
 T = TypeVar("T")
 _COLUMNS = (
     "id, teamspace_id, name, provider, provider_default, allowed_in_tasks,"
-    " kind, member, public, secret, created_at, updated_at, active, expires_at"
+    " kind, member, public, secret, created_at, updated_at, active, expires_at, description"
 )
 # SQL here is built only from the constant fragments in this module (hence
 # the S608 exemptions); every value is bound as a parameter.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -102,7 +102,7 @@ class Credentials(CredentialRows):
             with self._default_race(request.provider):
                 conn.execute(
                     f"INSERT INTO credentials (workspace_id, scope, {_COLUMNS})"  # noqa: S608
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         workspace_id,
                         teamspace or "",
@@ -120,6 +120,7 @@ class Credentials(CredentialRows):
                         now,
                         True,
                         expires,
+                        request.description or None,
                     ),
                 )
             bind_pending(conn, workspace_id, teamspace, request.name, ident)
@@ -129,7 +130,7 @@ class Credentials(CredentialRows):
         return self._credential(
             (ident, teamspace, request.name, request.provider.value, default,
              bool(request.allowed_in_tasks), secret.kind, secret.member, public, None, now, now,
-             True, expires),
+             True, expires, request.description or None),
         )  # fmt: skip
 
     def get_credential(
@@ -172,6 +173,7 @@ class Credentials(CredentialRows):
         ids: Collection[str] | None = None,
         verify: bool = False,
         verify_budget: VerifyBudget | None = None,
+        without_members: Collection[tuple[str, str]] = (),
     ) -> Page[AccessCredential]:
         """One page of a scope's credentials, by name, with the listing's totals.
 
@@ -181,6 +183,9 @@ class Credentials(CredentialRows):
             credential_type: only workspace-level or only teamspace credentials.
             names: only credentials with these names (``None``: any).
             ids: only credentials with these ids (``None``: any).
+            without_members: leave out credentials holding these kinds
+                (container, member), in the query: the totals count only
+                what the listing can return.
             verify: fill each credential's ``status`` with whether it passes
                 :func:`verify_request`.
             verify_budget: how many private keys with no kept result ``verify``
@@ -200,6 +205,10 @@ class Credentials(CredentialRows):
         if ids is not None:
             where.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "1 = 0")
             params.extend(sorted(ids))
+        if without_members:
+            # Both engines concatenate with ||; "." is in no container or member name.
+            where.append(f"kind || '.' || member NOT IN ({', '.join('?' * len(without_members))})")
+            params.extend(f"{kind}.{member}" for kind, member in sorted(without_members))
         if credential_type is CredentialType.WORKSPACE:
             where.append("teamspace_id IS NULL")
         elif credential_type is CredentialType.TEAMSPACE:
@@ -260,7 +269,8 @@ class Credentials(CredentialRows):
             if row is None:
                 raise _not_found()
             (ident, teamspace, _, old_provider, default, allowed,
-             kind, member, public, sealed, created, updated, active, expires) = row  # fmt: skip
+             kind, member, public, sealed, created, updated, active, expires,
+             description) = row  # fmt: skip
             if allowed and not hands_out and (new_secret or request.provider):
                 raise not_handed_out(name, "change the provider or secret of a credential "
                                      "allowed in tasks")  # fmt: skip
@@ -302,6 +312,8 @@ class Credentials(CredentialRows):
                         status=409,
                     )
                 default = request.provider_default
+            if request.description is not None:
+                description = request.description or None  # "" removes it
             # updated_at always moves forward, even within one clock tick.
             now = max(_now(), updated + 1)
             if default:
@@ -310,16 +322,16 @@ class Credentials(CredentialRows):
                 conn.execute(
                 "UPDATE credentials SET name = ?, provider = ?, provider_default = ?,"
                 " allowed_in_tasks = ?, kind = ?, member = ?, public = ?, secret = ?,"
-                " updated_at = ?, expires_at = ? WHERE id = ?",
+                " updated_at = ?, expires_at = ?, description = ? WHERE id = ?",
                 (new_name, provider.value, bool(default), bool(allowed), kind, member, public,
-                 sealed, now, expires, ident),
+                 sealed, now, expires, description, ident),
             )  # fmt: skip
             if audit is not None:
                 audit.credential_id = ident
                 insert_audit(conn, audit, "ok", at=from_micros(now))
         return self._credential(
             (ident, teamspace, new_name, provider.value, default, allowed, kind, member, public,
-             None, created, now, active, expires),
+             None, created, now, active, expires, description),
         )  # fmt: skip
 
     @retrying
@@ -360,6 +372,7 @@ class Credentials(CredentialRows):
         check: Callable[[Connection], None] | None = None,
         only: Collection[str] | None = None,
         refusal: str = "",
+        withheld: Mapping[tuple[str, str], str] | None = None,
     ) -> AccessCredential:
         """The credential with its secrets, through the gate, its use audited.
 
@@ -370,10 +383,14 @@ class Credentials(CredentialRows):
         not in it, or none, is refused with ``refusal`` (a task token held to
         the credentials it was issued for: a missing one looks the same).
 
+        Parameters:
+            withheld: kinds (container, member) this caller may not be handed,
+                each with the reason the refusal gives.
+
         Raises:
             NotFoundError: no credential by that name in that scope.
             PermissionDeniedError: the credential is not ``allowed_in_tasks``,
-                or not in ``only``.
+                or not in ``only``, or its kind is withheld.
         """
         with self._transaction(write=True) as conn:
             row = self._credential_row(conn, workspace_id, teamspace_id, name)
@@ -388,6 +405,9 @@ class Credentials(CredentialRows):
                 raise not_allowed_in_tasks(name)
             if check is not None:
                 check(conn)
+            why = (withheld or {}).get((row[6], row[7]))  # kind, member
+            if why is not None:
+                raise PermissionDeniedError(f"credential {name!r} {why}", status=403)
             opened = self._open_secret(
                 functools.partial(self._current_cipher, conn), workspace_id, row
             )
@@ -435,4 +455,4 @@ class Credentials(CredentialRows):
             if audit is not None:
                 audit.credential_id = row[0]
                 insert_audit(conn, audit, "ok", detail, at=from_micros(now))
-        return self._credential((*row[:4], default, *row[5:11], now, active, row[13]))
+        return self._credential((*row[:4], default, *row[5:11], now, active, *row[13:]))

@@ -76,7 +76,8 @@ class CredentialRows(Spaces):
     @staticmethod
     def _credential(row: tuple[Any, ...], opened: bytes | None = None) -> AccessCredential:
         (ident, teamspace_id, name, provider, default, allowed,
-         kind, member, public, _sealed, created, updated, active, expires) = row  # fmt: skip
+         kind, member, public, _sealed, created, updated, active, expires,
+         description) = row  # fmt: skip
         secret: dict[str, Any] = {kind: join_secret(kind, member, public, opened).container()}
         return AccessCredential(
             credential_type=CredentialType.TEAMSPACE if teamspace_id else CredentialType.WORKSPACE,
@@ -89,6 +90,7 @@ class CredentialRows(Spaces):
             allowed_in_tasks=bool(allowed),
             active=bool(active),
             expires_at=None if expires is None else from_micros(expires),
+            description=description,
             **secret,
         )
 

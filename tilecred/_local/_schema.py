@@ -189,6 +189,18 @@ _V8: tuple[str, ...] = ()
 # is issued (_token_scope.py, which binds the tokens from before on the way).
 _V9 = ("ALTER TABLE tokens ADD COLUMN credential_ids TEXT",)
 
+# Version 10: a credential's description (issue #20).
+DESCRIPTION_ADDED = 10
+_V10 = ("ALTER TABLE credentials ADD COLUMN description TEXT",)
+
+
+def _add_description(conn: Connection) -> None:
+    # Idempotent: a store copied or restored with the column already there
+    # (or a half-upgraded one) takes the step without a "duplicate column".
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(credentials)").fetchall()}
+    if "description" not in columns:
+        conn.execute(_V10[0])
+
 
 def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
     def run(conn: Connection) -> None:
@@ -199,8 +211,11 @@ def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
 
 
 # Each version's statements; PostgreSQL's tables are made from these (_pgschema.py).
-STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = tuple(_steps(v) for v in STATEMENTS)
+STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    *(_steps(v) for v in STATEMENTS[: DESCRIPTION_ADDED - 1]),
+    _add_description,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

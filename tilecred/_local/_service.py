@@ -12,7 +12,7 @@ a token's limits; locally, whether a create makes its teamspace, and the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 from .._backend import AuditQuery, ListQuery, Page
@@ -148,9 +148,11 @@ class StoreBackend:
         *,
         ids: Collection[str] | None = None,
         verify_budget: VerifyBudget | None = None,
+        without_members: Collection[tuple[str, str]] = (),
     ) -> Page[AccessCredential]:
         """One page; ``ids`` keeps only those credentials (a task token's);
-        ``verify_budget`` bounds the keys a verifying listing checks."""
+        ``verify_budget`` bounds the keys a verifying listing checks;
+        ``without_members`` leaves out those kinds (container, member)."""
         if per_page is not None and per_page > MAX_PER_PAGE:
             raise CredentialsError(
                 f"per_page must be at most {MAX_PER_PAGE}, not {per_page}", status=400
@@ -166,6 +168,7 @@ class StoreBackend:
             ids=ids,
             verify=bool(query.verify),
             verify_budget=verify_budget,
+            without_members=without_members,
         )
 
     def update(
@@ -196,13 +199,14 @@ class StoreBackend:
         check: Callable[[Connection], None] | None = None,
         only: Collection[str] | None = None,
         refusal: str = "",
+        withheld: Mapping[tuple[str, str], str] | None = None,
     ) -> AccessCredential:
         """The credential with its secrets, if it is allowed in tasks (audited);
         ``check``, ``only`` and ``refusal`` work in the transaction that opens
-        them (see the store's)."""
+        them (see the store's); ``withheld`` kinds (kind -> why) are refused."""
         return self.store.use_credential(
             self.workspace_id, _id(teamspace), name, audit=entry, check=check, only=only,
-            refusal=refusal,
+            refusal=refusal, withheld=withheld,
         )  # fmt: skip
 
     def set_active(

@@ -26,12 +26,17 @@ from .._models import (
     AzureCredential,
     AzureEntraIDTaskToken,
     AzureEntraIDToken,
+    AzureServicePrincipal,
     AzureToken,
+    BasicCredential,
+    BearerToken,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
+    DatabricksPersonalAccessToken,
     DatabricksServicePrincipalSecret,
     GCPInteroperabilityCredential,
     GCPServiceAccountKey,
+    OAuthClientCredential,
     SnowflakeServiceUserKey,
     _Model,
 )
@@ -47,6 +52,13 @@ _EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}")
 _AZURE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
 _GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _GCP_HMAC_ID = re.compile(r"GOOG[A-Z0-9]{10,}")
+_DOMAIN = re.compile(r"([a-zA-Z0-9-]{1,63}\.)+[a-zA-Z]{2,63}")
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+# RFC 9110's token: what a header name is made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_BREAK = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Where plain http is allowed for a token endpoint or an API: this machine.
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # What Google's service-account JSON key must hold for a client to use it.
 _GCP_KEY_FIELDS = ("project_id", "private_key_id", "private_key", "client_email", "token_uri")
 
@@ -77,6 +89,21 @@ def _https(value: str | None, field: str, *, required: bool = False) -> None:
         usable = False
     if not usable:
         raise _Fault(field, "not an https URL (https://<host>)")
+
+
+def _web_url(value: str | None, field: str, *, required: bool = False) -> None:
+    """An https URL, or http to this machine (a local service, a test's)."""
+    if value is None and not required:
+        return
+    try:
+        parts = urlsplit(_required(value, field))
+        usable = bool(parts.hostname) and (
+            parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+        )
+    except ValueError:
+        usable = False
+    if not usable:
+        raise _Fault(field, "not an https URL (http only to localhost)")
 
 
 def _account_name(value: str | None, field: str) -> None:
@@ -224,6 +251,53 @@ def _databricks(value: DatabricksServicePrincipalSecret) -> None:
     _required(value.client_secret, "client_secret")
 
 
+def _azure_service_principal(value: AzureServicePrincipal) -> None:
+    tenant = _required(value.tenant_id, "tenant_id")
+    if not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
+        raise _Fault("tenant_id", "not a tenant id (a GUID, or a domain such as x.onmicrosoft.com)")
+    _guid(value.client_id, "client_id")
+    _required(value.client_secret, "client_secret")
+    if value.account_name is not None:
+        _account_name(value.account_name, "account_name")
+    if value.authority is not None and not _DOMAIN.fullmatch(
+        value.authority.removeprefix("https://").rstrip("/")
+    ):
+        raise _Fault("authority", "not an Entra ID host (login.microsoftonline.com)")
+
+
+def _basic(value: BasicCredential) -> None:
+    _required(value.user, "user")
+    _required(value.password, "password")
+    if value.scheme is not None and not _SCHEME.fullmatch(value.scheme):
+        raise _Fault("scheme", "not a URL scheme (postgresql, mysql, snowflake, mssql, http…)")
+    if value.port is not None and not 0 < value.port < 65536:
+        raise _Fault("port", "not a port number (1-65535)")
+
+
+def _bearer(value: BearerToken) -> None:
+    if _HEADER_BREAK.search(_required(value.token, "token")):
+        raise _Fault("token", "holds a line break or control character, which no header can carry")
+    _web_url(value.url, "url")
+    if value.header is not None and not _HEADER_NAME.fullmatch(value.header):
+        raise _Fault("header", "not a header name (letters, digits and !#$%&'*+-.^_`|~)")
+
+
+def _oauth(value: OAuthClientCredential) -> None:
+    _web_url(value.token_url, "token_url", required=True)
+    _required(value.client_id, "client_id")
+    _required(value.client_secret, "client_secret")
+    for scope in value.scopes or ():
+        if not scope or " " in scope:
+            raise _Fault(
+                "scopes", "each scope must be one non-empty word (they are sent space-separated)"
+            )
+
+
+def _databricks_pat(value: DatabricksPersonalAccessToken) -> None:
+    _https(value.host, "host", required=True)
+    _required(value.token, "token")
+
+
 _CHECKS: dict[type[_Model], Callable[[Any], None]] = {
     AWSCredential: _aws_credential,
     AWSRole: _aws_role,
@@ -235,6 +309,11 @@ _CHECKS: dict[type[_Model], Callable[[Any], None]] = {
     GCPServiceAccountKey: _gcp_service_account,
     SnowflakeServiceUserKey: _snowflake,
     DatabricksServicePrincipalSecret: _databricks,
+    AzureServicePrincipal: _azure_service_principal,
+    BasicCredential: _basic,
+    BearerToken: _bearer,
+    OAuthClientCredential: _oauth,
+    DatabricksPersonalAccessToken: _databricks_pat,
 }
 
 

@@ -22,6 +22,7 @@ import msgspec
 from .._errors import CredentialsError
 from ._console import Console, load_console
 from ._handlers import Handlers, store_error
+from ._kinds import KINDS_ENVIRON, knows_every_kind
 from ._openapi import openapi_document, takes_body
 from ._request import HttpError, Request, Response, status_line
 from ._routes import Route, match
@@ -272,6 +273,7 @@ class ServerApp:
             request_id=request_id,
             secure=_secure(environ),
             token_digest=digest(_token(environ)) if caller is not None else "",
+            all_kinds=knows_every_kind(environ.get(KINDS_ENVIRON)),
         )
         handler = getattr(self.handlers, route.handler)
         try:

@@ -29,12 +29,14 @@ from .._local._audit import (
 )
 from .._local._service import StoreBackend
 from .._models import (
+    EXTENSION_MEMBERS,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
     TeamspaceCreateRequest,
     iter_secrets,
 )
+from ._kinds import KINDS_HEADER, extension_kind
 from ._parsing import (
     bool_param,
     check_request,
@@ -70,6 +72,17 @@ __all__ = ["Handlers"]
 T = TypeVar("T")
 
 logger = logging.getLogger("tilecred.server")
+
+# Kinds the use route never hands out, and why. An OAuth client's secret and
+# refresh token stay on the server: a caller is to get only an access token,
+# from an exchange the server makes when the operator lets it call out.
+_WITHHELD = {
+    ("credential", "oauth"): (
+        "is an OAuth client, whose client secret and refresh token the server never hands "
+        "out; the server-side token exchange needs tilecred serve --outbound, which this "
+        "server does not have: use it from the local store instead"
+    ),
+}
 
 
 class Handlers(TokenHandlers):
@@ -218,6 +231,12 @@ class Handlers(TokenHandlers):
             if bound is not None and (found is None or found.id not in bound):
                 raise HttpError(403, self._limited(caller, name, teamspace))
         assert found is not None  # else refused or raised above
+        if not request.all_kinds and (kind := extension_kind(found)) is not None:
+            raise HttpError(
+                404,
+                f"credential {name!r} is of tilecred's kind {kind}, which TileDB's client "
+                f"cannot read: ask with the header {KINDS_HEADER}: all (tilecred's client does)",
+            )
         return Response(200, credential_body(found))
 
     def list_credentials(self, caller: TokenRecord, request: Request, ws: str) -> Response:
@@ -236,7 +255,13 @@ class Handlers(TokenHandlers):
             teamspace = self._scope(caller, request, service)
         with self._verify.budget(caller.id, wanted=bool(query.verify)) as budget:
             result = service.list_page(  # a task token held to credentials sees only those
-                teamspace, query, page, per_page, ids=caller.bound, verify_budget=budget
+                teamspace,
+                query,
+                page,
+                per_page,
+                ids=caller.bound,
+                verify_budget=budget,
+                without_members=() if request.all_kinds else EXTENSION_MEMBERS,
             )
         return Response(200, credentials_page_body(result, per_page))
 
@@ -296,7 +321,8 @@ class Handlers(TokenHandlers):
             # been revoked, deactivated or regenerated since the request came in.
             check = token_still_valid(caller, request.token_digest)
             cred = service.use(name, teamspace, entry, check=check, only=caller.bound,
-                               refusal=self._limited(caller, name, teamspace))  # fmt: skip
+                               refusal=self._limited(caller, name, teamspace),
+                               withheld=_WITHHELD)  # fmt: skip
         return Response(200, delivered_credential_body(cred))
 
     def deactivate_credential(

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from .._arguments import check_name, check_provider, check_secret
+from .._arguments import check_description, check_name, check_provider, check_secret
 from .._errors import InvalidArgumentError
 from .._models import (
     CloudProvider,
@@ -78,6 +78,10 @@ def check_request(
             check_name(body.name)
     except InvalidArgumentError as exc:
         raise invalid_request(exc, "$.name") from exc
+    try:
+        check_description(getattr(body, "description", None))
+    except InvalidArgumentError as exc:
+        raise invalid_request(exc, "$.description") from exc
     try:
         check_secret(body.provider, body.credential, body.role, body.token, required=required)
     except InvalidArgumentError as exc:

@@ -41,7 +41,8 @@ class Request:
     ``secure``: the request came over TLS, or from this machine (loopback),
     so a secret in the answer crosses no network in clear. ``token_digest``:
     the SHA-256 digest of the caller's token (never the token), to check it
-    again where a secret is opened.
+    again where a secret is opened. ``all_kinds``: the client said it reads
+    tilecred's own kinds of credential (``_kinds.py``).
     """
 
     params: Mapping[str, Sequence[str]]
@@ -49,6 +50,7 @@ class Request:
     request_id: str
     secure: bool = False
     token_digest: str = ""
+    all_kinds: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
