@@ -155,7 +155,8 @@ NOT_APPLICABLE = {
     "azure-service-principal": (AZURE_SP, {"tiledb_config", "boto3_session"}),
     "databricks-pat": (DATABRICKS_PAT, {"storage_options", "tiledb_config", "boto3_session"}),
     "basic": (BASIC, {"storage_options", "tiledb_config", "boto3_session", "headers", "auth"}),
-    "bearer": (BEARER, {"storage_options", "tiledb_config", "boto3_session", "url"}),
+    # Its env() needs a prefix: with none, it is refused.
+    "bearer": (BEARER, {"env", "storage_options", "tiledb_config", "boto3_session", "url"}),
     "oauth": (OAUTH, {"env", "storage_options", "tiledb_config", "boto3_session", "url"}),
 }
 # Every kind but the new ones (issue #20) refuses the forms of logins and tokens.
@@ -582,8 +583,7 @@ def test_env_values_are_strings_for_a_child_environment() -> None:
         if "env" in refused or credential is AWS_ROLE:
             continue
         with CredentialAccess(credential) as access:
-            # A bearer token's variables have no standard names: it needs a prefix.
-            env = access.env(prefix="API") if credential is BEARER else access.env()
+            env = access.env()
             config = access.tiledb_config() if "tiledb_config" not in refused else {}
         assert all(isinstance(v, str) for v in (*env.values(), *config.values()))
         assert all(k.isupper() for k in env)

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
+import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 import pytest
@@ -196,6 +199,18 @@ def test_an_ipv6_host_is_bracketed_and_an_mssql_login_has_sqlcmds_names() -> Non
         }  # fmt: skip
 
 
+def test_a_url_masks_the_password_as_it_spells_it_in_logs() -> None:
+    password = f"{uuid.uuid4().hex} /@:?"
+    create_credential("pg", "GENERIC", allowed_in_tasks=True, credential={"basic": {
+        "user": "etl", "password": password, "host": "db", "scheme": "postgresql"}})  # fmt: skip
+    with use_credential("pg") as access:
+        url = access.url()
+    encoded = quote(password, safe="")
+    assert url == f"postgresql://etl:{encoded}@db/"
+    record = logging.makeLogRecord({"msg": "connecting to %s", "args": (url,)})
+    assert record.getMessage() == "connecting to postgresql://etl:***@db/"
+
+
 class _Prepared:
     """What requests hands an ``auth=`` callable: a request with a headers mapping."""
 
@@ -229,8 +244,8 @@ def test_a_bearer_token_as_headers_and_as_requests_and_httpx_auth() -> None:
         with pytest.raises(CredentialsError) as caught:
             access.env()
         assert str(caught.value) == (
-            "could not use credential 'keyed': a bearer token has no standard variables: "
-            "give env(prefix='NAME')"
+            "could not use credential 'keyed': env() does not apply to a bearer token: its "
+            "variables have no standard names: give env(prefix='NAME') for NAME_TOKEN and NAME_URL"
         )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -172,3 +174,19 @@ def test_auth_asks_for_a_token_on_each_request_it_sets(httpserver: HTTPServer) -
         first, second = auth(_Request()), auth(_Request())
     assert first.headers == second.headers == {"Authorization": "Bearer at-1"}
     assert len(httpserver.log) == 1
+
+
+def test_the_access_token_and_a_rotated_refresh_token_are_masked_wherever_they_show(
+    httpserver: HTTPServer,
+) -> None:
+    access_token, rotated = f"at-{uuid.uuid4().hex}", f"rt-{uuid.uuid4().hex}"
+    _create(httpserver, refresh_token=REFRESH)
+    httpserver.expect_request("/oauth/token", method="POST").respond_with_json(
+        {"access_token": access_token, "expires_in": 3600, "refresh_token": rotated}
+    )
+    with use_credential("idp") as access:
+        headers = access.headers()
+    assert headers["Authorization"] == f"Bearer {access_token}"
+    assert repr(headers) == "{'Authorization': '***'}"
+    record = logging.makeLogRecord({"msg": "%s then %s", "args": (access_token, rotated)})
+    assert record.getMessage() == "*** then ***"

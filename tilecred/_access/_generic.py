@@ -126,6 +126,8 @@ class BearerForms(Forms):
     not_applicable: ClassVar[dict[str, str]] = {
         **_NOT_APPLICABLE,
         "url": "a token is sent in a header: use headers() or auth()",
+        "env": "its variables have no standard names: give env(prefix='NAME') for NAME_TOKEN "
+        "and NAME_URL",
     }
     member: BearerToken
 
@@ -142,9 +144,7 @@ class BearerForms(Forms):
 
     def env(self, prefix: str | None = None) -> dict[str, str]:
         if prefix is None:
-            raise use_error(
-                self.name, f"{self.kind} has no standard variables: give env(prefix='NAME')"
-            )
+            raise self.refuse("env")
         try:
             return _prefixed(prefix, (self._token(), self.member.url), ("TOKEN", "URL"))
         except ValueError as exc:
