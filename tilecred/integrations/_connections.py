@@ -186,13 +186,15 @@ def _basic(member: Any) -> Connection:
 def _bearer(access: CredentialAccess) -> Connection:
     # HttpHook sends a connection's extra as request headers.
     member = access.credential.token.bearer  # type: ignore[union-attr]
-    return {"conn_type": "http", "host": member.url, "extra": dict(access.headers())}  # type: ignore[attr-defined]
+    assert member is not None  # chosen by its kind
+    return {"conn_type": "http", "host": member.url, "extra": dict(access.headers())}
 
 
 def _oauth(access: CredentialAccess) -> Connection:
     # The access token, fetched (and reused until it nears expiry) by tilecred.
     member = access.credential.credential.oauth  # type: ignore[union-attr]
-    return {"conn_type": "http", "host": member.token_url, "extra": dict(access.headers())}  # type: ignore[attr-defined]
+    assert member is not None  # chosen by its kind
+    return {"conn_type": "http", "host": member.token_url, "extra": dict(access.headers())}
 
 
 _FROM_MEMBER: dict[tuple[str, str], Callable[[Any], Connection]] = {
