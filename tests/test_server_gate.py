@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import CANARY_SECRET
 from tests.test_server_harness import Running, aws_key_body
 from tests.test_server_routes import assert_error
-from tilecred._server._gate import MAX_PIPELINED
+from tilecred._server._gate import MAX_AWAITED_BODIES, MAX_PIPELINED
 from tilecred._server._serve import Limits
 
 pytest_plugins = ["tests.test_server_harness"]
@@ -183,3 +183,25 @@ def test_expect_continue_is_answered_while_the_body_is_awaited(two_workers: Runn
             received += sock.recv(65536)
     # One 100 Continue only: the worker's own copy is not sent again.
     assert received.startswith(b"HTTP/1.1 201 Created\r\n")
+
+
+def test_more_slow_bodies_than_are_read_at_once_close_the_oldest(two_workers: Running) -> None:
+    head = (
+        f"POST {two_workers.credentials_path()} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+    ).encode()
+    clients = [_connect(two_workers.server.port) for _ in range(MAX_AWAITED_BODIES + 16)]
+    try:
+        for sock in clients:
+            sock.sendall(head + b"x" * 1000)
+        _answers_meanwhile(two_workers)
+        # The oldest were closed (end of file) so no more bodies are buffered at once.
+        closed = 0
+        for sock in clients[:16]:
+            sock.settimeout(5)
+            with contextlib.suppress(OSError):
+                closed += sock.recv(1) == b""
+        assert closed == 16
+    finally:
+        for sock in clients:
+            sock.close()

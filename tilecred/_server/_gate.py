@@ -12,9 +12,9 @@ connection manager. In one thread, without blocking, it
 - does the TLS handshake and reads the request head (up to
   :data:`MAX_HEAD_BYTES`) within ``header_timeout`` seconds of the
   connection (or, kept alive, of the last answer), else closes it;
-- reads the whole body (up to the body limit) within ``body_timeout``
-  seconds of the head; a body that does not arrive in time is handed over
-  as it is, and the worker answers 408 without waiting;
+- reads the whole body (up to the body limit, :data:`MAX_AWAITED_BODIES` at
+  once) within ``body_timeout`` seconds of the head; one that is late is
+  handed over as it is, and the worker answers 408 without waiting;
 - hands a worker only a whole request, which the worker reads from memory
   and answers into memory (:mod:`tilecred._server._gate_io`);
 - sends the answer as the client takes it, within ``body_timeout`` seconds,
@@ -44,7 +44,7 @@ from . import _gate_io as buffers
 from ._serve import Limits
 from ._tls_mistakes import answer_plain_http
 
-__all__ = ["MAX_HEAD_BYTES", "MAX_PIPELINED", "Gate"]
+__all__ = ["MAX_AWAITED_BODIES", "MAX_HEAD_BYTES", "MAX_PIPELINED", "Gate"]
 
 logger = logging.getLogger("tilecred.server")
 
@@ -54,6 +54,8 @@ MAX_HEAD_BYTES = 64 * 1024
 # Requests a client may send ahead of reading their answers, in a row; the
 # answer to the last one closes the connection.
 MAX_PIPELINED = 8
+# Bodies read at once (each up to the 1 MiB limit); past it the oldest is closed.
+MAX_AWAITED_BODIES = 64
 # A closed connection's unread input is discarded for this long, or this much.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 2 * 1024 * 1024
@@ -80,6 +82,7 @@ class _Held:
     output: memoryview = dataclasses.field(default_factory=lambda: memoryview(b""))
     close_after: bool = False  # the answer being sent is the connection's last
     pipelined: int = 0  # requests in a row that arrived before the previous answer went out
+    discarded: int | None = 0  # lingering: what the client sent since, thrown away
 
 
 class Gate:
@@ -97,6 +100,7 @@ class Gate:
         self._wake_in.setblocking(False)
         self._selector.register(self._wake_in, selectors.EVENT_READ, "wake")
         self._held: dict[socket.socket, _Held] = {}  # oldest first
+        self._awaiting: dict[socket.socket, _Held] = {}  # reading a body, oldest first
         self._busy = 0  # connections with the workers
         self._returns: collections.deque[tuple[str, Any]] = collections.deque()
         self._stopping = False
@@ -215,16 +219,23 @@ class Gate:
 
     def _unhold(self, held: _Held) -> None:
         self._held.pop(held.sock, None)
+        self._awaiting.pop(held.sock, None)
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(held.sock)
 
     def _drop(self, sock: socket.socket) -> None:
-        held = self._held.pop(sock, None)
-        with contextlib.suppress(KeyError, ValueError):
-            self._selector.unregister(sock)
-        if held is not None and held.conn is not None:
+        held = self._held.get(sock) or _Held(sock, None, 0.0, "gone")
+        self._unhold(held)
+        if held.conn is not None:
             buffers.close_files(held.conn)
         buffers.close_quietly(sock)
+
+    def _await_body(self, held: _Held) -> None:
+        """Read this body; past MAX_AWAITED_BODIES at once the oldest is closed,
+        so slow bodies cannot fill the server's memory."""
+        self._awaiting[held.sock] = held
+        if len(self._awaiting) > MAX_AWAITED_BODIES:
+            self._drop(next(iter(self._awaiting)))
 
     def _advance(self, held: _Held) -> None:
         if held.state == "handshake" and not self._handshake(held):
@@ -291,6 +302,7 @@ class Gate:
             held.body = buffers.Body(bytes(held.buffer[: held.head_end]))
             if held.body.awaited:
                 held.deadline = time.monotonic() + self.limits.body_timeout
+                self._await_body(held)
         verdict = held.body.verdict(held.buffer, held.head_end)
         if verdict == "whole":
             self._dispatch(held, None)
@@ -302,22 +314,9 @@ class Gate:
                 held.sock.send(buffers.CONTINUE)
 
     def _discard(self, held: _Held) -> None:
-        received = len(held.buffer)
-        try:
-            while received < LINGER_BYTES:
-                chunk = held.sock.recv(_READ)
-                if not chunk:
-                    break
-                received += len(chunk)
-            else:
-                self._drop(held.sock)  # more than a client with an answer would send
-                return
-        except _WOULD_BLOCK:
-            held.buffer = bytearray(received)  # counts what was discarded, not kept
-            return
-        except OSError:
-            pass
-        self._drop(held.sock)
+        held.discarded = buffers.discard(held.sock, held.discarded, LINGER_BYTES)
+        if held.discarded is None:
+            self._drop(held.sock)
 
     def _dispatch(self, held: _Held, shortfall: BaseException | None) -> None:
         self._unhold(held)
@@ -381,7 +380,6 @@ class Gate:
                 self._drop(held.sock)
                 return
             held.state, held.deadline, held.conn = "linger", now + LINGER_SECONDS, None
-            held.buffer = bytearray()
             self._selector.modify(held.sock, selectors.EVENT_READ, held)
             return
         held.state, held.deadline = "read", now + self.limits.header_timeout

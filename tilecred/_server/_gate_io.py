@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 from typing import Any
 
 from ._app import MAX_BODY
@@ -25,6 +26,7 @@ __all__ = [
     "Output",
     "close_files",
     "close_quietly",
+    "discard",
     "make_file",
     "over_limit",
     "send_late",
@@ -208,6 +210,24 @@ class Body:
                 return "more"
             self._decoded += size
             self._at = end + 1 + size + 2 - start
+
+
+def discard(sock: socket.socket, received: int | None, limit: int) -> int | None:
+    """Read and throw away what a closing connection's client still sends: how much
+    so far, or ``None`` once it stopped (or sent more than ``limit``, more than a
+    client with an answer would)."""
+    received = received or 0
+    try:
+        while received < limit:
+            chunk = sock.recv(64 * 1024)
+            if not chunk:
+                return None
+            received += len(chunk)
+    except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        return received
+    except OSError:
+        return None
+    return None
 
 
 def send_late(conn: Any) -> None:
