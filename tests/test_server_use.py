@@ -18,6 +18,7 @@ import pytest
 
 import tilecred
 from tests.test_server_harness import Reply, Running, aws_key_body, aws_role_body
+from tilecred._backend import AuditQuery
 from tilecred._server._tokens import TASK, TokenRecord
 
 from .conftest import CANARY_SECRET
@@ -441,6 +442,28 @@ def test_no_secret_in_the_audit_log_the_server_log_or_an_error(
     for text in texts:
         assert CANARY_SECRET not in text
     assert task not in caplog.text
+
+
+@pytest.mark.sqlite_only
+def test_a_credential_allowed_in_the_database_is_not_handed_out(
+    server: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Whoever can write the database but has no key cannot open the gate.
+    caplog.set_level(logging.DEBUG)
+    _create(server, aws_key_body("lake", CANARY_SECRET))
+    _record, task = _task(server)
+    with sqlite3.connect(server.home / "tilecred.db") as db:
+        db.execute("UPDATE credentials SET allowed_in_tasks = 1 WHERE name = 'lake'")
+
+    reply = server.request("POST", _use_path(server, "lake"), token=task)
+
+    _error(reply, 500, "the credential store failed; the server log has the details")
+    failed = server.app.store.read_audit(server.workspace_id, AuditQuery())[-1]
+    assert (failed.action, failed.outcome) == ("use", "failed")
+    assert failed.detail is not None
+    assert failed.detail.startswith("the secret of credential 'lake' does not open: its row was "
+                                    "changed outside tilecred")  # fmt: skip
+    assert CANARY_SECRET not in reply.raw.decode() + caplog.text + repr(failed)
 
 
 @pytest.mark.sqlite_only
