@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,26 @@ if __name__ == "__main__":
 """
 
 
+_PG_DAG = """
+import datetime, os
+from airflow.sdk import dag, task
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+@dag(schedule=None, start_date=datetime.datetime(2026, 1, 1), catchup=False)
+def warehouse_query():
+    @task
+    def ask():
+        row = PostgresHook(postgres_conn_id=os.environ["PG_CONN"]).get_first(
+            "SELECT current_user, current_database()")
+        print("ROW=" + "|".join(row), flush=True)
+    ask()
+
+the_dag = warehouse_query()
+if __name__ == "__main__":
+    print("STATE=" + str(the_dag.test().state), flush=True)
+"""
+
+
 def _airflow_env(home: Path, extra: dict[str, str]) -> dict[str, str]:
     return job_env(home, {
         "AIRFLOW_HOME": str(home),
@@ -62,6 +83,7 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("airflow")
     (home / "dags").mkdir()
     (home / "dags" / "lake_dag.py").write_text(_DAG.replace("{bucket}", BUCKET))
+    (home / "dags" / "warehouse_dag.py").write_text(_PG_DAG)
     done = subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"],
         env=_airflow_env(home, {}), capture_output=True, text=True, timeout=300, check=False,
@@ -70,9 +92,11 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def _run_dag(home: Path, conn_id: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run_dag(
+    home: Path, conn_id: str, env: dict[str, str], dag_file: str = "lake_dag.py"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(home / "dags" / "lake_dag.py")],
+        [sys.executable, str(home / "dags" / dag_file)],
         env=_airflow_env(home, {"LAKE_CONN": conn_id, **env}),
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
@@ -145,3 +169,27 @@ def test_a_missing_credential_leaves_the_connection_to_the_next_backend(
     # Every backend said "not here": the AWS hook falls back to no connection.
     assert "Unable to find AWS Connection ID 'no-such-conn'" in output
     assert "NoCredentialsError" in output
+
+
+def test_a_dag_queries_postgresql_through_a_database_login(
+    airflow_home: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    parts = urllib.parse.urlsplit(postgres_url)
+    login = {"basic": {
+        "user": parts.username, "password": urllib.parse.unquote(parts.password or ""),
+        "host": parts.hostname, "port": parts.port, "database": parts.path.lstrip("/"),
+        "scheme": "postgresql",
+    }}  # fmt: skip
+    home = tmp_path / "tilecred"
+    client = Client(home=home)
+    client.create_credential("warehouse", "GENERIC", allowed_in_tasks=True, credential=login)
+    env = {"TILECRED_HOME": str(home), "PG_CONN": "warehouse"}
+    done = _run_dag(airflow_home, "warehouse", env, dag_file="warehouse_dag.py")
+    output = done.stdout + done.stderr
+    assert f"ROW={parts.username}|{parts.path.lstrip('/')}" in output, output[-3000:]
+    assert "STATE=success" in output
+    assert login["basic"]["password"] not in output
+    (use,) = [r for r in client.audit(credential="warehouse") if r.action == "use"]
+    assert use.outcome == "ok"
+    assert use.detail is not None
+    assert "dag=warehouse_query task=ask" in use.detail
