@@ -74,12 +74,60 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
         {"conn_type": "databricks", "host": "https://dbc-1.cloud.databricks.com",
          "login": "sp-1", "password": CANARY_SECRET, "extra": {"service_principal_oauth": True}},
     ),
+    (
+        "AWS", "credential",
+        {"aws": {"access_key_id": "ASIAEXAMPLE", "secret_access_key": CANARY_SECRET,
+                 "session_token": "session-" + CANARY_SECRET}},
+        {"conn_type": "aws", "login": "ASIAEXAMPLE", "password": CANARY_SECRET,
+         "extra": {"aws_session_token": "session-" + CANARY_SECRET}},
+    ),
+    (
+        "AZURE", "credential",
+        {"azure_service_principal": {"tenant_id": "t-1", "client_id": "c-1",
+                                     "client_secret": CANARY_SECRET, "account_name": "lake"}},
+        {"conn_type": "wasb", "login": "c-1", "password": CANARY_SECRET,
+         "host": "https://lake.blob.core.windows.net/", "extra": {"tenant_id": "t-1"}},
+    ),
+    (
+        "DATABRICKS", "token",
+        {"databricks_pat": {"host": "https://dbc-1.cloud.databricks.com", "token": CANARY_SECRET}},
+        {"conn_type": "databricks", "host": "https://dbc-1.cloud.databricks.com",
+         "extra": {"token": CANARY_SECRET}},
+    ),
+    (
+        "GENERIC", "credential",
+        {"basic": {"user": "loader", "password": CANARY_SECRET, "host": "db.internal",
+                   "port": 5432, "database": "lake", "scheme": "postgresql",
+                   "params": {"sslmode": "require"}}},
+        {"conn_type": "postgres", "login": "loader", "password": CANARY_SECRET,
+         "host": "db.internal", "port": 5432, "schema": "lake", "extra": {"sslmode": "require"}},
+    ),
+    (
+        "GENERIC", "credential",
+        {"basic": {"user": "app", "password": CANARY_SECRET, "host": "my.internal",
+                   "scheme": "mysql"}},
+        {"conn_type": "mysql", "login": "app", "password": CANARY_SECRET, "host": "my.internal"},
+    ),
+    (
+        "GENERIC", "token",
+        {"bearer": {"token": CANARY_SECRET, "url": "https://api.example.com/",
+                    "header": "X-Api-Key"}},
+        {"conn_type": "http", "host": "https://api.example.com/",
+         "extra": {"X-Api-Key": CANARY_SECRET}},
+    ),
+    (
+        "GENERIC", "token",
+        {"bearer": {"token": CANARY_SECRET, "url": "https://api.example.com/"}},
+        {"conn_type": "http", "host": "https://api.example.com/",
+         "extra": {"Authorization": f"Bearer {CANARY_SECRET}"}},
+    ),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("provider", "container", "secret", "expected"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
-)
+_IDS = [f"{case[0]}-{case[1]}.{next(iter(case[2]))}-{n}" for n, case in enumerate(CASES)]
+
+
+@pytest.mark.parametrize(("provider", "container", "secret", "expected"), CASES, ids=_IDS)
 def test_each_kind_becomes_the_connection_its_hooks_read(
     provider: str, container: str, secret: dict[str, Any], expected: dict[str, Any]
 ) -> None:
