@@ -84,3 +84,30 @@ def test_the_server_is_stopped_after_the_test(pytester: pytest.Pytester) -> None
     pid = int((pytester.path / "pid").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_both_fixtures_work_under_pytest_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["tilecred.testing"]')
+    pytester.makepyfile(
+        """
+        import os
+        import pytest
+        import tilecred
+
+        KEY = {"aws": {"access_key_id": "AKIAEXAMPLE", "secret_access_key": "s3cr3t-value"}}
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_store(tilecred_store, n):
+            tilecred.create_credential(f"c{n}", "AWS", credential=KEY)
+            assert [c.name for c in tilecred_store.list_credentials()] == [f"c{n}"]
+
+        @pytest.mark.parametrize("n", range(2))
+        def test_server(tilecred_server, n):
+            admin = tilecred_server.client()
+            admin.create_credential(f"s{n}", "AWS", allowed_in_tasks=True, credential=KEY)
+            assert [c.name for c in admin.list_credentials()] == [f"s{n}"]
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
+    assert "2 workers" in result.stdout.str()
