@@ -73,17 +73,21 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+def _bounded_text(value: object, what: str, limit: int) -> str:
+    """A str of at most ``limit`` characters (checked before a message could quote it)."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{what} must be a str, not {type(value).__name__}")
+    if len(value) > limit:
+        raise InvalidArgumentError(f"{what} is {len(value)} characters long; the limit is {limit}")
+    return value
+
+
 def check_purpose(value: object) -> str | None:
     """What a use is for, recorded in its audit record: printable text of at most
     ``MAX_PURPOSE`` characters; ``None`` or empty for none."""
     if value is None or value == "":
         return None
-    if not isinstance(value, str):
-        raise InvalidArgumentError(f"purpose must be a str, not {type(value).__name__}")
-    if len(value) > MAX_PURPOSE:
-        raise InvalidArgumentError(
-            f"purpose is {len(value)} characters long; the limit is {MAX_PURPOSE}"
-        )
+    value = _bounded_text(value, "purpose", MAX_PURPOSE)
     if _CONTROL.search(value) or _SURROGATE.search(value):
         raise InvalidArgumentError(f"purpose {value!r} must be printable text")
     return value
@@ -122,12 +126,7 @@ def check_description(value: object) -> str | None:
     """
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise InvalidArgumentError(f"description must be a str, not {type(value).__name__}")
-    if len(value) > MAX_DESCRIPTION:
-        raise InvalidArgumentError(
-            f"description is {len(value)} characters long; the limit is {MAX_DESCRIPTION}"
-        )
+    value = _bounded_text(value, "description", MAX_DESCRIPTION)
     if _DESCRIPTION_CONTROL.search(value):
         raise InvalidArgumentError("description must not contain control characters")
     if _SURROGATE.search(value):
