@@ -48,8 +48,10 @@ def test_openapi_document_is_generated_from_the_models(server: Running) -> None:
     assert sorted(doc["paths"]) == [
         "/healthz",
         "/openapi.json",
+        "/tilecred/v1/associations/{workspace}",
         "/tilecred/v1/audit/{workspace}",
         "/tilecred/v1/audit/{workspace}/summary",
+        "/tilecred/v1/credentials/{workspace}/use",
         "/tilecred/v1/credentials/{workspace}/{name}/activate",
         "/tilecred/v1/credentials/{workspace}/{name}/deactivate",
         "/tilecred/v1/credentials/{workspace}/{name}/use",

@@ -13,6 +13,7 @@ from ._client import Client, ProviderArg, ProvidersArg, SecretArg
 from ._models import (
     AccessCredential,
     AccessCredentialRole,
+    Association,
     AuditRecord,
     Credential,
     CredentialType,
@@ -29,13 +30,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "activate_credential",
+    "associate_credential",
     "audit_summary",
     "configure",
     "create_credential",
     "deactivate_credential",
     "delete_credential",
+    "dissociate_credential",
     "get_client",
     "get_credential",
+    "list_associations",
     "list_credentials",
     "read_audit",
     "update_credential",
@@ -416,7 +420,13 @@ def verify_credential(
 
 
 def use_credential(
-    name: str, *, teamspace: object = None, purpose: str | None = None
+    name: str | None = None,
+    *,
+    url: str | None = None,
+    target: str | None = None,
+    provider: ProviderArg | None = None,
+    teamspace: object = None,
+    purpose: str | None = None,
 ) -> CredentialAccess:
     """Use a credential: its secrets, in the form the caller's library takes.
 
@@ -428,10 +438,21 @@ def use_credential(
 
     Parameters:
         name: the credential's name.
+        url: instead of a name, a URL (``s3://bucket/prefix/x.parquet``): the
+            credential associated with its longest matching prefix (see
+            ``associate_credential``), that target's default when several are.
+            The query and fragment are left out.
+        target: instead of a name, an object id (``dag:etl_daily``), matched
+            exactly, chosen the same way.
+        provider: instead of a name, the provider's default credential
+            (``provider_default``) in the teamspace.
         teamspace: as for ``create_credential``.
         purpose: what the use is for, kept as the audit record's detail
             (the integrations put a runner's DAG and task there); printable
-            text of at most 200 characters.
+            text of at most 200 characters. A use chosen by ``url``,
+            ``target`` or ``provider`` records that first (``url=…; purpose``).
+
+    Exactly one of ``name``, ``url``, ``target`` and ``provider`` is given.
 
     Returns:
         A ``CredentialAccess`` (a context manager): ``.credential`` with its
@@ -441,7 +462,10 @@ def use_credential(
     Raises:
         PermissionDeniedError: the credential is not allowed in tasks, or the
             token may not use it; nothing was returned.
-        NotFoundError: there is no credential by that name there.
+        NotFoundError: there is no credential by that name there (or none
+            associated with the URL or target, or no provider default).
+        ConflictError: several credentials are associated with the URL's
+            prefix or the target and none is its default (the message lists them).
         ConfigurationError: calls go to a service that cannot hand out secrets.
         CredentialsError: anything else went wrong.
 
@@ -452,7 +476,9 @@ def use_credential(
         ...     access.credential.credential.aws
         AWSCredential(access_key_id='AKIAIOSFODNN7EXAMPLE', secret_access_key='***')
     """
-    return get_client().use_credential(name, teamspace=teamspace, purpose=purpose)
+    return get_client().use_credential(
+        name, url=url, target=target, provider=provider, teamspace=teamspace, purpose=purpose
+    )
 
 
 def read_audit(
@@ -527,3 +553,63 @@ def audit_summary(
         [(True, 1, 0)]
     """
     return get_client().audit_summary(credential, teamspace=teamspace, since=since)
+
+
+def associate_credential(
+    name: str, target: str, *, teamspace: object = None, default: bool = False
+) -> Association:
+    """Associate a credential with what it is for: a URL prefix or an object id.
+
+    ``use_credential(url=…)`` and ``use_credential(target=…)`` then find it
+    without its name. A tilecred addition (DataRobot associates credentials
+    with the objects that use them).
+
+    Parameters:
+        name: the credential's name.
+        target: a URL prefix with its scheme (``s3://bucket/prefix/``,
+            ``az://container/``, ``postgresql://host:5432/db``,
+            ``https://api.example.com/``) or an opaque id (``dag:etl_daily``);
+            at most 1,000 characters, no control characters, no user or
+            password in a URL.
+        teamspace: the credential's teamspace, as for ``create_credential``.
+        default: make it the target's default, the one chosen when several
+            credentials are associated with the target; any other loses it.
+            Associating again sets this anew.
+
+    Returns:
+        The ``Association``.
+
+    Raises:
+        NotFoundError: there is no credential by that name there.
+        InvalidArgumentError: the target is not one.
+
+    Examples:
+        >>> create_credential("lake-reader", "AWS", credential={"aws": {
+        ...     "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "s3cr3t-value"}})
+        >>> associate_credential("lake-reader", "s3://lake/raw/", default=True).default
+        True
+    """
+    return get_client().associate_credential(name, target, teamspace=teamspace, default=default)
+
+
+def dissociate_credential(name: str, target: str, *, teamspace: object = None) -> None:
+    """Remove a credential's association with a target.
+
+    Raises:
+        NotFoundError: there is no credential by that name there, or it is
+            not associated with the target.
+    """
+    get_client().dissociate_credential(name, target, teamspace=teamspace)
+
+
+def list_associations(
+    name: str | None = None, *, target: str | None = None, teamspace: object = None
+) -> list[Association]:
+    """The associations in a teamspace (or at the workspace level), by target
+    then name: of one credential with ``name``, of one target (matched
+    exactly) with ``target``.
+
+    Raises:
+        NotFoundError: ``name`` names no credential there.
+    """
+    return get_client().list_associations(name, target=target, teamspace=teamspace)

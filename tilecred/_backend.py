@@ -14,6 +14,7 @@ from typing import Generic, Protocol, TypeVar
 
 from ._models import (
     AccessCredential,
+    Association,
     AuditRecord,
     CloudProvider,
     CredentialCreateRequest,
@@ -93,6 +94,30 @@ class Backend(Protocol):
     def use(self, name: str, teamspace: str | None, purpose: str | None) -> AccessCredential:
         """The credential with its secrets, if it is allowed in tasks (audited, with
         ``purpose`` as the record's detail)."""
+        ...
+
+    def use_by(
+        self, how: str, value: str, teamspace: str | None, purpose: str | None
+    ) -> AccessCredential:
+        """The credential chosen by ``how`` (``url``: the longest associated
+        prefix; ``target``: an exact target; ``provider``: the provider's
+        default) with its secrets, as :meth:`use` hands one out."""
+        ...
+
+    def associate(
+        self, name: str, target: str, teamspace: str | None, default: bool
+    ) -> Association:
+        """Associate a credential with a target (audited); the association."""
+        ...
+
+    def dissociate(self, name: str, target: str, teamspace: str | None) -> None:
+        """Remove a credential's association with a target (audited)."""
+        ...
+
+    def list_associations(
+        self, name: str | None, target: str | None, teamspace: str | None
+    ) -> list[Association]:
+        """A scope's associations, filtered by credential name and exact target."""
         ...
 
     def set_active(self, name: str, teamspace: str | None, active: bool) -> AccessCredential:

@@ -43,6 +43,7 @@ from ._errors import (
 from ._models import (
     AccessCredential,
     AccessCredentialRole,
+    Association,
     AuditRecord,
     CloudProvider,
     Credential,
@@ -55,6 +56,7 @@ from ._models import (
     iter_secrets,
 )
 from ._pager import Pager
+from ._targets import check_target, check_use_choice
 
 if TYPE_CHECKING:
     import datetime
@@ -466,15 +468,28 @@ class Client:
     # -- using a credential, and the audit log --------------------------------------
 
     def use_credential(
-        self, name: str, *, teamspace: object = None, purpose: str | None = None
+        self,
+        name: str | None = None,
+        *,
+        url: str | None = None,
+        target: str | None = None,
+        provider: ProviderArg | None = None,
+        teamspace: object = None,
+        purpose: str | None = None,
     ) -> CredentialAccess:
         """A credential's secrets, for code that uses them; see ``tilecred.use_credential``."""
         from ._access import CredentialAccess
 
-        name = check_name(name)
+        chosen = check_use_choice(name, url, target, provider)
         ts = check_teamspace(teamspace)
         why = check_purpose(purpose)
-        credential = self._use(name, ts, why)
+        if chosen is None:
+            name = check_name(name)
+            credential = self._use(name, ts, why)
+        else:
+            how, value = chosen
+            with _Failure(self, f"use the credential for {how} {value!r}", None, ts):
+                credential = self._get_backend().use_by(how, value, ts, why)
 
         def resolve(other: str) -> AccessCredential:
             # Another credential (a key to assume a role with): same scope, same gate.
@@ -489,10 +504,42 @@ class Client:
                 return
             fresh = msgspec.structs.replace(client, refresh_token=refresh_token)
             request = CredentialUpdateRequest(credential=Credential(oauth=fresh))
-            with _Failure(self, "store the rotated refresh token of credential", name, ts):
-                self._get_backend().update(name, request, ts)
+            used = credential.name  # the one a URL, target or provider chose, too
+            with _Failure(self, "store the rotated refresh token of credential", used, ts):
+                self._get_backend().update(used, request, ts)
 
         return CredentialAccess(credential, resolve=resolve, rotated=rotated)
+
+    # -- associations ---------------------------------------------------------------
+
+    def associate_credential(
+        self, name: str, target: str, *, teamspace: object = None, default: bool = False
+    ) -> Association:
+        """Associate a credential with a target; see ``tilecred.associate_credential``."""
+        name = check_name(name)
+        aim = check_target(target)
+        ts = check_teamspace(teamspace)
+        default = bool(check_bool(default, "default"))
+        with _Failure(self, "associate credential", name, ts):
+            return self._get_backend().associate(name, aim, ts, default)
+
+    def dissociate_credential(self, name: str, target: str, *, teamspace: object = None) -> None:
+        """Remove an association; see ``tilecred.dissociate_credential``."""
+        name = check_name(name)
+        aim = check_target(target)
+        ts = check_teamspace(teamspace)
+        with _Failure(self, "dissociate credential", name, ts):
+            self._get_backend().dissociate(name, aim, ts)
+
+    def list_associations(
+        self, name: str | None = None, *, target: str | None = None, teamspace: object = None
+    ) -> list[Association]:
+        """List associations; see ``tilecred.list_associations``."""
+        checked = None if name is None else check_name(name)
+        aim = None if target is None else check_target(target)
+        ts = check_teamspace(teamspace)
+        with _Failure(self, "list the associations of credential", checked, ts):
+            return self._get_backend().list_associations(checked, aim, ts)
 
     def _use(self, name: str, teamspace: str | None, purpose: str | None) -> AccessCredential:
         with _Failure(self, "use credential", name, teamspace):

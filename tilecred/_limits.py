@@ -23,6 +23,7 @@ __all__ = [
     "MAX_PURPOSE",
     "MAX_RSA_BITS",
     "MAX_SCRYPT_COST",
+    "MAX_TARGET",
     "MAX_TEAMSPACE_NAME",
     "MAX_TOKEN_NAME",
     "MAX_URL_BYTES",
@@ -40,6 +41,9 @@ MAX_WORKSPACE_NAME = 128
 MAX_TOKEN_NAME = 128
 # What a use says it is for (``purpose=``: a runner's DAG and task, say), in the audit record.
 MAX_PURPOSE = 200
+# An association's target: a URL prefix or an object id. Long enough for any
+# bucket, container or host plus a deep prefix; short enough for a query string.
+MAX_TARGET = 1000
 
 # The request line (method, path, query, version) the server must accept.
 # 8 KiB is also what nginx accepts by default (large_client_header_buffers),

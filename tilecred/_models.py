@@ -26,6 +26,10 @@ __all__ = [
     "AWSRole",
     "AccessCredential",
     "AccessCredentialRole",
+    "Association",
+    "AssociationListResponse",
+    "AssociationRequest",
+    "AssociationResponse",
     "AuditListResponse",
     "AuditRecord",
     "AzureCredential",
@@ -697,6 +701,42 @@ class UsageSummaryResponse(_Model, kw_only=True):
     """The body of an audit summary response: one entry per actor, the most recent first."""
 
     data: list[UsageSummary]
+
+
+class Association(_Model, kw_only=True):
+    """A credential associated with what it is for: a URL prefix or an object id.
+
+    ``target`` is a URL prefix (``s3://bucket/prefix/``) or an opaque id
+    (``dag:etl_daily``); ``teamspace`` is the credential's teamspace (``None``
+    at the workspace level); ``default`` says it is the target's default, which
+    ``use_credential(url=…)`` picks when several credentials share the target.
+    """
+
+    name: str
+    teamspace: str | None = None
+    target: str
+    default: bool
+    created_at: datetime.datetime
+
+
+class AssociationRequest(_Model, kw_only=True):
+    """The body of a request to associate a credential with a target."""
+
+    name: str
+    target: str
+    default: bool = False
+
+
+class AssociationResponse(_Model, kw_only=True):
+    """The body of a response with one association."""
+
+    data: Association
+
+
+class AssociationListResponse(_Model, kw_only=True):
+    """The body of an association listing: by target, then by name."""
+
+    data: list[Association]
 
 
 # Which member of each secret container belongs to which provider.

@@ -1,4 +1,4 @@
-"""The HTTP backend: the six operations over TileDB's v4 REST API."""
+"""The HTTP backend: the operations over TileDB's v4 REST API and tilecred's extensions."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from ._errors import ConfigurationError, CredentialsError, InvalidArgumentError,
 from ._http import Query, Transport
 from ._models import (
     AccessCredential,
+    Association,
+    AssociationListResponse,
+    AssociationRequest,
+    AssociationResponse,
     AuditListResponse,
     AuditRecord,
     CredentialCreateRequest,
@@ -41,6 +45,8 @@ _TEAMSPACE_DECODER = msgspec.json.Decoder(TeamspaceResponse)
 _WORKSPACE_DECODER = msgspec.json.Decoder(WorkspaceResponse)
 _AUDIT_DECODER = msgspec.json.Decoder(AuditListResponse)
 _SUMMARY_DECODER = msgspec.json.Decoder(UsageSummaryResponse)
+_ASSOCIATION_DECODER = msgspec.json.Decoder(AssociationResponse)
+_ASSOCIATIONS_DECODER = msgspec.json.Decoder(AssociationListResponse)
 
 # tilecred's own extensions to the API live outside TileDB's /v4 paths.
 EXTENSION_ROOT = "/tilecred/v1"
@@ -52,6 +58,7 @@ _TILEDB_HOSTS = ("tiledb.com",)
 # have the route: TileDB's service, or a tilecred older than the extension.
 _OUR_NOT_FOUND = re.compile(
     r"credential not found|workspace '.*' not found|teamspace '.*' not found"
+    r"|credential '.*' is not associated with .*|no .*credential is (associated|the provider).*"
 )
 
 
@@ -226,11 +233,14 @@ class HttpBackend:
             raise _no_extension(self._host, what, lifecycle=lifecycle)
 
     def _extension(
-        self, what: str, method: str, path: str, query: Query = (), *, lifecycle: bool = False
-    ) -> bytes:
+        self, what: str, method: str, path: str, query: Query = (), *, lifecycle: bool = False,
+        body: bytes | None = None,
+    ) -> bytes:  # fmt: skip
         """Call an extension route; a service without it gets a clear refusal."""
         try:
-            return self.transport.request(method, EXTENSION_ROOT + path, query=query).data
+            return self.transport.request(
+                method, EXTENSION_ROOT + path, query=query, body=body
+            ).data
         except NotFoundError as exc:
             if _OUR_NOT_FOUND.fullmatch(exc.message):
                 raise
@@ -245,6 +255,54 @@ class HttpBackend:
         path = f"{base.removeprefix('/v4')}/{segment(name)}/use"
         data = self._extension(what, "POST", path, query)
         return _decode(_GET_DECODER, data, None).data
+
+    def use_by(
+        self, how: str, value: str, teamspace: str | None, purpose: str | None
+    ) -> AccessCredential:
+        what = "hand out a credential's secrets"
+        self._check_extensions(what)
+        base, query = self._scope(teamspace)
+        query = (*query, (how, value))
+        if purpose is not None:
+            query = (*query, ("purpose", purpose))
+        data = self._extension(what, "POST", f"{base.removeprefix('/v4')}/use", query)
+        return _decode(_GET_DECODER, data, None).data
+
+    # -- associations ---------------------------------------------------------------
+
+    def _associations(self, teamspace: str | None) -> tuple[str, Query]:
+        _base, query = self._scope(teamspace)
+        return f"/associations/{segment(self.workspace_id())}", query
+
+    def associate(
+        self, name: str, target: str, teamspace: str | None, default: bool
+    ) -> Association:
+        what = "associate a credential with a target"
+        self._check_extensions(what, lifecycle=True)
+        path, query = self._associations(teamspace)
+        body = _encode(AssociationRequest(name=name, target=target, default=default))
+        data = self._extension(what, "POST", path, query, lifecycle=True, body=body)
+        return _decode(_ASSOCIATION_DECODER, data, None).data
+
+    def dissociate(self, name: str, target: str, teamspace: str | None) -> None:
+        what = "dissociate a credential from a target"
+        self._check_extensions(what, lifecycle=True)
+        path, query = self._associations(teamspace)
+        query = (*query, ("name", name), ("target", target))
+        self._extension(what, "DELETE", path, query, lifecycle=True)
+
+    def list_associations(
+        self, name: str | None, target: str | None, teamspace: str | None
+    ) -> list[Association]:
+        what = "list associations"
+        self._check_extensions(what, lifecycle=True)
+        path, query = self._associations(teamspace)
+        if name is not None:
+            query = (*query, ("name", name))
+        if target is not None:
+            query = (*query, ("target", target))
+        data = self._extension(what, "GET", path, query, lifecycle=True)
+        return _decode(_ASSOCIATIONS_DECODER, data, None).data
 
     def set_active(self, name: str, teamspace: str | None, active: bool) -> AccessCredential:
         action = "activate" if active else "deactivate"

@@ -71,6 +71,11 @@ def run_exec(args: argparse.Namespace) -> int:
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise UsageError(f"credential {duplicated[0]!r} is named twice")
+    chosen = {"url": args.url, "target": args.target}
+    if sum(bool(v) for v in (names, *chosen.values())) != 1:
+        raise UsageError(
+            "name the credentials to use, or give --url or --target to choose one (exactly one)"
+        )
     harden_process()  # before any secret is in memory: no core file or debugger sees it
     sweep()  # key directories left by a process that was killed (SIGKILL)
     accesses: list[CredentialAccess] = []
@@ -81,7 +86,10 @@ def run_exec(args: argparse.Namespace) -> int:
             client = client_for(args)
             for name in names:
                 accesses.append(client.use_credential(name, teamspace=args.teamspace))
-            added = merged_environment(names, [access.env() for access in accesses])
+            if not names:
+                accesses.append(client.use_credential(teamspace=args.teamspace, **chosen))
+            used = [access.credential.name or "" for access in accesses]
+            added = merged_environment(used, [access.env() for access in accesses])
             env = child_environment(os.environ, added, getattr(args, "token_env", None))
             secrets = None if args.no_masking else handed_out(accesses, added)
             return run_child(command, env, signals, secrets or None)
@@ -184,8 +192,8 @@ def _add_exec(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = add_command(
         subparsers, "exec", parents=parents,
         summary="run a command with credentials' variables in its environment",
-        usage="%(prog)s NAME [NAME ...] [--teamspace T] [--no-masking] [global options] "
-        "-- COMMAND [ARG ...]",
+        usage="%(prog)s {NAME [NAME ...] | --url URL | --target ID} [--teamspace T] "
+        "[--no-masking] [global options] -- COMMAND [ARG ...]",
         description="Use each credential (only those allowed in tasks; every use is audited) "
         "and run COMMAND with their variables (AWS_ACCESS_KEY_ID, AZURE_STORAGE_KEY, "
         "GOOGLE_APPLICATION_CREDENTIALS, …) added to its environment. Secrets go only into "
@@ -199,9 +207,18 @@ def _add_exec(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             tilecred exec lake -- aws s3 ls s3://lake/
             tilecred exec lake blobs --teamspace ml -- python train.py --epochs 3
             tilecred exec lake -- docker run --env AWS_ACCESS_KEY_ID --env AWS_SECRET_ACCESS_KEY img
+            tilecred exec --url s3://lake/raw/2026.parquet -- python load.py
         """,
     )  # fmt: skip
-    p.add_argument("names", metavar="NAME", nargs="+", help="the credentials to use")
+    p.add_argument("names", metavar="NAME", nargs="*", help="the credentials to use")
+    p.add_argument(
+        "--url", metavar="URL",
+        help="instead of names: use the credential associated with the URL's longest prefix "
+        "(see tilecred associate)",
+    )  # fmt: skip
+    p.add_argument(
+        "--target", metavar="ID", help="instead of names: use the credential associated with ID"
+    )
     add_teamspace(p)
     p.add_argument(
         "--no-masking", action="store_true",

@@ -224,6 +224,7 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
             built (each command's parser, and the server's imports, take time
             at every start). ``None`` builds every command.
     """
+    from ._associations import COMMANDS as ASSOCIATION_COMMANDS
     from ._audit import COMMANDS as AUDIT_COMMANDS
     from ._configuration import COMMANDS as CONFIG_COMMANDS
     from ._credentials import COMMANDS as CREDENTIAL_COMMANDS
@@ -237,6 +238,7 @@ def build_parser(argv: Sequence[str] | None = None) -> TilecredParser:
     commands = {
         **CREDENTIAL_COMMANDS,
         **LIFECYCLE_COMMANDS,
+        **ASSOCIATION_COMMANDS,
         **EXEC_COMMANDS,
         **AUDIT_COMMANDS,
         **CONFIG_COMMANDS,

@@ -1,4 +1,4 @@
-"""The local backend: the six operations on the store, for the client."""
+"""The local backend: the operations on the store, for the client."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .._config import DATABASE_ENV, Settings, resolve_home
 from .._errors import CredentialsError
 from .._models import (
     AccessCredential,
+    Association,
     AuditRecord,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
@@ -17,6 +18,7 @@ from .._models import (
     UsageSummary,
     iter_secrets,
 )
+from ._associations import use_detail
 from ._audit import ACTIVATION, audited, describe_create, describe_update, local_actor
 from ._open import open_store
 from ._service import StoreBackend
@@ -134,6 +136,43 @@ class LocalBackend:
             entry.detail = entry.purpose = purpose
             with audited(self.store, entry):
                 return service.use(name, service.scope(teamspace, entry), entry)
+
+    def use_by(
+        self, how: str, value: str, teamspace: str | None, purpose: str | None
+    ) -> AccessCredential:
+        with _AS_SERVED:
+            service = self.service()
+            entry = service.entry("use", None, teamspace)
+            entry.detail = entry.purpose = use_detail(how, value, purpose)
+            with audited(self.store, entry):
+                return service.use_by(how, value, service.scope(teamspace, entry), entry)
+
+    # -- associations ---------------------------------------------------------------
+
+    def associate(
+        self, name: str, target: str, teamspace: str | None, default: bool
+    ) -> Association:
+        with _AS_SERVED:
+            service = self.service()
+            entry = service.entry("association.create", name, teamspace)
+            with audited(self.store, entry):
+                return service.associate(
+                    name, target, default, service.scope(teamspace, entry), entry
+                )
+
+    def dissociate(self, name: str, target: str, teamspace: str | None) -> None:
+        with _AS_SERVED:
+            service = self.service()
+            entry = service.entry("association.delete", name, teamspace)
+            with audited(self.store, entry):
+                service.dissociate(name, target, service.scope(teamspace, entry), entry)
+
+    def list_associations(
+        self, name: str | None, target: str | None, teamspace: str | None
+    ) -> list[Association]:
+        with _AS_SERVED:
+            service = self.service()
+            return service.list_associations(service.scope(teamspace), name, target)
 
     def set_active(self, name: str, teamspace: str | None, active: bool) -> AccessCredential:
         with _AS_SERVED:

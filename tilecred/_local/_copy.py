@@ -34,6 +34,9 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "allowed_in_tasks", "kind", "member", "public", "secret", "created_at", "updated_at",
         "active", "expires_at", "description",
     )),
+    ("associations", (
+        "credential_id", "workspace_id", "scope", "target", "is_default", "created_at",
+    )),
     ("tokens", (
         "id", "workspace_id", "name", "kind", "read_only", "teamspace_id", "credentials",
         "expires_at", "digest", "created_at", "revoked_at", "active", "last_used_at",

@@ -398,20 +398,32 @@ class Credentials(CredentialRows):
                 raise PermissionDeniedError(refusal, status=403)
             if row is None:
                 raise _not_found()
-            audit.credential_id = row[0]  # a refusal below is recorded against it too
-            if not row[12]:  # active: a deactivated credential is never used
-                raise deactivated(name, *self._scope_names(conn, workspace_id, row[1]))
-            if not row[5]:  # allowed_in_tasks: the gate, the same on every backend
-                raise not_allowed_in_tasks(name)
-            if check is not None:
-                check(conn)
-            why = (withheld or {}).get((row[6], row[7]))  # kind, member
-            if why is not None:
-                raise PermissionDeniedError(f"credential {name!r} {why}", status=403)
-            opened = self._open_secret(
-                functools.partial(self._current_cipher, conn), workspace_id, row
-            )
-            insert_audit(conn, audit, "ok")
+            return self._use_row(conn, workspace_id, row, audit, check, withheld)
+
+    def _use_row(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        row: tuple[Any, ...],
+        audit: AuditEntry,
+        check: Callable[[Connection], None] | None,
+        withheld: Mapping[tuple[str, str], str] | None = None,
+    ) -> AccessCredential:
+        """Open a found row's secret through the gate, in the caller's write
+        transaction, and append the use's record there."""
+        name = row[2]
+        audit.credential_id = row[0]  # a refusal below is recorded against it too
+        if not row[12]:  # active: a deactivated credential is never used
+            raise deactivated(name, *self._scope_names(conn, workspace_id, row[1]))
+        if not row[5]:  # allowed_in_tasks: the gate, the same on every backend
+            raise not_allowed_in_tasks(name)
+        if check is not None:
+            check(conn)
+        why = (withheld or {}).get((row[6], row[7]))  # kind, member
+        if why is not None:
+            raise PermissionDeniedError(f"credential {name!r} {why}", status=403)
+        opened = self._open_secret(functools.partial(self._current_cipher, conn), workspace_id, row)
+        insert_audit(conn, audit, "ok")
         return self._credential(row, opened)
 
     @retrying

@@ -202,6 +202,27 @@ def _add_description(conn: Connection) -> None:
         conn.execute(_V10[0])
 
 
+# Version 11: associations (issue #20): a credential is associated with what it
+# is for, a URL prefix or an object id ("target"). Keyed by the credential's
+# id, so a rename keeps them and a delete removes them (the foreign key).
+# scope repeats the credential's (it never changes), so that at most one
+# default per target in a scope is enforced by the database itself.
+_V11 = (
+    "CREATE TABLE IF NOT EXISTS associations ("
+    " credential_id TEXT NOT NULL REFERENCES credentials (id) ON DELETE CASCADE,"
+    " workspace_id TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " is_default INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (credential_id, target))",
+    "CREATE INDEX IF NOT EXISTS associations_by_target"
+    " ON associations (workspace_id, scope, target)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS associations_default"
+    " ON associations (workspace_id, scope, target) WHERE is_default = 1",
+)
+
+
 def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
     def run(conn: Connection) -> None:
         for statement in statements:
@@ -211,10 +232,13 @@ def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
 
 
 # Each version's statements; PostgreSQL's tables are made from these (_pgschema.py).
-STATEMENTS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
+STATEMENTS: tuple[tuple[str, ...], ...] = (
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11,
+)  # fmt: skip
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     *(_steps(v) for v in STATEMENTS[: DESCRIPTION_ADDED - 1]),
     _add_description,
+    *(_steps(v) for v in STATEMENTS[DESCRIPTION_ADDED:]),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

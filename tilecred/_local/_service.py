@@ -20,6 +20,7 @@ from .._errors import CredentialsError, NotFoundError
 from .._limits import MAX_PER_PAGE
 from .._models import (
     AccessCredential,
+    Association,
     AuditRecord,
     CredentialCreateRequest,
     CredentialsVerifyRequest,
@@ -208,6 +209,50 @@ class StoreBackend:
             self.workspace_id, _id(teamspace), name, audit=entry, check=check, only=only,
             refusal=refusal, withheld=withheld,
         )  # fmt: skip
+
+    def use_by(
+        self,
+        how: str,
+        value: str,
+        teamspace: TeamspaceRecord | None,
+        entry: AuditEntry,
+        *,
+        check: Callable[[Connection], None] | None = None,
+        withheld: Mapping[tuple[str, str], str] | None = None,
+    ) -> AccessCredential:
+        """Use the credential a URL, target or provider default chooses (audited;
+        ``entry.credential`` names it before ``check`` runs)."""
+        return self.store.use_by(
+            self.workspace_id, _id(teamspace), how, value, audit=entry, check=check,
+            withheld=withheld,
+        )  # fmt: skip
+
+    # -- associations -------------------------------------------------------------
+
+    def associate(
+        self, name: str, target: str, default: bool, teamspace: TeamspaceRecord | None,
+        entry: AuditEntry,
+    ) -> Association:  # fmt: skip
+        return self.store.associate(
+            self.workspace_id, _id(teamspace), name, target, default, audit=entry
+        )
+
+    def dissociate(
+        self, name: str, target: str, teamspace: TeamspaceRecord | None, entry: AuditEntry
+    ) -> None:
+        self.store.dissociate(self.workspace_id, _id(teamspace), name, target, audit=entry)
+
+    def list_associations(
+        self,
+        teamspace: TeamspaceRecord | None,
+        name: str | None,
+        target: str | None,
+        *,
+        ids: Collection[str] | None = None,
+    ) -> list[Association]:
+        return self.store.list_associations(
+            self.workspace_id, _id(teamspace), name, target, ids=ids
+        )
 
     def set_active(
         self, name: str, active: bool, teamspace: TeamspaceRecord | None, entry: AuditEntry

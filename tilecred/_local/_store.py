@@ -2,7 +2,8 @@
 
 :class:`Store` is assembled from one module per concern: ``_core.py``
 (opening, the key, transactions), ``_spaces.py`` (workspaces and
-teamspaces), ``_credrows.py`` and ``_credentials.py`` (credentials); here,
+teamspaces), ``_credrows.py`` and ``_credentials.py`` (credentials), ``_associations.py``
+(which credential is for which target); here,
 the audit log and key rotation.
 """
 
@@ -16,9 +17,9 @@ from .._backend import AuditQuery
 from .._errors import ConfigurationError
 from .._models import AuditRecord, UsageSummary
 from . import _keys
+from ._associations import Associations
 from ._audit import AuditEntry, insert_audit, select_audit, select_usage
 from ._core import _not_found, _row_aad, logger
-from ._credentials import Credentials
 from ._credrows import altered
 from ._engine import Connection, retrying
 from ._sqlite import DATABASE_NAME, KEY_FILE_NAME
@@ -26,7 +27,7 @@ from ._sqlite import DATABASE_NAME, KEY_FILE_NAME
 __all__ = ["DATABASE_NAME", "KEY_FILE_NAME", "Store"]
 
 
-class Store(Credentials):
+class Store(Associations):
     """The embedded credential store: an SQLite file in one directory, or a
     PostgreSQL database (:func:`tilecred._local.open_store`).
 

@@ -36,6 +36,7 @@ from .._models import (
     TeamspaceCreateRequest,
     iter_secrets,
 )
+from ._association_api import AssociationHandlers, refuse_in_clear
 from ._kinds import KINDS_HEADER, extension_kind
 from ._parsing import (
     bool_param,
@@ -85,13 +86,16 @@ _WITHHELD = {
 }
 
 
-class Handlers(TokenHandlers):
-    """The route handlers over one store (the token routes' from :class:`TokenHandlers`).
+class Handlers(TokenHandlers, AssociationHandlers):
+    """The route handlers over one store (the token routes' from :class:`TokenHandlers`,
+    the association routes' from :class:`AssociationHandlers`).
 
     Parameters:
         store: the local store.
         openapi: the OpenAPI document, already encoded.
     """
+
+    withheld_kinds = _WITHHELD
 
     def __init__(self, store: Store, openapi: bytes) -> None:
         self.store = store
@@ -309,12 +313,7 @@ class Handlers(TokenHandlers):
         service, entry = self._entry(caller, request, "use", name)
         with audited(self.store, entry):
             entry.detail = entry.purpose = check_purpose(first_param(request.params, "purpose"))
-            if not request.secure:
-                raise HttpError(
-                    403,
-                    "secrets are delivered only over TLS or to a client on this machine: "
-                    "serve with --tls-cert and --tls-key, or call from a loopback address",
-                )
+            refuse_in_clear(request)
             self._workspace(caller, ws)
             teamspace = self._scope(caller, request, service, entry)
             # Checked again where the secret is opened: the token may have

@@ -12,11 +12,15 @@ from .._limits import (
     MAX_CREDENTIAL_NAME,
     MAX_PER_PAGE,
     MAX_PURPOSE,
+    MAX_TARGET,
     MAX_TEAMSPACE_NAME,
     MAX_TOKEN_NAME,
     MAX_WORKSPACE_NAME,
 )
 from .._models import (
+    AssociationListResponse,
+    AssociationRequest,
+    AssociationResponse,
     AuditListResponse,
     CredentialCreateRequest,
     CredentialGetResponse,
@@ -66,6 +70,19 @@ _OPERATIONS: dict[str, tuple[str, type | None, int, type | None]] = {
     "use_credential": ("Use a credential: its secrets, for a task token (tilecred extension; "
                        "allowed_in_tasks credentials only, over TLS or loopback; "
                        "Cache-Control: no-store)", None, 200, CredentialGetResponse),
+    "use_chosen_credential": ("Use the credential that a URL (its longest associated prefix), "
+                              "an object id (an exact target) or a provider's default "
+                              "chooses: give exactly one of url, target and provider "
+                              "(tilecred extension; as use_credential, and the task token's "
+                              "limits hold for the credential chosen)", None, 200,
+                              CredentialGetResponse),
+    "list_associations": ("List associations of credentials with targets, by target then name "
+                          "(tilecred extension)", None, 200, AssociationListResponse),
+    "create_association": ("Associate a credential with a target, a URL prefix or an object "
+                           "id; default moves the target's default to it (tilecred extension)",
+                           AssociationRequest, 201, AssociationResponse),
+    "delete_association": ("Remove a credential's association with a target (tilecred "
+                           "extension)", None, 204, None),
     "read_audit": ("Read the workspace's audit log, oldest first (tilecred extension; "
                    "management tokens)", None, 200, AuditListResponse),
     "audit_summary": ("Who uses a credential: its uses per actor, the most recent first "
@@ -121,6 +138,7 @@ _PATH_NAMES = {
     ("teamspaces", 2): "teamspace",
     ("workspaces", 1): "workspace",
     ("audit", 1): "workspace",
+    ("associations", 1): "workspace",
     ("tokens", 1): "workspace",
     ("tokens", 2): "token_id",
 }
@@ -177,6 +195,21 @@ _PURPOSE_PARAM = _query(
     {"type": "string", "maxLength": MAX_PURPOSE, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"},
     "What the use is for (a runner's DAG and task, say): the audit record's detail.",
 )
+# What check_target accepts (a URL's scheme and user part are checked beyond this).
+_TARGET = {"type": "string", "minLength": 1, "maxLength": MAX_TARGET,
+           "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"}  # fmt: skip
+_CHOICE_PARAMS = [
+    _query("url", _TARGET, "A URL with its scheme: the credential associated with its longest "
+           "prefix (query and fragment left out) is used."),
+    _query("target", _TARGET, "An object id (or any target), matched exactly."),
+    _query("provider", {"$ref": _REF.format(name="CloudProvider")},
+           "The provider whose default credential is used."),
+]  # fmt: skip
+_ASSOCIATION_PARAMS = [
+    _TEAMSPACE_PARAM,
+    _query("name", _name(MAX_CREDENTIAL_NAME), "Only this credential's associations."),
+    _query("target", _TARGET, "Only this target's (matched exactly)."),
+]
 _SUMMARY_PARAMS = [
     {**_AUDIT_PARAMS[0], "required": True,
      "description": "The credential's name (its uses are found by its id: a rename keeps them)."},
@@ -197,10 +230,16 @@ def _parameters(handler: str, pattern: tuple[str | None, ...]) -> list[dict[str,
         params.extend(_AUDIT_PARAMS)
     elif handler == "audit_summary":
         params.extend(_SUMMARY_PARAMS)
-    elif "credentials" in pattern and handler != "verify_credential":
+    elif handler in ("list_associations", "delete_association"):
+        required = handler == "delete_association"
+        params.extend({**p, "required": p["name"] != "teamspace_id" and required}
+                      for p in _ASSOCIATION_PARAMS)  # fmt: skip
+    elif "associations" in pattern or ("credentials" in pattern and handler != "verify_credential"):
         params.append(_TEAMSPACE_PARAM)
-    if handler == "use_credential":
+    if handler in ("use_credential", "use_chosen_credential"):
         params.append(_PURPOSE_PARAM)
+    if handler == "use_chosen_credential":
+        params.extend(_CHOICE_PARAMS)
     return params
 
 
@@ -239,6 +278,9 @@ def _constrain(components: dict[str, Any]) -> None:
     for member in field.get("anyOf", [field]):
         if member.get("type") == "array":
             member.update({"items": _name(MAX_CREDENTIAL_NAME), "minItems": 1})
+    association = components["AssociationRequest"]["properties"]
+    association["name"].update(_name(MAX_CREDENTIAL_NAME))
+    association["target"].update(_TARGET)
     for model in ("TeamspaceCreateRequest", "Teamspace"):
         field = components[model]["properties"]["visibility"]
         field["enum"] = list(VISIBILITIES)
@@ -276,7 +318,7 @@ def _responses(route: Route, status: int, model: type | None) -> dict[str, Any]:
     if not route.public:
         errors[400] = "A bad name, query parameter or body (the field is named)"
         errors[401] = "Missing, unknown, revoked or deactivated API token"
-        errors[403] = _FORBIDDEN[route.handler == "use_credential"]
+        errors[403] = _FORBIDDEN[route.handler in ("use_credential", "use_chosen_credential")]
         errors[404] = _NOT_FOUND[route.handler.endswith("_token")]
         errors[503] = "The store's database is unreachable or stayed busy; try again"
     if route.method in ("POST", "PATCH"):
@@ -288,6 +330,14 @@ def _responses(route: Route, status: int, model: type | None) -> dict[str, Any]:
         errors[409] = "Name already in use"
     if route.handler == "update_credential":
         errors[409] += ", or a deactivated credential made the provider's default"
+    if route.handler == "use_chosen_credential":
+        errors[404] = (
+            "No such workspace or teamspace, nothing associated with the URL or "
+            "target, or no default credential of the provider"
+        )
+        errors[409] = "Several credentials are associated and none is the target's default"
+    if route.handler == "create_association":
+        errors[409] = "Another credential became the target's default at the same time"
     if route.handler in ("deactivate_token", "revoke_token"):
         errors[409] = "It is the workspace's last active read-write management token"
     if route.handler in ("create_credential", "update_credential", "verify_credential"):

@@ -60,6 +60,17 @@ ROUTES: tuple[Route, ...] = (
     # cached, never prefetched), over TLS or loopback.
     Route("POST", (*EXTENSION, "credentials", W, W, "use"), "use_credential", task=True,
           action="use"),
+    # The same, for the credential a URL, an object id or a provider's default
+    # chooses (query parameter url, target or provider), resolved here.
+    Route("POST", (*EXTENSION, "credentials", W, "use"), "use_chosen_credential", task=True,
+          action="use"),
+    # Associations: any token lists; changing them is a management write.
+    Route("GET", (*EXTENSION, "associations", W), "list_associations",
+          action="association.list"),
+    Route("POST", (*EXTENSION, "associations", W), "create_association", writes=True,
+          action="association.create"),
+    Route("DELETE", (*EXTENSION, "associations", W), "delete_association", writes=True,
+          action="association.delete"),
     Route("GET", (*EXTENSION, "audit", W), "read_audit", management=True, action="audit"),
     Route("GET", (*EXTENSION, "audit", W, "summary"), "audit_summary", management=True,
           action="audit"),
