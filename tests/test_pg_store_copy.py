@@ -25,11 +25,13 @@ pytestmark = pytest.mark.postgres
 
 KEY = new_key()
 # Rows per table in the filled store; meta: the key check and the token bootstrap mark.
-COUNTS = {"meta": 1, "workspaces": 2, "teamspaces": 2, "credentials": 5, "tokens": 3, "audit": 7}
+COUNTS = {"meta": 1, "workspaces": 2, "teamspaces": 2, "credentials": 5, "associations": 2,
+          "tokens": 3, "audit": 9}  # fmt: skip
 
 
 def _fill(store: Store) -> None:
-    """Two workspaces, two teamspaces, five credentials, three tokens, seven audit records."""
+    """Two workspaces, two teamspaces, five credentials, two associations, three tokens,
+    nine audit records."""
     default = store.ensure_workspace("default")
     other = store.ensure_workspace("other")
     ml = store.create_teamspace(default.id, "ml")
@@ -51,6 +53,9 @@ def _fill(store: Store) -> None:
         scope = ml.id if name == "c2" else None
         entry = AuditEntry(actor="test", workspace_id=default.id, action="use", credential=name)
         store.use_credential(default.id, scope, name, audit=entry)
+    for name, scope, target in (("c0", None, "s3://lake/"), ("c2", ml.id, "dag:etl")):
+        entry = AuditEntry(actor="test", workspace_id=default.id, action="association.create")
+        store.associate(default.id, scope, name, target, True, audit=entry)
     store.append_audit(AuditEntry(actor="test", workspace_id=other.id, action="note"), "ok")
     store.append_audit(AuditEntry(actor="test", workspace_id=other.id, action="note"), "denied")
 
@@ -114,7 +119,8 @@ def test_sqlite_to_postgres_and_back_keeps_every_row_and_the_key(
     result = run(["store", "copy", "--from", str(filled), "--to", shown], env)
     assert (result.code, result.err) == (0, "")
     assert result.out.splitlines() == [
-        "copied 2 workspaces, 2 teamspaces, 5 credentials, 3 API tokens, 7 audit records, "
+        "copied 2 workspaces, 2 teamspaces, 5 credentials, 2 associations, 3 API tokens, "
+        "9 audit records, "
         "1 setting",
         f"from the local store {filled / 'tilecred.db'}",
         f"to the PostgreSQL store {shown}; counts checked",
@@ -189,7 +195,8 @@ def test_a_destination_with_any_row_is_refused_and_left_as_it_was(
     assert (result.code, result.out) == (1, "")
     assert result.err.strip() == (
         f"error: the PostgreSQL store {shown} is not empty (1 in meta, 2 in workspaces, "
-        "2 in teamspaces, 5 in credentials, 3 in tokens, 7 in audit): copy into an empty store "
+        "2 in teamspaces, 5 in credentials, 2 in associations, 3 in tokens, 9 in audit): copy "
+        "into an empty store "
         "or database"
     )
     assert _all_rows(postgres_url) == before

@@ -23,6 +23,7 @@ _NOUNS = {
     "workspaces": "workspace",
     "teamspaces": "teamspace",
     "credentials": "credential",
+    "associations": "association",
     "tokens": "API token",
     "audit": "audit record",
     "meta": "setting",
