@@ -13,6 +13,7 @@ from tests.conftest import CANARY_SECRET
 from tilecred import (
     AccessCredential,
     AccessCredentialRole,
+    Association,
     AuditRecord,
     AWSCredential,
     AWSRole,
@@ -133,6 +134,7 @@ WIRE_FIELDS: dict[type[_Model], tuple[str, ...]] = {
     UsageSummary: (
         "actor", "uses", "denied", "failed", "first_at", "last_at", "last_request_id",
     ),
+    Association: ("name", "teamspace", "target", "default", "created_at"),
 }  # fmt: skip
 
 # The fields marked * in WIRE.md, except secrets (never required in a response).
@@ -160,6 +162,7 @@ REQUIRED: dict[type[_Model], set[str]] = {
     TeamspaceCreateRequest: {"name", "visibility"},
     AuditRecord: {"at", "actor", "workspace", "action", "outcome"},
     UsageSummary: {"actor", "uses", "denied", "failed", "first_at", "last_at"},
+    Association: {"name", "target", "default", "created_at"},
 }
 
 SECRETS: dict[type[_Model], set[str]] = {
@@ -201,7 +204,7 @@ def test_every_public_model_is_covered() -> None:
         if isinstance(obj := getattr(tilecred, name), type) and issubclass(obj, _Model)
     }
     assert public <= set(WIRE_FIELDS)
-    assert len(public) == 31
+    assert len(public) == 32
 
 
 @pytest.mark.parametrize("model", list(SECRETS), ids=lambda m: m.__name__)
