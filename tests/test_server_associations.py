@@ -163,3 +163,18 @@ def test_the_http_backend_sends_exactly_these_requests(
     assert access.credential.name == "k"
     httpserver.check_assertions()
     client.close()
+
+
+def test_a_chosen_oauth_client_is_withheld_as_a_named_one_is(server: Running) -> None:
+    body = {"name": "idp", "provider": "GENERIC", "allowed_in_tasks": True, "credential": {
+        "oauth": {"token_url": "https://idp.example.com/token", "client_id": "tilecred",
+                  "client_secret": CANARY_SECRET}}}  # fmt: skip
+    assert server.request("POST", server.credentials_path(), body=body).status == 201
+    assert _associate(server, "idp", "https://api.example.com/").status == 201
+    _rec, task = server.app.tokens.create(server.workspace_id, "runner", kind=TASK)
+    used = server.request(
+        "POST", _use(server), token=task, query=[("url", "https://api.example.com/v1/items")]
+    )
+    assert used.status == 403, used.raw
+    assert used.json["message"].startswith("credential 'idp' is an OAuth client, whose client")
+    assert CANARY_SECRET not in used.raw.decode()
