@@ -12,7 +12,10 @@ from tilecred._server._tokens import TASK
 pytest_plugins = ["tests.test_server_harness"]
 pytestmark = pytest.mark.usefixtures("engine")
 
-HELD = "this task token is limited to teamspace 'ml'"
+HELD = (
+    "this task token is limited to teamspace 'ml': pass teamspace='ml' (--teamspace ml), "
+    "or none and the token uses its own"
+)
 
 
 def test_an_existing_and_a_missing_teamspace_are_answered_alike(server: Running) -> None:

@@ -159,22 +159,27 @@ def test_a_task_token_held_to_a_teamspace(server: Running) -> None:
     record, task = _task(server, teamspace_id="ml")
     assert record.teamspace_id is not None
     assert record.teamspace_id.startswith("ts_")
-    outside = "this task token is limited to teamspace 'ml'"
-    for query in ([], [("teamspace_id", "finance")]):
-        _error(server.request("POST", _use_path(server, "lake"), token=task, query=query),
-               403, outside)  # fmt: skip
-        _error(server.request("GET", server.credentials_path("lake"), token=task, query=query),
-               403, outside)  # fmt: skip
-        _error(server.request("GET", server.credentials_path(), token=task, query=query),
-               403, outside)  # fmt: skip
-    inside = [("teamspace_id", "ml")]
-    reply = server.request("POST", _use_path(server, "lake"), token=task, query=inside)
-    assert reply.status == 200
-    assert reply.json["data"]["credential_type"] == "teamspace"
-    assert _row(_audit(server)[-1])[:5] == (record.actor, "ml", "lake", "use", "ok")
+    outside = (
+        "this task token is limited to teamspace 'ml': pass teamspace='ml' (--teamspace ml), "
+        "or none and the token uses its own"
+    )
+    query = [("teamspace_id", "finance")]
+    _error(server.request("POST", _use_path(server, "lake"), token=task, query=query),
+           403, outside)  # fmt: skip
+    _error(server.request("GET", server.credentials_path("lake"), token=task, query=query),
+           403, outside)  # fmt: skip
+    _error(server.request("GET", server.credentials_path(), token=task, query=query),
+           403, outside)  # fmt: skip
+    # Naming its teamspace, or none: the token uses its own, never the workspace's 'lake'.
+    for inside in ([("teamspace_id", "ml")], []):
+        reply = server.request("POST", _use_path(server, "lake"), token=task, query=inside)
+        assert reply.status == 200
+        assert reply.json["data"]["credential_type"] == "teamspace"
+        assert _row(_audit(server)[-1])[:5] == (record.actor, "ml", "lake", "use", "ok")
+        listed = server.request("GET", server.credentials_path(), token=task, query=inside)
+        assert [c["credential_type"] for c in listed.json["data"]] == ["teamspace"]
     refusals = [r for r in _audit(server) if r["outcome"] == "denied"]
     assert [(r["action"], r.get("teamspace")) for r in refusals] == [
-        ("use", None), ("get", None), ("list", None),
         ("use", "finance"), ("get", "finance"), ("list", "finance"),
     ]  # fmt: skip
 
@@ -191,7 +196,8 @@ def test_a_task_token_held_to_a_teamspace_sees_no_other_teamspace(server: Runnin
     assert [ts["name"] for ts in listed.json["data"]] == ["ml"]
     assert server.request("GET", f"{teamspaces}/ml", token=task).status == 200
     _error(server.request("GET", f"{teamspaces}/secret-project", token=task),
-           403, "this task token is limited to teamspace 'ml'")  # fmt: skip
+           403, "this task token is limited to teamspace 'ml': pass teamspace='ml' "
+           "(--teamspace ml), or none and the token uses its own")  # fmt: skip
     admin = server.request("GET", teamspaces)  # the management token
     assert [ts["name"] for ts in admin.json["data"]] == ["ml", "secret-project"]
 

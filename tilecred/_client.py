@@ -150,6 +150,9 @@ class Client:
         username: for Basic auth, with ``password``.
         password: for Basic auth.
         workspace: the workspace name or ``ws_…`` id.
+        teamspace: the teamspace a call that names none goes to (name or id);
+            not given: ``TILECRED_TEAMSPACE``, then ``teamspace`` in the profile;
+            ``""`` for none (workspace level), whatever they say.
         verify_ssl: verify TLS certificates (default ``True``).
         ca_file: a CA bundle to verify against.
         proxy: the proxy every request goes through (``http://[user:password@]host:port``);
@@ -181,6 +184,7 @@ class Client:
         username: str | None = None,
         password: str | None = None,
         workspace: str | None = None,
+        teamspace: str | None = None,
         verify_ssl: bool | None = None,
         ca_file: str | None = None,
         proxy: str | None = None,
@@ -196,6 +200,7 @@ class Client:
             "username": username,
             "password": password,
             "workspace": workspace,
+            "teamspace": teamspace,
             "verify_ssl": verify_ssl,
             "ca_file": ca_file,
             "proxy": proxy,
@@ -243,6 +248,12 @@ class Client:
                 logger.debug("tilecred calls go to %s", settings.describe())
             return self._backend
 
+    def _teamspace(self, teamspace: object) -> str | None:
+        """The teamspace a call goes to: the one it names, else the configured default."""
+        if teamspace is None:
+            return self._settings.teamspace
+        return check_teamspace(teamspace)
+
     def _secrets(self) -> list[str]:
         """The token and password, wherever they came from, to scrub from errors."""
         found = [self._explicit["token"], self._explicit["password"]]
@@ -282,7 +293,7 @@ class Client:
     ) -> None:
         """Store a new credential; see ``tilecred.create_credential``."""
         name = check_name(name)
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         cloud = check_provider(provider)
         cred, rol, tok = check_secret(cloud, credential, role, token, required=True)
         request = CredentialCreateRequest(
@@ -301,7 +312,7 @@ class Client:
     def get_credential(self, name: str, *, teamspace: object = None) -> AccessCredential:
         """Look a credential up by name; see ``tilecred.get_credential``."""
         name = check_name(name)
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         with _Failure(self, "get credential", name, ts):
             return self._get_backend().get(name, ts)
 
@@ -317,7 +328,7 @@ class Client:
         verify: bool | None = None,
     ) -> Pager[AccessCredential]:
         """List credentials lazily; see ``tilecred.list_credentials``."""
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         first, size = check_page(page, per_page)
         include = check_providers(provider, "provider")
         exclude = check_providers(exclude_provider, "exclude_provider")
@@ -352,7 +363,7 @@ class Client:
     ) -> None:
         """Change a credential; see ``tilecred.update_credential``."""
         cred_name = check_name(cred_name, "cred_name")
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         new_name = None if name is None else check_name(name)
         cloud = None if provider is None else check_provider(provider)
         cred, rol, tok = check_secret(cloud, credential, role, token, required=False)
@@ -415,7 +426,7 @@ class Client:
     def delete_credential(self, name: str, *, teamspace: object = None) -> None:
         """Delete a credential; see ``tilecred.delete_credential``."""
         name = check_name(name)
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         with _Failure(self, "delete credential", name, ts):
             self._get_backend().delete(name, ts)
 
@@ -433,7 +444,7 @@ class Client:
     ) -> None:
         """Check a credential before storing it; see ``tilecred.verify_credential``."""
         name = check_name(name)
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         cloud = check_provider(provider)
         cred, rol, tok = check_secret(cloud, credential, role, token, required=True)
         request = CredentialsVerifyRequest(
@@ -461,7 +472,7 @@ class Client:
 
     def _set_active(self, name: str, teamspace: object, *, active: bool) -> AccessCredential:
         name = check_name(name)
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         with _Failure(self, "activate credential" if active else "deactivate credential", name, ts):
             return self._get_backend().set_active(name, ts, active)
 
@@ -481,7 +492,7 @@ class Client:
         from ._access import CredentialAccess
 
         chosen = check_use_choice(name, url, target, provider)
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         why = check_purpose(purpose)
         if chosen is None:
             name = check_name(name)
@@ -570,7 +581,7 @@ class Client:
     ) -> list[UsageSummary]:
         """Who uses a credential, per actor; see ``tilecred.audit_summary``."""
         name = check_name(credential, "credential")
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         start = check_since(since)
         with _Failure(self, "summarize the uses of credential", name, ts):
             return self._get_backend().audit_summary(name, ts, start)

@@ -50,6 +50,7 @@ SOURCES: dict[str, tuple[str, str | None]] = {
     "token": ("TILEDB_REST_TOKEN", "rest.token"),
     "host": ("TILEDB_REST_SERVER_ADDRESS", "rest.server_address"),
     "workspace": ("TILEDB_REST_WORKSPACE", "rest.workspace"),
+    "teamspace": ("TILECRED_TEAMSPACE", "teamspace"),
     "username": ("TILEDB_REST_USERNAME", "rest.username"),
     "password": ("TILEDB_REST_PASSWORD", "rest.password"),
     "verify_ssl": ("TILEDB_REST_VERIFY_SSL", "rest.verify_ssl"),
@@ -75,6 +76,7 @@ class Settings:
     username: str | None = None
     password: str | None = dataclasses.field(default=None, repr=False)
     workspace: str | None = None
+    teamspace: str | None = None  # where a call that names no teamspace goes
     verify_ssl: bool = True
     ca_file: str | None = None
     timeout: float = DEFAULT_TIMEOUT
@@ -106,6 +108,7 @@ class Settings:
             shown.update(
                 host=self.host,
                 workspace=self.workspace,
+                teamspace=self.teamspace,
                 token=self.masked_token,
                 username=self.username,
                 verify_ssl=self.verify_ssl,
@@ -113,7 +116,7 @@ class Settings:
                 **self._describe_proxy(sources),
             )
         else:
-            shown.update(home=str(self.home), workspace=self.workspace)
+            shown.update(home=str(self.home), workspace=self.workspace, teamspace=self.teamspace)
         shown = {key: value for key, value in shown.items() if value is not None}
         shown["sources"] = {key: sources[key] for key in shown if key in sources}
         return shown
@@ -323,15 +326,31 @@ def resolve_settings(
         values["host"] = ""  # blank counts as set, to nothing
     local = bool(explicit.get("local")) or explicit.get("home") is not None
     remote = any(values.get(key) for key in ("host", "token", "username"))
+    teamspace = _default_teamspace(values, sources)
     if local or not remote:
-        return _local_settings(values, sources, profile_name, timeout, retries)
+        settings = _local_settings(values, sources, profile_name, timeout, retries)
+        return dataclasses.replace(settings, teamspace=teamspace)
     from ._proxy import proxies_from  # only for HTTP: a local store never uses a proxy
 
     proxies = proxies_from(explicit.get("proxy"), env)
     settings = _http_settings(values, sources, profile_name, profile_path, timeout, retries)
-    settings = dataclasses.replace(settings, proxies=proxies)
+    settings = dataclasses.replace(settings, proxies=proxies, teamspace=teamspace)
     _refuse_login_to_a_forward_proxy(settings)
     return settings
+
+
+def _default_teamspace(values: dict[str, Any], sources: dict[str, str]) -> str | None:
+    """The configured default teamspace; blank (``teamspace=""``) is none."""
+    from ._arguments import check_teamspace
+
+    value = values.get("teamspace")
+    if not isinstance(value, str) or not value.strip():
+        sources.pop("teamspace", None)
+        return None
+    try:
+        return check_teamspace(value)
+    except InvalidArgumentError as exc:
+        raise ConfigurationError(f"{exc.message} (from {sources['teamspace']})") from exc
 
 
 def _refuse_login_to_a_forward_proxy(settings: Settings) -> None:
@@ -354,7 +373,8 @@ def _refuse_login_to_a_forward_proxy(settings: Settings) -> None:
 
 
 _STRING_ARGUMENTS = (
-    "host", "token", "username", "password", "workspace", "ca_file", "profile", "proxy",
+    "host", "token", "username", "password", "workspace", "teamspace", "ca_file", "profile",
+    "proxy",
 )  # fmt: skip
 
 

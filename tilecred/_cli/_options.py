@@ -39,5 +39,7 @@ def scope_text(args: argparse.Namespace) -> str:
 def add_teamspace(parser: argparse.ArgumentParser) -> None:
     """The ``--teamspace`` option."""
     parser.add_argument(
-        "--teamspace", metavar="T", help="a teamspace name or ts_… id (default: workspace level)"
-    )
+        "--teamspace", metavar="T",
+        help="a teamspace name or ts_… id (default: TILECRED_TEAMSPACE or the profile's "
+        "teamspace, else workspace level)",
+    )  # fmt: skip

@@ -53,6 +53,9 @@ def client_for(args: argparse.Namespace) -> tilecred.Client:
         home=getattr(args, "home", None),
     )
     _clients.append(client)
+    if getattr(args, "teamspace", "") is None and client.settings.teamspace is not None:
+        # The configured default teamspace, as if given: messages then name it.
+        args.teamspace = client.settings.teamspace
     return client
 
 

@@ -133,7 +133,7 @@ class Handlers(TokenHandlers, AssociationHandlers):
         service: StoreBackend,
         entry: AuditEntry | None = None,
     ) -> TeamspaceRecord | None:
-        ident = first_param(request.params, "teamspace_id") or None
+        ident = _wanted_teamspace(caller, request.params)
         self._check_teamspace(caller, service, ident)
         return service.scope(ident, entry)
 
@@ -147,7 +147,11 @@ class Handlers(TokenHandlers, AssociationHandlers):
         if held is not None and ident in (held.id, held.name):
             return
         name = held.name if held is not None else caller.teamspace_id
-        raise HttpError(403, f"this task token is limited to teamspace {name!r}")
+        raise HttpError(
+            403,
+            f"this task token is limited to teamspace {name!r}: pass teamspace={name!r} "
+            f"(--teamspace {name}), or none and the token uses its own",
+        )
 
     @staticmethod
     def _limited(caller: TokenRecord, name: str, teamspace: TeamspaceRecord | None) -> str:
@@ -166,7 +170,7 @@ class Handlers(TokenHandlers, AssociationHandlers):
         self, caller: TokenRecord, request: Request, action: str, credential: str | None = None
     ) -> tuple[StoreBackend, AuditEntry]:
         service = self._service(caller, request)
-        teamspace = first_param(request.params, "teamspace_id") or None
+        teamspace = _wanted_teamspace(caller, request.params)
         return service, service.entry(action, credential, teamspace)
 
     def authorize(
@@ -433,3 +437,9 @@ def store_error(exc: CredentialsError) -> HttpError:
     if isinstance(exc, InvalidArgumentError):
         return HttpError(400, f"invalid request: {exc.message}")
     return HttpError(500, "the credential store failed; the server log has the details")
+
+
+def _wanted_teamspace(caller: TokenRecord, params: Mapping[str, Sequence[str]]) -> str | None:
+    """The teamspace a request names; a task token held to one uses it when none is named."""
+    named = first_param(params, "teamspace_id") or None
+    return caller.teamspace_id if named is None else named
