@@ -148,8 +148,20 @@ def test_a_pager_that_cannot_list_says_why_in_one_line(
     httpserver.expect_request(CREDENTIALS).respond_with_json(
         {"code": 403, "message": "<not allowed>", "request_id": "r-1"}, status=403
     )
-    shown = client.list_credentials()._repr_html_()
-    assert shown.startswith("<table><caption>could not list: ")
-    assert "&lt;not allowed&gt;" in shown
-    assert "<not allowed>" not in shown
-    assert shown.endswith(HEAD + "<tbody></tbody></table>")
+    pager = client.list_credentials()
+    assert repr(pager) == "Pager(page=1, per_page=None)"  # nothing sent yet
+    shown = pager._repr_html_()
+    # The error, not an empty table that would read as "no credentials".
+    assert "<table" not in shown
+    assert shown == (
+        '<div style="border-left: 3px solid #c00; padding: 0.3em 0.6em">could not list '
+        "credentials: 403 Forbidden: &lt;not allowed&gt; (request id r-1)</div>"
+    )
+    # Once it failed, its repr (and so rich's and IPython's text display) says so too.
+    assert repr(pager) == (
+        "Pager(page=1, per_page=None, failed='could not list credentials: 403 Forbidden: "
+        "<not allowed> (request id r-1)')"
+    )
+    with pytest.raises(tilecred.PermissionDeniedError):
+        len(pager)
+    assert len(seen(httpserver)) == 2  # a failure is not kept: each look asks again

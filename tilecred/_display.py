@@ -13,7 +13,7 @@ from typing import Any
 
 from ._errors import MASK
 
-__all__ = ["Masked", "Plain", "credentials_html", "shown"]
+__all__ = ["Masked", "Plain", "credentials_html", "failure_html", "shown"]
 
 # The columns of a credential table, and the heading of each.
 _COLUMNS = ("name", "provider", "kind", "default", "tasks", "status", "updated")
@@ -97,3 +97,11 @@ def credentials_html(credentials: Iterable[Any], caption: str | None = None) -> 
         parts.append(f"<tr>{cells}</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
+
+
+def failure_html(error: Exception) -> str:
+    """A listing that failed, for Jupyter: its one-line error, in a box, escaped."""
+    from html import escape
+
+    style = "border-left: 3px solid #c00; padding: 0.3em 0.6em"
+    return f'<div style="{style}">{escape(str(error))}</div>'

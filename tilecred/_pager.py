@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar, overload
 
 from ._backend import Page
-from ._display import credentials_html
+from ._display import credentials_html, failure_html
 from ._errors import CredentialsError, InvalidArgumentError
 from ._models import PaginationMetadata
 
@@ -48,9 +48,13 @@ class Pager(Generic[T]):
         # ``list(pager)`` asks len() first, and the walk that follows reuses
         # that page instead of asking for it twice.
         self._first_unused = False
+        # Why the first page could not be fetched, once a display or len() tried:
+        # a pager that failed shows its error, never an empty listing.
+        self._failure: CredentialsError | None = None
 
     def __repr__(self) -> str:
-        return f"Pager(page={self._start}, per_page={self._per_page})"
+        failed = "" if self._failure is None else f", failed={str(self._failure)!r}"
+        return f"Pager(page={self._start}, per_page={self._per_page}{failed})"
 
     def _repr_html_(self) -> str:
         """The first page as a table and the listing's total, for Jupyter.
@@ -62,7 +66,8 @@ class Pager(Generic[T]):
             first = self._first_page()
         except CredentialsError as exc:
             # The message is one scrubbed line; a traceback in a cell says no more.
-            return credentials_html([], caption=f"could not list: {exc}")
+            # Not a table: an empty one would read as "no credentials".
+            return failure_html(exc)
         shown = len(first.items)
         if first.total_items is None:
             caption = f"page {first.page}: {shown} shown"
@@ -84,7 +89,12 @@ class Pager(Generic[T]):
 
     def _first_page(self) -> Page[T]:
         if self._first is None:
-            self._first = self._get(self._start)
+            try:
+                self._first = self._get(self._start)
+            except CredentialsError as exc:
+                self._failure = exc
+                raise
+            self._failure = None
             self._first_unused = True
         return self._first
 
