@@ -71,3 +71,59 @@ def test_a_service_that_cannot_verify_is_not_a_failed_verification(
         client.update_credential("lake", provider="AWS", credential=NEW_KEY, verify_first=True)
     assert not isinstance(info.value, tilecred.VerificationFailedError)
     assert [r.method for r in seen(httpserver)] == ["POST"]
+
+
+def test_create_with_verify_first_verifies_then_creates(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request(VERIFY, method="POST").respond_with_json(
+        {"data": {"status": "verified"}}
+    )
+    httpserver.expect_ordered_request(CREDENTIALS, method="POST").respond_with_json(
+        {"data": credential_json("lake")}
+    )
+    with _client(httpserver) as client:
+        client.create_credential("lake", "AWS", credential=NEW_KEY, verify_first=True)
+    verify, post = seen(httpserver)
+    assert [(r.method, r.path) for r in (verify, post)] == [
+        ("POST", VERIFY), ("POST", CREDENTIALS)
+    ]  # fmt: skip
+    assert verify.json() == {
+        "name": "lake", "provider": "AWS", "credential": NEW_KEY, "workspace_id": WORKSPACE
+    }  # fmt: skip
+    assert post.json() == {"name": "lake", "provider": "AWS", "credential": NEW_KEY}
+
+
+def test_create_with_a_failed_verification_stores_nothing(httpserver: HTTPServer) -> None:
+    answer: dict[str, Any] = {"code": 422, "message": "credential is invalid", "request_id": "r8"}
+    httpserver.expect_request(VERIFY, method="POST").respond_with_json(answer, status=422)
+    with _client(httpserver) as client, pytest.raises(tilecred.VerificationFailedError) as info:
+        client.create_credential("lake", "AWS", credential=NEW_KEY, verify_first=True)
+    assert str(info.value).endswith(
+        ": the new secret failed verification, so nothing was stored: credential is invalid "
+        "(request id r8)"
+    )
+    assert str(info.value).startswith("could not create credential 'lake': 422 ")
+    assert [r.path for r in seen(httpserver)] == [VERIFY]  # no create was sent
+    assert CANARY_SECRET not in str(info.value)
+
+
+def test_create_verify_first_on_the_local_store_and_the_command_line(tmp_path: Any) -> None:
+    from tests.test_cli_support import cli_env, run
+
+    typo = {"aws": {"access_key_id": "AKIA-TYPO", "secret_access_key": CANARY_SECRET}}
+    with pytest.raises(tilecred.VerificationFailedError) as info:
+        tilecred.create_credential("lake", "AWS", credential=typo, verify_first=True)
+    assert str(info.value) == (
+        "could not create credential 'lake': 422 Unprocessable Entity: the new secret failed "
+        "verification, so nothing was stored: credential.aws.access_key_id: not an AWS access "
+        "key id (AKIA or ASIA and 16 upper-case letters or digits)"
+    )
+    assert list(tilecred.list_credentials()) == []
+    env = cli_env(NEW_SECRET=CANARY_SECRET)
+    command = ["create", "lake", "--verify-first", "--provider", "aws", "--secret-env",
+               "NEW_SECRET", "--access-key-id"]  # fmt: skip
+    refused = run([*command, "AKIA-TYPO"], env)
+    created = run([*command, "AKIAIOSFODNN7EXAMPLE"], env)
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == f"error: {info.value}\n"
+    assert (created.code, created.out) == (0, "created credential 'lake'\n")
+    assert [c.name for c in tilecred.list_credentials()] == ["lake"]

@@ -136,6 +136,7 @@ def create_credential(
     role: AccessCredentialRole | SecretArg = None,
     token: Token | SecretArg = None,
     description: str | None = None,
+    verify_first: bool = False,
 ) -> None:
     """Store a new credential under a name.
 
@@ -151,11 +152,16 @@ def create_credential(
         token: a token-based secret (``Token``, or a dict).
         description: what the credential is for, in words (at most 1,000
             characters); shown by get and list. A tilecred addition.
+        verify_first: verify the secret (as ``verify_credential`` does) and
+            store nothing if it fails. A tilecred addition, keyword-only after
+            TileDB's parameters.
 
     Exactly one of ``credential``, ``role`` and ``token`` must be given.
 
     Raises:
         InvalidArgumentError: an argument is wrong; nothing was sent.
+        VerificationFailedError: ``verify_first`` and the secret failed
+            verification; nothing was stored.
         ConflictError: the name is already in use.
         CredentialsError: anything else went wrong.
 
@@ -178,6 +184,7 @@ def create_credential(
         role=role,
         token=token,
         description=description,
+        verify_first=verify_first,
     )
 
 

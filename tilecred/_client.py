@@ -290,6 +290,7 @@ class Client:
         role: AccessCredentialRole | SecretArg = None,
         token: Token | SecretArg = None,
         description: str | None = None,
+        verify_first: bool = False,
     ) -> None:
         """Store a new credential; see ``tilecred.create_credential``."""
         name = check_name(name)
@@ -306,7 +307,10 @@ class Client:
             token=tok,
             description=check_description(description),
         )
+        first = check_bool(verify_first, "verify_first")
         with _Failure(self, "create credential", name, ts, request):
+            if first:
+                self._verify_secret(name, ts, request, cloud, "stored")
             self._get_backend().create(request, ts)
 
     def get_credential(self, name: str, *, teamspace: object = None) -> AccessCredential:
@@ -389,20 +393,25 @@ class Client:
             )
         with _Failure(self, "update credential", cred_name, ts, request):
             if first:
-                self._verify_new_secret(cred_name, ts, request)
+                provider = request.provider or self._get_backend().get(cred_name, ts).provider
+                self._verify_secret(cred_name, ts, request, provider, "changed")
             self._get_backend().update(cred_name, request, ts)
 
-    def _verify_new_secret(
-        self, cred_name: str, teamspace: str | None, request: CredentialUpdateRequest
+    def _verify_secret(
+        self,
+        cred_name: str,
+        teamspace: str | None,
+        request: CredentialCreateRequest | CredentialUpdateRequest,
+        provider: CloudProvider,
+        nothing_was: str,
     ) -> None:
-        """Verify an update's new secret where calls go, before the update is sent.
+        """Verify a create's or an update's secret where calls go, before it is sent.
 
         Two requests, not one transaction: what is verified is the secret in
         hand, so a change made by someone else in between cannot make it pass
         wrongly (a provider changed meanwhile is refused by the update itself).
         """
         backend = self._get_backend()
-        provider = request.provider or backend.get(cred_name, teamspace).provider
         check = CredentialsVerifyRequest(
             name=cred_name,  # so the audit log files the verification under this credential
             provider=provider,
@@ -416,7 +425,7 @@ class Client:
             if exc.status not in (400, 422):
                 raise
             raise VerificationFailedError(
-                f"the new secret failed verification, so nothing was changed: {exc.message}",
+                f"the new secret failed verification, so nothing was {nothing_was}: {exc.message}",
                 status=exc.status,
                 code=exc.code,
                 request_id=exc.request_id,

@@ -141,7 +141,10 @@ def run_create(args: argparse.Namespace) -> int:
     client = client_for(args)
     body = _request(args)
     name, provider = body.pop("name"), body.pop("provider")
-    client.create_credential(name, provider, teamspace=args.teamspace, **body)
+    with _expiry_warnings():
+        client.create_credential(
+            name, provider, teamspace=args.teamspace, verify_first=args.verify_first, **body
+        )
     print(f"created credential {name!r}{scope_text(args)}")
     return 0
 
@@ -378,10 +381,16 @@ def _add_create(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
                 --param sslmode=require --secret-env PGPASSWORD \\
                 --description "the nightly ETL's login"
             tilecred create prod-s3 --from-json body.json
+            tilecred create lake --verify-first --provider aws --access-key-id AKIAEXAMPLE \\
+                --secret-stdin < secret.txt
         """,
     )  # fmt: skip
     p.add_argument("name", metavar="NAME", nargs="?", help="the new credential's name")
     _add_description(p, "what the credential is for, in words (at most 1,000 characters)")
+    p.add_argument(
+        "--verify-first", action="store_true",
+        help="verify the secret first; if it fails, store nothing (exit status 1)",
+    )  # fmt: skip
     _add_changes(p)
     p.set_defaults(handler=run_create)
 
