@@ -172,10 +172,16 @@ BAD: list[tuple[str, Call, str]] = [
     # -- unknown fields in a request: a misspelt key must not vanish --
     ("misspelt nested field", lambda a: a.create_credential(
         "c", "AWS", role={"aws": {"role_arn": ARN, "externalid": "x"}}),
-     "invalid role: unknown field `externalid` - at `$.aws`"),
+     "invalid role: unknown field `externalid` - at `$.aws` (did you mean 'external_id'?); "
+     "valid: role_arn, external_id, endpoint, use_path_style"),
     ("unknown member", lambda a: a.verify_credential(
         "c", "AWS", credential={"aws": KEYS["aws"], "s3": {}}),
-     "invalid credential: unknown field `s3` - at `$`"),
+     "invalid credential: unknown field `s3` - at `$`; valid: aws, azure, gcp"),
+    ("misspelt required field", lambda a: a.create_credential(
+        "c", "AWS", credential={"aws": {"acess_key_id": "AKIAIOSFODNN7EXAMPLE",
+                                        "secret_access_key": "s"}}),
+     "invalid credential: unknown field `acess_key_id` - at `$.aws` (did you mean "
+     "'access_key_id'?); valid: access_key_id, secret_access_key, endpoint, use_path_style"),
     # -- provider --
     ("unknown provider", lambda a: a.create_credential("c", "S3", role=ROLE),
      f"provider must be one of {PROVIDERS}, not 'S3'"),

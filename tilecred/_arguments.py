@@ -31,6 +31,7 @@ from ._models import (
     Token,
     _Model,
 )
+from ._suggest import did_you_mean
 
 __all__ = [
     "DEFAULT_PER_PAGE",
@@ -327,6 +328,13 @@ def _convert(value: object, container: type[_Container], what: str) -> _Containe
             ) from exc
     try:
         plain = msgspec.to_builtins(value, builtin_types=_KEEP)
+        # Before the conversion: a misspelt required field is reported as the
+        # unknown name it is, not as the missing one it was meant to be.
+        unknown = _unknown_field(plain, container)
+        if unknown is not None:
+            # Responses may carry fields we do not know; a request may not: a
+            # misspelt "externalid" would otherwise vanish without a word.
+            raise InvalidArgumentError(f"invalid {what}: unknown field {unknown}")
         converted = msgspec.convert(plain, container)
     except (msgspec.ValidationError, TypeError) as exc:
         # msgspec's messages name the path ($.aws.role_arn) or the type, never a value.
@@ -335,11 +343,6 @@ def _convert(value: object, container: type[_Container], what: str) -> _Containe
         raise InvalidArgumentError(
             f"invalid {what}: nested too deeply (does it contain itself?)"
         ) from exc
-    unknown = _unknown_field(plain, container)
-    if unknown is not None:
-        # Responses may carry fields we do not know; a request may not: a
-        # misspelt "externalid" would otherwise vanish without a word.
-        raise InvalidArgumentError(f"invalid {what}: unknown field {unknown}")
     try:
         # Every backend sends or stores it as UTF-8: find out now, not halfway.
         _ENCODER.encode(converted)
@@ -370,7 +373,8 @@ def _unknown_field(data: object, struct: type[_Model], path: str = "$") -> str |
     fields = _STRUCT_FIELDS.get(struct) or _STRUCT_FIELDS.setdefault(struct, _struct_fields(struct))
     for key, inner in data.items():
         if key not in fields:
-            return f"`{key}` - at `{path}`"
+            near = did_you_mean(str(key), fields)
+            return f"`{key}` - at `{path}`{near}; valid: {', '.join(fields)}"
         nested = fields[key]
         if nested is not None and (found := _unknown_field(inner, nested, f"{path}.{key}")):
             return found

@@ -17,6 +17,7 @@ from tilecred._errors import MASK
 from ._exec import split_command
 from ._failures import CommandError, UsageError
 from ._inputs import check_stdin_readers
+from ._mistakes import exec_without_dashes, near_credential
 from ._output import Style, print_warning
 from ._parser import build_parser, check_global_options, names_command
 from ._session import close_clients
@@ -102,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if names_command(argv, "exec"):
             # What follows -- is the child's command line, never parsed here.
             own, child = split_command(argv)
+            mistake = exec_without_dashes(own) if child is None else None
+            if mistake is not None:
+                raise mistake
         try:
             args = build_parser(own).parse_args(own)
             if child is not None:
@@ -127,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CredentialsError, CommandError) as exc:
         if debug:
             traceback.print_exc()
-        _failure(str(exc))
+        _failure(str(exc) + near_credential(args, exc))
         return EXIT_FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")

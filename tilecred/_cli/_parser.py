@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from tilecred import __version__
 
 from ._failures import UsageError
+from ._mistakes import unrecognized, with_suggestion
 
 __all__ = [
     "EVERYWHERE",
@@ -66,7 +67,18 @@ class TilecredParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message, usage=self.format_usage(), prog=self.prog)
+        raise UsageError(with_suggestion(message), usage=self.format_usage(), prog=self.prog)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # Said by the command's own parser, which knows its options.
+            command = getattr(parsed, "parser", None)
+            parser = command if isinstance(command, argparse.ArgumentParser) else self
+            parser.error(unrecognized(extras, parser))
+        return parsed
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
