@@ -119,11 +119,39 @@ def test_list_expiring_shows_only_secrets_expiring_by_then(engine: str, isolated
         "gone", "later", "soon"
     ]  # fmt: skip
     none = run(["list", "--expiring", "2019-01-01T00:00"], env)
-    assert (none.code, none.out, none.err) == (0, "", "no credentials expiring by then\n")
+    assert (none.code, none.out, none.err) == (
+        0, "", "no credentials expiring by then, in the workspace or any teamspace\n"
+    )  # fmt: skip
     bad = run(["list", "--expiring", "soon"], env)
     assert bad.code == 2
     for out in (week.out, as_json.out, week.err):
         assert CANARY_SECRET not in out
+
+
+def test_list_expiring_searches_every_teamspace_and_names_it(engine: str, isolated: Path) -> None:
+    create_credential("soon", "AZURE", token=_sas(_in(2)))
+    create_credential("blobs", "AZURE", teamspace="ml", token=_sas(_in(3)))
+    create_credential("later", "AZURE", teamspace="ml", token=_sas(_in(30)))
+    create_credential("gone", "AZURE", teamspace="finance", token=_sas("2020-01-02T03:04:05Z"))
+    env = cli_env_local(isolated)
+
+    week = run(["list", "--expiring", "7d"], env)
+    as_json = run(["list", "--expiring", "7d", "--json"], env)
+    narrowed = run(["list", "--expiring", "7d", "--teamspace", "ml"], env)
+
+    header, *rows = week.out.splitlines()
+    assert header.split()[:3] == ["NAME", "TEAMSPACE", "PROVIDER"]
+    assert [row.split()[:2] for row in rows] == [["gone", "finance"], ["blobs", "ml"],
+                                                 ["soon", "-"]]  # fmt: skip
+    assert [(json.loads(line)["name"], json.loads(line)["teamspace"])
+            for line in as_json.out.splitlines()] == [
+        ("gone", "finance"), ("blobs", "ml"), ("soon", None)
+    ]  # fmt: skip
+    # --teamspace narrows it to one, as before: no TEAMSPACE column there.
+    assert [row.split()[0] for row in narrowed.out.splitlines()[1:]] == ["blobs"]
+    assert "TEAMSPACE" not in narrowed.out
+    for done in (week, as_json, narrowed):
+        assert CANARY_SECRET not in done.out + done.err
 
 
 def test_verify_on_the_command_line_warns_or_fails_on_expiry(engine: str, isolated: Path) -> None:

@@ -14,6 +14,7 @@ from tilecred import AccessCredential, CredentialType, SecretExpiryWarning
 
 from ._audit import parse_when
 from ._body import read_body
+from ._expiring import list_expiring_everywhere
 from ._failures import CommandError, UsageError
 from ._inputs import stdin_is_terminal
 from ._kinds import DEFAULT_KINDS, KINDS, add_kind_options, secret_from_options, used_kind_options
@@ -39,7 +40,10 @@ __all__ = ["COMMANDS"]
 
 def run_list(args: argparse.Namespace) -> int:
     """Print credentials a page at a time, as they arrive."""
-    pager = client_for(args).list_credentials(
+    client = client_for(args)  # sets args.teamspace to a configured default teamspace
+    if args.expiring is not None and args.teamspace is None:
+        return list_expiring_everywhere(client, args, _expiring(args.expiring))
+    pager = client.list_credentials(
         teamspace=args.teamspace,
         page=args.page,
         per_page=args.per_page,
@@ -296,7 +300,8 @@ def _add_list(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "a page at a time as pages arrive, or as JSON Lines with --json: one credential per "
         "line, secrets never included. --verify has each credential verified as it is "
         "listed, which fills STATUS. --expiring 7d shows only those whose secret expires "
-        "within 7 days.",
+        "within 7 days, from every teamspace and the workspace level (with a TEAMSPACE "
+        "column) unless --teamspace names one.",
         examples="""
             tilecred list
             tilecred list --teamspace ml --provider aws --provider gcp
