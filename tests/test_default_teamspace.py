@@ -88,3 +88,30 @@ def test_the_command_line_uses_the_default_and_says_so() -> None:
     assert "teamspace  ml" in shown.out
     assert "(environment TILECRED_TEAMSPACE)" in shown.out
     assert CANARY_SECRET not in created.out + created.err + listed.out + shown.out
+
+
+def test_config_shows_a_setting_that_is_ignored(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TILEDB_REST_WORKSPACE", "ws_other")
+    monkeypatch.setenv("TILEDB_REST_TOKEN", "tc-ws_abc123-SECRETPART")
+    bound = tilecred.Client().settings
+    assert bound.workspace == "ws_abc123"
+    assert bound.describe()["ignored"] == {
+        "workspace": "'ws_other' from environment TILEDB_REST_WORKSPACE: the token is bound "
+        "to ws_abc123"
+    }
+    shown = run(["config"], cli_env())
+    assert shown.out.splitlines()[-1] == (
+        "ignored     workspace 'ws_other' from environment TILEDB_REST_WORKSPACE: the token "
+        "is bound to ws_abc123"
+    )
+    as_json = json.loads(run(["config", "--json"], cli_env()).out)
+    assert as_json["ignored"] == bound.describe()["ignored"]
+    local = tilecred.Client(local=True).settings
+    assert local.describe()["ignored"] == {
+        "token": "from environment TILEDB_REST_TOKEN: local=True uses the local store"
+    }
+    monkeypatch.setenv("TILEDB_REST_WORKSPACE", "ws_abc123")  # the same: nothing ignored
+    assert "ignored" not in tilecred.Client().settings.describe()
+    assert "SECRETPART" not in shown.out + json.dumps(as_json)

@@ -86,6 +86,8 @@ class Settings:
     profile: str = "default"
     profile_path: Path | None = None
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Settings that were given but are not used, and why: shown, never silent.
+    ignored: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def masked_token(self) -> str | None:
@@ -119,6 +121,8 @@ class Settings:
             shown.update(home=str(self.home), workspace=self.workspace, teamspace=self.teamspace)
         shown = {key: value for key, value in shown.items() if value is not None}
         shown["sources"] = {key: sources[key] for key in shown if key in sources}
+        if self.ignored:
+            shown["ignored"] = dict(self.ignored)
         return shown
 
     def _describe_proxy(self, sources: dict[str, str]) -> dict[str, str]:
@@ -329,7 +333,13 @@ def resolve_settings(
     teamspace = _default_teamspace(values, sources)
     if local or not remote:
         settings = _local_settings(values, sources, profile_name, timeout, retries)
-        return dataclasses.replace(settings, teamspace=teamspace)
+        why = "local=True" if explicit.get("local") else "home="
+        unused = {
+            key: f"from {sources[key]}: {why} uses the local store"
+            for key in ("host", "token", "username")
+            if values.get(key) and key in sources
+        }
+        return dataclasses.replace(settings, teamspace=teamspace, ignored=unused)
     from ._proxy import proxies_from  # only for HTTP: a local store never uses a proxy
 
     proxies = proxies_from(explicit.get("proxy"), env)
@@ -452,6 +462,11 @@ def _http_settings(
     if sources.get("workspace") != "argument":
         bound = workspace_from_token(token)
         if bound is not None:
+            if workspace is not None and workspace != bound:
+                ignored = (
+                    f"{workspace!r} from {sources['workspace']}: the token is bound to {bound}"
+                )
+                values["_ignored"] = {"workspace": ignored}
             workspace, sources["workspace"] = bound, sources["token"] + " (bound token)"
     if workspace is not None:
         _check_workspace(workspace, sources)
@@ -480,4 +495,5 @@ def _http_settings(
         profile=profile_name or "default",
         profile_path=profile_path,
         sources=sources,
+        ignored=values.get("_ignored", {}),
     )

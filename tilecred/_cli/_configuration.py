@@ -44,12 +44,15 @@ def run_config(args: argparse.Namespace) -> int:
     """Print where calls go and where each setting came from; the token masked."""
     shown = client_for(args).settings.describe()
     sources = {key: _source_text(key, source, args) for key, source in shown.pop("sources").items()}
+    ignored: dict[str, str] = shown.pop("ignored", {})
     if args.json:
-        print(json.dumps({**shown, "sources": sources}))
+        print(
+            json.dumps({**shown, "sources": sources, **({"ignored": ignored} if ignored else {})})
+        )
         return 0
     style = Style(sys.stdout)
     texts = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in shown.items()}
-    key_width = max(len(key) for key in texts)
+    key_width = max(len(key) for key in [*texts, *(["ignored"] if ignored else [])])
     text_width = max(len(text) for text in texts.values())
     for key, text in texts.items():
         source = sources.get(key)
@@ -59,6 +62,10 @@ def run_config(args: argparse.Namespace) -> int:
         else:
             line += text
         print(line)
+    for key, why in ignored.items():
+        # A setting given but not used: said, so that nobody wonders why it does nothing.
+        label = style.paint("ignored".ljust(key_width), "yellow")
+        print(f"{label}  {key} {why}")
     return 0
 
 
