@@ -334,7 +334,7 @@ def resolve_settings(
     if local or not remote:
         settings = _local_settings(values, sources, profile_name, timeout, retries)
         why = "local=True" if explicit.get("local") else "home="
-        unused = {
+        unused: dict[str, str] = {
             key: f"from {sources[key]}: {why} uses the local store"
             for key in ("host", "token", "username")
             if values.get(key) and key in sources
