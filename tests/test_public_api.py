@@ -26,9 +26,11 @@ SECRET_PARAMETERS = [
     ("credential", KW, None), ("role", KW, None), ("token", KW, None),
 ]  # fmt: skip
 SIGNATURES: dict[str, list[tuple[str, Any, Any]]] = {
-    # description: tilecred's addition, after TileDB's parameters (issue #20).
+    # TileDB's parameters in TileDB's order; tilecred's own after them, keyword-only
+    # (description: issue #20).
     "create_credential": [
         ("name", POS, _), ("provider", POS, _), *SECRET_PARAMETERS, ("description", KW, None),
+        ("verify_first", KW, False), ("exist_ok", KW, False),
     ],
     "get_credential": [("name", POS, _), ("teamspace", KW, None)],
     "list_credentials": [

@@ -137,6 +137,7 @@ def create_credential(
     token: Token | SecretArg = None,
     description: str | None = None,
     verify_first: bool = False,
+    exist_ok: bool = False,
 ) -> None:
     """Store a new credential under a name.
 
@@ -155,6 +156,11 @@ def create_credential(
         verify_first: verify the secret (as ``verify_credential`` does) and
             store nothing if it fails. A tilecred addition, keyword-only after
             TileDB's parameters.
+        exist_ok: an identical credential already there (same provider, flags
+            and secret) is not an error, so a notebook cell can run again;
+            one with other fields still is. Compared by the local store or
+            ``tilecred serve``, never by sending the secret back. A tilecred
+            addition: TileDB's service answers 409 as without it.
 
     Exactly one of ``credential``, ``role`` and ``token`` must be given.
 
@@ -162,7 +168,8 @@ def create_credential(
         InvalidArgumentError: an argument is wrong; nothing was sent.
         VerificationFailedError: ``verify_first`` and the secret failed
             verification; nothing was stored.
-        ConflictError: the name is already in use.
+        ConflictError: the name is already in use (with ``exist_ok``: by a
+            credential with other fields or another secret).
         CredentialsError: anything else went wrong.
 
     Examples:
@@ -185,6 +192,7 @@ def create_credential(
         token=token,
         description=description,
         verify_first=verify_first,
+        exist_ok=exist_ok,
     )
 
 

@@ -75,7 +75,9 @@ class Page(Generic[T]):
 class Backend(Protocol):
     """Where calls go: TileDB's REST API or the local store."""
 
-    def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None: ...
+    def create(
+        self, request: CredentialCreateRequest, teamspace: str | None, *, exist_ok: bool = False
+    ) -> None: ...
 
     def get(self, name: str, teamspace: str | None) -> AccessCredential: ...
 

@@ -291,6 +291,7 @@ class Client:
         token: Token | SecretArg = None,
         description: str | None = None,
         verify_first: bool = False,
+        exist_ok: bool = False,
     ) -> None:
         """Store a new credential; see ``tilecred.create_credential``."""
         name = check_name(name)
@@ -308,10 +309,11 @@ class Client:
             description=check_description(description),
         )
         first = check_bool(verify_first, "verify_first")
+        again = bool(check_bool(exist_ok, "exist_ok"))
         with _Failure(self, "create credential", name, ts, request):
             if first:
                 self._verify_secret(name, ts, request, cloud, "stored")
-            self._get_backend().create(request, ts)
+            self._get_backend().create(request, ts, exist_ok=again)
 
     def get_credential(self, name: str, *, teamspace: object = None) -> AccessCredential:
         """Look a credential up by name; see ``tilecred.get_credential``."""

@@ -171,9 +171,15 @@ class HttpBackend:
 
     # -- the six operations -----------------------------------------------------
 
-    def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None:
+    def create(
+        self, request: CredentialCreateRequest, teamspace: str | None, *, exist_ok: bool = False
+    ) -> None:
         body = _encode(request)  # before any lookup
         base, query = self._scope(teamspace)
+        if exist_ok:
+            # tilecred serve compares with the stored secret; a server that does
+            # not know the parameter answers 409 as for any taken name.
+            query = (*query, ("exist_ok", "true"))
         self.transport.request("POST", base, query=query, body=body, sent=request)
 
     def get(self, name: str, teamspace: str | None) -> AccessCredential:

@@ -82,13 +82,18 @@ class LocalBackend:
 
     # -- the six operations -----------------------------------------------------
 
-    def create(self, request: CredentialCreateRequest, teamspace: str | None) -> None:
+    def create(
+        self, request: CredentialCreateRequest, teamspace: str | None, *, exist_ok: bool = False
+    ) -> None:
         with _AS_SERVED:
             service = self.service()
             entry = service.entry("create", request.name, teamspace)
             entry.detail, entry.secrets = describe_create(request), tuple(iter_secrets(request))
             with audited(self.store, entry):
-                service.create(request, teamspace, entry, make_teamspace=True)
+                if exist_ok:
+                    service.create_or_same(request, teamspace, entry, make_teamspace=True)
+                else:
+                    service.create(request, teamspace, entry, make_teamspace=True)
 
     def get(self, name: str, teamspace: str | None) -> AccessCredential:
         with _AS_SERVED:

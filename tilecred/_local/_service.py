@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 from .._backend import AuditQuery, ListQuery, Page
-from .._errors import CredentialsError, NotFoundError
+from .._errors import ConflictError, CredentialsError, NotFoundError
 from .._limits import MAX_PER_PAGE
 from .._models import (
     AccessCredential,
@@ -28,6 +28,7 @@ from .._models import (
     UsageSummary,
 )
 from ._audit import AuditEntry
+from ._same import same_credential
 from ._verify import verify_request
 from ._verify_cache import VerifyBudget
 
@@ -139,6 +140,31 @@ class StoreBackend:
 
     def get(self, name: str, teamspace: TeamspaceRecord | None) -> AccessCredential:
         return self.store.get_credential(self.workspace_id, _id(teamspace), name)
+
+    def create_or_same(
+        self, request: CredentialCreateRequest, teamspace: str | None, entry: AuditEntry,
+        *, make_teamspace: bool = False,
+    ) -> AccessCredential:  # fmt: skip
+        """Create, or find the identical credential there already (``exist_ok``).
+
+        Raises:
+            ConflictError: one by that name exists with other fields.
+        """
+        try:
+            return self.create(request, teamspace, entry, make_teamspace=make_teamspace)
+        except ConflictError:
+            found = None if teamspace is None else self.find_teamspace(teamspace)
+            stored = self.store.get_credential(
+                self.workspace_id, _id(found), request.name, with_secrets=True
+            )
+            if not same_credential(stored, request):
+                raise ConflictError(
+                    f"credential {request.name!r} exists with other fields or another secret "
+                    "(exist_ok lets only an identical one be created again)",
+                    status=409,
+                ) from None
+        entry.detail = "exists already, identical (exist_ok)"
+        return self.get(request.name, found)
 
     def list_page(
         self,

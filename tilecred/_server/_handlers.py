@@ -221,7 +221,11 @@ class Handlers(TokenHandlers, AssociationHandlers):
             check_request(body, required=True)
             self._workspace(caller, ws)
             teamspace = self._scope(caller, request, service, entry)
-            created = service.create(body, None if teamspace is None else teamspace.id, entry)
+            ident = None if teamspace is None else teamspace.id
+            if bool_param(request, "exist_ok"):
+                created = service.create_or_same(body, ident, entry)
+            else:
+                created = service.create(body, ident, entry)
         return Response(201, credential_body(created))
 
     def get_credential(self, caller: TokenRecord, request: Request, ws: str, name: str) -> Response:
