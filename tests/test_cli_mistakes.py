@@ -67,7 +67,8 @@ def test_a_misspelt_credential_name_gets_did_you_mean() -> None:
     env = cli_env()
     typo = run(["get", "laek"], env)
     in_teamspace = run(["delete", "warehose", "--teamspace", "ml", "--yes"], env)
-    used = run(["exec", "laek", "--", "true"], env)
+    # In its own process: exec hardens the process it runs in (no core files).
+    used = run(["exec", "laek", "--", "true"], env, process=True)
     far = run(["get", "zzzzz"], env)
     elsewhere = run(["get", "warehose"], env)  # not in the workspace's scope
 
