@@ -55,6 +55,7 @@ def test_exist_ok_on_the_local_store(teamspace: str | None) -> None:
         _exercise(client, teamspace)
 
 
+@pytest.mark.usefixtures("engine")  # on SQLite and on PostgreSQL
 def test_exist_ok_over_http_to_tilecred_serve(server: Running) -> None:
     body = {"name": "ml", "visibility": "private"}
     assert server.request("POST", f"/v4/teamspaces/{server.workspace_id}", body=body).status
