@@ -176,12 +176,14 @@ BAD: list[tuple[str, Call, str]] = [
      "valid: role_arn, external_id, endpoint, use_path_style"),
     ("unknown member", lambda a: a.verify_credential(
         "c", "AWS", credential={"aws": KEYS["aws"], "s3": {}}),
-     "invalid credential: unknown field `s3` - at `$`; valid: aws, azure, gcp"),
+     "invalid credential: unknown field `s3` - at `$`; valid: aws, azure, gcp, "
+     "azure_service_principal, basic, oauth"),
     ("misspelt required field", lambda a: a.create_credential(
         "c", "AWS", credential={"aws": {"acess_key_id": "AKIAIOSFODNN7EXAMPLE",
                                         "secret_access_key": "s"}}),
      "invalid credential: unknown field `acess_key_id` - at `$.aws` (did you mean "
-     "'access_key_id'?); valid: access_key_id, secret_access_key, endpoint, use_path_style"),
+     "'access_key_id'?); valid: access_key_id, secret_access_key, endpoint, use_path_style, "
+     "session_token"),
     # -- provider --
     ("unknown provider", lambda a: a.create_credential("c", "S3", role=ROLE),
      f"provider must be one of {PROVIDERS}, not 'S3'"),

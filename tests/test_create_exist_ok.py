@@ -37,6 +37,7 @@ def _exercise(client: tilecred.Client, teamspace: str | None) -> None:
         {"credential": OTHER, "allowed_in_tasks": True},  # another secret
         {"credential": KEYS},  # another flag
         {"credential": KEYS, "allowed_in_tasks": True, "provider_default": True},
+        {"credential": KEYS, "allowed_in_tasks": True, "description": "another"},
     ):
         with pytest.raises(ConflictError) as caught:
             create("lake", "AWS", teamspace=teamspace, exist_ok=True, **changed)

@@ -28,13 +28,16 @@ def _canonical(value: object) -> bytes:
 def same_credential(stored: AccessCredential, request: CredentialCreateRequest) -> bool:
     """Whether ``stored`` (its secret opened) is what ``request`` asks to create.
 
-    Flags the request leaves unset count as their defaults (``False``).
+    Flags the request leaves unset count as their defaults (``False``); so does
+    an unset description (none).
     """
     if stored.provider != request.provider:
         return False
     if bool(stored.provider_default) != bool(request.provider_default):
         return False
     if bool(stored.allowed_in_tasks) != bool(request.allowed_in_tasks):
+        return False
+    if (stored.description or None) != (request.description or None):
         return False
     return all(
         hmac.compare_digest(
