@@ -540,7 +540,7 @@ class Client:
         """Associate a credential with a target; see ``tilecred.associate_credential``."""
         name = check_name(name)
         aim = check_target(target)
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         default = bool(check_bool(default, "default"))
         with _Failure(self, "associate credential", name, ts):
             return self._get_backend().associate(name, aim, ts, default)
@@ -549,7 +549,7 @@ class Client:
         """Remove an association; see ``tilecred.dissociate_credential``."""
         name = check_name(name)
         aim = check_target(target)
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         with _Failure(self, "dissociate credential", name, ts):
             self._get_backend().dissociate(name, aim, ts)
 
@@ -559,7 +559,7 @@ class Client:
         """List associations; see ``tilecred.list_associations``."""
         checked = None if name is None else check_name(name)
         aim = None if target is None else check_target(target)
-        ts = check_teamspace(teamspace)
+        ts = self._teamspace(teamspace)
         with _Failure(self, "list the associations of credential", checked, ts):
             return self._get_backend().list_associations(checked, aim, ts)
 
