@@ -62,3 +62,21 @@ def test_a_restart_keeps_what_was_committed(postgres_cluster: PostgresCluster) -
     postgres_cluster.restart("immediate")
     assert postgres_cluster.pid() not in (None, before)
     assert postgres_cluster.psql("SELECT n FROM kept", name).strip() == "7"
+
+
+def test_a_dropped_database_is_gone_though_a_connection_held_it(
+    postgres_cluster: PostgresCluster,
+) -> None:
+    import psycopg
+
+    url = postgres_cluster.fresh_database()
+    name = urllib.parse.urlsplit(url).path.lstrip("/")
+    exists = f"SELECT count(*) FROM pg_database WHERE datname = '{name}'"
+    with psycopg.connect(url) as held:
+        postgres_cluster.drop_database(name)
+        assert postgres_cluster.psql(exists).strip() == "0"
+        with pytest.raises(psycopg.OperationalError):
+            held.execute("SELECT 1")
+    postgres_cluster.drop_database(name)  # already gone: nothing to do
+    with pytest.raises(ValueError, match="not a plain database name"):
+        postgres_cluster.drop_database("t1; DROP ROLE tilecred")
