@@ -145,6 +145,24 @@ def test_a_refusal_names_the_endpoint_and_its_error_and_never_a_secret(
     assert CANARY_SECRET not in str(caught.value) + repr(caught.value)
 
 
+def test_a_refusal_that_echoes_the_clients_secrets_quotes_them_masked_on_one_line(
+    httpserver: HTTPServer,
+) -> None:
+    _create(httpserver, refresh_token=REFRESH)
+    secret = CANARY_SECRET + " &+"
+    echoed = f"client_secret {secret} or\nrefresh_token {REFRESH} ({CANARY_SECRET}+%26%2B) "
+    httpserver.expect_request("/oauth/token", method="POST").respond_with_json(
+        {"error": "invalid_grant", "error_description": echoed + "x" * 1000}, status=400
+    )
+    with use_credential("idp") as access, pytest.raises(CredentialsError) as caught:
+        access.headers()
+    where = httpserver.url_for("/oauth/token")
+    message = f"the OAuth token endpoint {where} refused (400): invalid_grant: client_secret "
+    message += "*** or refresh_token *** (***) " + "x" * 1000
+    assert caught.value.message == message[:299] + "…"
+    assert CANARY_SECRET not in str(caught.value) + repr(caught.value)
+
+
 def test_an_endpoint_that_does_not_answer_json_is_a_clean_error(httpserver: HTTPServer) -> None:
     _create(httpserver)
     httpserver.expect_request("/oauth/token", method="POST").respond_with_data(

@@ -19,7 +19,7 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 
 import msgspec
 
-from .._errors import MASK, CredentialsError
+from .._errors import MASK, CredentialsError, scrub
 from .._models import OAuthClientCredential
 
 __all__ = ["EXPIRY_MARGIN", "TokenGrant", "TokenSource", "request_token"]
@@ -124,7 +124,10 @@ def request_token(
         ) from exc
     answer = _read(data, response.status, where)
     if response.status != 200 or answer.error or not answer.access_token:
-        raise CredentialsError(_refusal(answer, response.status, where), status=response.status)
+        message = _refusal(
+            answer, response.status, where, [client.client_secret, client.refresh_token or ""]
+        )
+        raise CredentialsError(message, status=response.status)
     expires_at = None
     if answer.expires_in is not None:
         expires_at = started + datetime.timedelta(seconds=float(answer.expires_in))
@@ -153,9 +156,12 @@ def _read(data: bytes, status: int, where: str) -> _Answer:
         ) from None
 
 
-def _refusal(answer: _Answer, status: int, where: str) -> str:
+def _refusal(answer: _Answer, status: int, where: str, secrets: list[str]) -> str:
     if answer.error:
         said = answer.error + (f": {answer.error_description}" if answer.error_description else "")
+        # The endpoint's own words, quoted: without a secret of the client's,
+        # should the endpoint echo one back (the longest first: one may hold another).
+        said = scrub(said, sorted(secrets, key=len, reverse=True))
         return f"the OAuth token endpoint {where} refused ({status}): {said}"
     return f"the OAuth token endpoint {where} answered {status} without an access_token"
 
