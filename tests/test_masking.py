@@ -171,10 +171,13 @@ def test_a_short_secret_is_masked_in_the_mapping_but_not_in_text() -> None:
     assert record.getMessage() == "the value ab1!z"
 
 
+# Assuming a role needs boto3 (the aws extra), which the services session installs.
+@pytest.mark.services
 def test_values_a_form_fetched_are_masked(httpserver: HTTPServer,
                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     # A role's form assumes it through STS: the keys it gets back are in no
     # stored field, and are masked all the same.
+    pytest.importorskip("boto3", reason="the aws extra runs in the services session")
     secret, token = _fresh("STS-SECRET"), _fresh("STS-TOKEN")
     httpserver.expect_request("/", method="POST").respond_with_data(
         _ASSUME_ROLE.format(secret=secret, token=token), content_type="text/xml"
