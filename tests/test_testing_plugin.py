@@ -66,8 +66,9 @@ def test_tilecred_server_serves_with_an_admin_token_and_issues_task_tokens(
 
 
 def test_a_task_token_cannot_be_issued_already_expired(tilecred_server: TilecredServer) -> None:
-    with pytest.raises(ValueError, match="must expire in the future"):
+    with pytest.raises(tilecred.InvalidArgumentError) as caught:
         tilecred_server.task_token(expires=datetime.timedelta(0))
+    assert caught.value.message == "a task token must expire in the future, not in 0:00:00"
 
 
 def test_the_server_is_stopped_after_the_test(pytester: pytest.Pytester) -> None:
@@ -111,3 +112,12 @@ def test_both_fixtures_work_under_pytest_xdist(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
     assert "2 workers" in result.stdout.str()
+
+
+def test_a_failing_command_is_a_configuration_error_with_its_words(
+    tilecred_server: TilecredServer,
+) -> None:
+    with pytest.raises(tilecred.ConfigurationError) as caught:
+        tilecred_server.task_token(teamspace="no-such-teamspace")
+    assert caught.value.message.startswith("tilecred token create failed: ")
+    assert "no-such-teamspace" in caught.value.message

@@ -29,6 +29,7 @@ import pytest
 
 from . import _api
 from ._client import Client
+from ._errors import ConfigurationError, InvalidArgumentError
 
 __all__ = ["TilecredServer", "tilecred_server", "tilecred_store"]
 
@@ -83,7 +84,7 @@ def _duration(expires: datetime.timedelta | str) -> str:
         return expires
     seconds = int(expires.total_seconds())
     if seconds <= 0:
-        raise ValueError(f"a task token must expire in the future, not in {expires}")
+        raise InvalidArgumentError(f"a task token must expire in the future, not in {expires}")
     return f"{seconds}s"
 
 
@@ -131,7 +132,7 @@ class TilecredServer:
         out = _run_cli(self.home, command)
         found = _TOKEN_ALONE.search(out) or _TOKEN.search(out)
         if found is None:
-            raise RuntimeError("tilecred token create printed no token")
+            raise ConfigurationError("tilecred token create printed no token")
         return found.group(1)
 
     def stop(self) -> None:
@@ -158,7 +159,9 @@ def _run_cli(home: Path, arguments: list[str]) -> str:
         check=False,
     )  # fmt: skip
     if done.returncode != 0:
-        raise RuntimeError(f"tilecred {' '.join(arguments[:2])} failed: {done.stderr.strip()}")
+        # Its last line is the error; the lines before it (a usage) would not fit one line.
+        said = (done.stderr.strip().splitlines() or ["(nothing on stderr)"])[-1]
+        raise ConfigurationError(f"tilecred {' '.join(arguments[:2])} failed: {said}")
     return done.stdout
 
 
@@ -170,12 +173,12 @@ def _wait_serving(process: subprocess.Popen[bytes], out: Path, err: Path) -> tup
         if serving is not None:
             token = _TOKEN.search(text)
             if token is None:
-                raise RuntimeError("tilecred serve printed no admin token on its first start")
+                raise ConfigurationError("tilecred serve printed no admin token on its first start")
             return int(serving.group(1)), token.group(1)
         if process.poll() is not None:
-            raise RuntimeError(f"tilecred serve exited: {err.read_text()[-2000:]}")
+            raise ConfigurationError(f"tilecred serve exited: {err.read_text()[-2000:]}")
         time.sleep(0.05)
-    raise RuntimeError(f"tilecred serve did not start within {_START_SECONDS:.0f} s")
+    raise ConfigurationError(f"tilecred serve did not start within {_START_SECONDS:.0f} s")
 
 
 @pytest.fixture
