@@ -47,8 +47,13 @@ def _old_server_home(home: Path) -> str:
         workspace = store.create_workspace("default").id
     with contextlib.closing(sqlite3.connect(home / "tilecred.db")) as db, db:
         # Back to version 2: as an older tilecred left it (no audit, no tokens,
-        # no lifecycle columns).
+        # no lifecycle columns, no listing counts, no prunes).
         for statement in (
+            "DROP TABLE audit_prunes",
+            "DROP TABLE credential_counts",
+            "DROP TRIGGER credentials_count_insert",
+            "DROP TRIGGER credentials_count_delete",
+            "DROP TRIGGER credentials_count_update",
             "DROP TABLE audit",
             "DROP TABLE tokens",
             "ALTER TABLE credentials DROP COLUMN active",

@@ -23,8 +23,9 @@ from ._schema import SCHEMA_VERSION
 
 __all__ = ["TABLES", "CopyReport", "copy_store", "open_engine"]
 
-# Every table of the schema and its columns, parents before children
-# (the foreign keys), each read in its key's order.
+# Every table of the schema and its columns, parents before children (the
+# foreign keys), each read in its key's order. credential_counts is not
+# copied: the destination's triggers count the credentials as they arrive.
 TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("meta", ("key", "value")),
     ("workspaces", ("id", "name", "created_at")),
@@ -46,6 +47,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "seq", "at", "actor", "workspace_id", "teamspace", "credential", "action", "outcome",
         "request_id", "detail", "credential_id",
     )),
+    ("audit_prunes", ("id", "at", "before_at", "last_seq", "records", "head", "pending")),
 )  # fmt: skip
 _BATCH = 500
 
@@ -109,12 +111,14 @@ def _count(conn: Connection, table: str) -> int:
     return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
 
 
-def _insert(engine: Engine, table: str, columns: tuple[str, ...]) -> str:
-    marks = ", ".join("?" for _ in columns)
+def _insert(engine: Engine, table: str, columns: tuple[str, ...], rows: int) -> str:
+    """An INSERT of ``rows`` rows at once: one statement (one round trip) a batch."""
+    marks = ", ".join(["(" + ", ".join("?" for _ in columns) + ")"] * rows)
     # The audit log's seq is the database's own on PostgreSQL (an identity
     # column): keeping the source's numbers, and so its order, takes this.
-    override = " OVERRIDING SYSTEM VALUE" if engine.kind == "postgres" and table == "audit" else ""
-    return f"INSERT INTO {table} ({', '.join(columns)}){override} VALUES ({marks})"  # noqa: S608
+    numbered = table in ("audit", "audit_prunes")
+    override = " OVERRIDING SYSTEM VALUE" if engine.kind == "postgres" and numbered else ""
+    return f"INSERT INTO {table} ({', '.join(columns)}){override} VALUES {marks}"  # noqa: S608
 
 
 def _values(table: str, row: tuple[Any, ...]) -> list[Any]:
@@ -161,11 +165,16 @@ def _copy_rows(
     counts: dict[str, int] = {}
     for table, columns in TABLES:
         expected = _count(src, table)
-        sql = _insert(destination, table, columns)
-        copied = 0
+        sql = _insert(destination, table, columns, _BATCH)
+        copied, batch = 0, list[Any]()
         for row in _rows(src, table, columns):
-            dst.execute(sql, _values(table, row))
+            batch += _values(table, row)
             copied += 1
+            if copied % _BATCH == 0:
+                dst.execute(sql, batch)
+                batch = []
+        if batch:
+            dst.execute(_insert(destination, table, columns, copied % _BATCH), batch)
         found = _count(dst, table)
         if not expected == copied == found:
             raise CredentialsError(
@@ -175,10 +184,11 @@ def _copy_rows(
         counts[table] = found
     if destination.kind == "postgres":
         # The next audit record numbers on from the copied ones.
-        dst.execute(
-            "SELECT setval(pg_get_serial_sequence('audit', 'seq'), coalesce(max(seq), 0) + 1,"
-            " false) FROM audit"
-        )
+        for table, column in (("audit", "seq"), ("audit_prunes", "id")):
+            dst.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"  # noqa: S608
+                f" coalesce(max({column}), 0) + 1, false) FROM {table}"
+            )
     return counts
 
 

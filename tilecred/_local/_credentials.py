@@ -35,8 +35,10 @@ from ._audit import (
 from ._core import _COLUMNS, _conflict, _expiry, _not_found, _now, _row_aad
 from ._credrows import CredentialRows
 from ._engine import Connection, retrying
+from ._keys import Cipher
+from ._listing import Filter, PageKeys, read_page
 from ._records import from_micros
-from ._rows import UNPROCESSABLE, join_secret, the_secret
+from ._rows import UNPROCESSABLE, Secret, join_secret, the_secret
 from ._token_scope import bind_pending
 from ._verify_cache import VerifyBudget
 
@@ -45,6 +47,10 @@ __all__ = ["Credentials"]
 
 class Credentials(CredentialRows):
     """The credential operations."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._page_keys = PageKeys()
 
     # -- credentials --------------------------------------------------------------
 
@@ -79,59 +85,67 @@ class Credentials(CredentialRows):
         """
         if request.allowed_in_tasks and not hands_out:
             raise not_handed_out(request.name, "allow it in tasks")
-        secret = the_secret(request, required=True)
-        assert secret is not None  # required=True
-        secret.check_provider(request.provider)
-        public, hidden = secret.split()
-        expires = _expiry(secret)
+        secret = self._checked_secret(request)
         with self._transaction(write=True) as conn:
             self._require_workspace(conn, workspace_id)
             teamspace = self._scope(conn, workspace_id, teamspace_id, create=create_teamspace)
-            if self._credential_row(conn, workspace_id, teamspace, request.name) is not None:
-                raise _conflict()
-            ident, now = "cr_" + uuid.uuid4().hex, _now()
-            sealed = None
-            if hidden is not None:
-                aad = _row_aad(
-                    workspace_id, teamspace, request.name, ident, bool(request.allowed_in_tasks)
-                )
-                sealed = self._current_cipher(conn, sealing=True).seal(hidden, aad)
-            default = bool(request.provider_default)
-            if default:
-                self._clear_default(conn, workspace_id, teamspace, request.provider, now)
-            with self._default_race(request.provider):
-                conn.execute(
-                    f"INSERT INTO credentials (workspace_id, scope, {_COLUMNS})"  # noqa: S608
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        workspace_id,
-                        teamspace or "",
-                        ident,
-                        teamspace,
-                        request.name,
-                        request.provider.value,
-                        default,
-                        bool(request.allowed_in_tasks),
-                        secret.kind,
-                        secret.member,
-                        public,
-                        sealed,
-                        now,
-                        now,
-                        True,
-                        expires,
-                        request.description or None,
-                    ),
-                )
-            bind_pending(conn, workspace_id, teamspace, request.name, ident)
+            cipher = functools.partial(self._current_cipher, conn, sealing=True)
+            row = self._insert_credential(conn, workspace_id, teamspace, request, secret, cipher)
+            bind_pending(conn, workspace_id, teamspace, request.name, row[0])
             if audit is not None:
-                audit.credential_id = ident
-                insert_audit(conn, audit, "ok", at=from_micros(now))
-        return self._credential(
-            (ident, teamspace, request.name, request.provider.value, default,
-             bool(request.allowed_in_tasks), secret.kind, secret.member, public, None, now, now,
-             True, expires, request.description or None),
-        )  # fmt: skip
+                audit.credential_id = row[0]
+                insert_audit(conn, audit, "ok", at=from_micros(row[10]))
+        return self._credential(row)
+
+    @staticmethod
+    def _checked_secret(request: CredentialCreateRequest) -> Secret:
+        """The request's secret, refused (422) unless it is usable for its provider."""
+        secret = the_secret(request, required=True)
+        assert secret is not None  # required=True
+        secret.check_provider(request.provider)
+        return secret
+
+    def _insert_credential(
+        self,
+        conn: Connection,
+        workspace_id: str,
+        teamspace: str | None,
+        request: CredentialCreateRequest,
+        secret: Secret,
+        cipher: Callable[[], Cipher],
+    ) -> tuple[Any, ...]:
+        """Insert one credential in the caller's write transaction; its row
+        (the secret not in it). The workspace and teamspace must exist, and
+        ``secret`` be :meth:`_checked_secret`'s for ``request``; ``cipher`` is
+        asked for only if there is a secret to seal.
+
+        Raises:
+            ConflictError: the name is in use in that scope.
+        """
+        public, hidden = secret.split()
+        expires = _expiry(secret)
+        if self._credential_row(conn, workspace_id, teamspace, request.name) is not None:
+            raise _conflict()
+        ident, now = "cr_" + uuid.uuid4().hex, _now()
+        sealed = None
+        if hidden is not None:
+            aad = _row_aad(
+                workspace_id, teamspace, request.name, ident, bool(request.allowed_in_tasks)
+            )
+            sealed = cipher().seal(hidden, aad)
+        default = bool(request.provider_default)
+        if default:
+            self._clear_default(conn, workspace_id, teamspace, request.provider, now)
+        row = (ident, teamspace, request.name, request.provider.value, default,
+               bool(request.allowed_in_tasks), secret.kind, secret.member, public, sealed, now,
+               now, True, expires, request.description or None)  # fmt: skip
+        with self._default_race(request.provider):
+            conn.execute(
+                f"INSERT INTO credentials (workspace_id, scope, {_COLUMNS})"  # noqa: S608
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (workspace_id, teamspace or "", *row),
+            )
+        return (*row[:9], None, *row[10:])
 
     def get_credential(
         self,
@@ -193,35 +207,18 @@ class Credentials(CredentialRows):
                 when ``None``.
         """
         size = DEFAULT_PER_PAGE if per_page is None else per_page
-        where = ["workspace_id = ?", "scope = ?"]
-        params: list[Any] = [workspace_id, teamspace_id or ""]
-        for providers, operator in ((provider, "IN"), (exclude_provider, "NOT IN")):
-            if providers:
-                where.append(f"provider {operator} ({', '.join('?' * len(providers))})")
-                params.extend(p.value for p in providers)
-        if names is not None:
-            where.append(f"name IN ({', '.join('?' * len(names))})")
-            params.extend(names)
-        if ids is not None:
-            where.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "1 = 0")
-            params.extend(sorted(ids))
-        if without_members:
-            # Both engines concatenate with ||; "." is in no container or member name.
-            where.append(f"kind || '.' || member NOT IN ({', '.join('?' * len(without_members))})")
-            params.extend(f"{kind}.{member}" for kind, member in sorted(without_members))
-        if credential_type is CredentialType.WORKSPACE:
-            where.append("teamspace_id IS NULL")
-        elif credential_type is CredentialType.TEAMSPACE:
-            where.append("teamspace_id IS NOT NULL")
-        condition = " AND ".join(where)
+        chosen = Filter.of(
+            workspace_id,
+            teamspace_id,
+            provider=provider,
+            exclude_provider=exclude_provider,
+            credential_type=credential_type,
+            names=names,
+            ids=ids,
+            without_members=without_members,
+        )
         with self._transaction(write=False) as conn:
-            count = f"SELECT count(*) FROM credentials WHERE {condition}"  # noqa: S608
-            (total,) = conn.execute(count, params).fetchone()
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM credentials WHERE {condition}"  # noqa: S608
-                " ORDER BY name, id LIMIT ? OFFSET ?",
-                [*params, size, (page - 1) * size],
-            ).fetchall()
+            total, rows = read_page(conn, self._page_keys, chosen, (page - 1) * size, size)
             items = [self._credential(row) for row in rows]
             if verify:
                 # One read of the key check for the whole page, not one per row.

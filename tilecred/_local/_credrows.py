@@ -16,7 +16,7 @@ from . import _keys
 from ._core import _COLUMNS, _PROVIDERS, _row_aad, logger
 from ._engine import Connection
 from ._records import from_micros
-from ._rows import join_secret, the_secret
+from ._rows import join_secret, public_container, the_secret
 from ._spaces import Spaces
 from ._verify import verify_request
 from ._verify_cache import RESULTS, VerifyBudget, costly, version
@@ -78,7 +78,11 @@ class CredentialRows(Spaces):
         (ident, teamspace_id, name, provider, default, allowed,
          kind, member, public, _sealed, created, updated, active, expires,
          description) = row  # fmt: skip
-        secret: dict[str, Any] = {kind: join_secret(kind, member, public, opened).container()}
+        secret: dict[str, Any] = {
+            kind: public_container(kind, member, public)
+            if opened is None
+            else join_secret(kind, member, public, opened).container()
+        }
         return AccessCredential(
             credential_type=CredentialType.TEAMSPACE if teamspace_id else CredentialType.WORKSPACE,
             id=ident,

@@ -8,6 +8,7 @@ import datetime
 __all__ = ["TeamspaceRecord", "WorkspaceRecord", "from_micros", "to_micros"]
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -38,9 +39,11 @@ class TeamspaceRecord:
 
 def to_micros(moment: datetime.datetime) -> int:
     """Microseconds since the epoch, as the store keeps times (exact, sortable)."""
-    return (moment - _EPOCH) // datetime.timedelta(microseconds=1)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def from_micros(micros: int) -> datetime.datetime:
     """A stored time as an aware UTC datetime."""
-    return _EPOCH + datetime.timedelta(microseconds=micros)
+    # A multiple of a constant timedelta: exact, and a third of the cost of
+    # timedelta(microseconds=…) (three per credential listed).
+    return _EPOCH + _MICROSECOND * micros

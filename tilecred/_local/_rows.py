@@ -25,7 +25,7 @@ from .._models import (
     _Model,
 )
 
-__all__ = ["Secret", "join_secret", "the_secret"]
+__all__ = ["Secret", "join_secret", "public_container", "the_secret"]
 
 # 422: the request is well formed but its content cannot be used.
 UNPROCESSABLE = 422
@@ -115,12 +115,17 @@ def the_secret(request: AnyRequest, *, required: bool) -> Secret | None:
     return Secret(kind, members[0], getattr(container, members[0]))
 
 
+def public_container(kind: str, member: str, public: bytes) -> _Model:
+    """The container of a member without its secret (get, list): one decode."""
+    wrapped = b'{"' + member.encode() + b'":' + public + b"}"
+    container: _Model = _CONTAINER_DECODERS[kind].decode(wrapped)
+    return container
+
+
 def join_secret(kind: str, member: str, public: bytes, hidden: bytes | None) -> Secret:
     """Rebuild a member from its stored public fields and (opened) secret fields."""
     if hidden is None:
-        # The common case (get, list): one decode straight into the container.
-        wrapped = b'{"' + member.encode() + b'":' + public + b"}"
-        container = _CONTAINER_DECODERS[kind].decode(wrapped)
+        container = public_container(kind, member, public)
     else:
         fields = _FIELDS_DECODER.decode(public)
         fields.update(_FIELDS_DECODER.decode(hidden))

@@ -222,6 +222,78 @@ _V11 = (
     " ON associations (workspace_id, scope, target) WHERE is_default = 1",
 )
 
+# Version 12 (issue #22): a listing's totals without counting it, and an
+# index for one credential's usage.
+#
+# A listing's totals: one row per workspace, scope, provider and kind of
+# secret (kind, member), how many credentials it has (n) and how many times
+# one entered, left or was renamed in it (changes, which only grows). Kept by triggers in the
+# writer's transaction, whoever writes.
+_ENTER = (
+    "INSERT INTO credential_counts (workspace_id, scope, provider, kind, member, n, changes)"
+    " VALUES (NEW.workspace_id, NEW.scope, NEW.provider, NEW.kind, NEW.member, 1, 1)"
+    " ON CONFLICT (workspace_id, scope, provider, kind, member)"
+    " DO UPDATE SET n = n + 1, changes = changes + 1"
+)
+_LEAVE = (
+    "UPDATE credential_counts SET n = n - 1, changes = changes + 1"
+    " WHERE workspace_id = OLD.workspace_id AND scope = OLD.scope"
+    " AND provider = OLD.provider AND kind = OLD.kind AND member = OLD.member"
+)
+_COUNTS_TABLE = (
+    "CREATE TABLE credential_counts ("
+    " workspace_id TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " provider TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " member TEXT NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " changes INTEGER NOT NULL,"
+    " PRIMARY KEY (workspace_id, scope, provider, kind, member))",
+    "INSERT INTO credential_counts (workspace_id, scope, provider, kind, member, n, changes)"
+    " SELECT workspace_id, scope, provider, kind, member, count(*), 0 FROM credentials"
+    " GROUP BY workspace_id, scope, provider, kind, member",
+)
+_V12 = (
+    *_COUNTS_TABLE,
+    # Who used a credential (the usage summary) reads that credential's use
+    # records alone, from this index only, not the workspace's whole log.
+    "CREATE INDEX audit_usage ON audit"
+    " (credential_id, action, workspace_id, actor, outcome, at, seq)",
+    f"CREATE TRIGGER credentials_count_insert AFTER INSERT ON credentials BEGIN {_ENTER}; END",
+    f"CREATE TRIGGER credentials_count_delete AFTER DELETE ON credentials BEGIN {_LEAVE}; END",
+    "CREATE TRIGGER credentials_count_update AFTER UPDATE OF workspace_id, scope, name,"
+    f" provider, kind, member ON credentials BEGIN {_LEAVE}; {_ENTER}; END",
+)
+
+# Version 13 (issue #22): retention. The log's one delete is a prune of
+# records already exported: the prune opens a permit (a row of
+# audit_prunes, pending) for the records it exported, deletes them, and
+# closes it, in one transaction; any other delete is refused as before.
+_REFUSED = "SELECT RAISE(ABORT, 'the audit log of prunes is append-only')"
+_V13 = (
+    "CREATE TABLE audit_prunes ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at INTEGER NOT NULL,"
+    " before_at INTEGER NOT NULL,"
+    " last_seq INTEGER NOT NULL,"
+    " records INTEGER NOT NULL,"
+    " head TEXT NOT NULL,"
+    " pending INTEGER NOT NULL)",
+    "DROP TRIGGER audit_no_delete",
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit WHEN NOT EXISTS ("  # noqa: S608
+    "SELECT 1 FROM audit_prunes p WHERE p.pending = 1"
+    " AND OLD.seq <= p.last_seq AND OLD.at < p.before_at)"
+    f" BEGIN {_APPEND_ONLY}; END",
+    f"CREATE TRIGGER audit_prunes_no_delete BEFORE DELETE ON audit_prunes BEGIN {_REFUSED}; END",
+    # A permit can only be closed, never changed or opened again.
+    "CREATE TRIGGER audit_prunes_close_only BEFORE UPDATE ON audit_prunes"
+    " WHEN NOT (OLD.pending = 1 AND NEW.pending = 0 AND NEW.id = OLD.id AND NEW.at = OLD.at"
+    " AND NEW.before_at = OLD.before_at AND NEW.last_seq = OLD.last_seq"
+    " AND NEW.records = OLD.records AND NEW.head = OLD.head)"
+    f" BEGIN {_REFUSED}; END",
+)
+
 
 def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
     def run(conn: Connection) -> None:
@@ -233,7 +305,7 @@ def _steps(statements: tuple[str, ...]) -> Callable[[Connection], None]:
 
 # Each version's statements; PostgreSQL's tables are made from these (_pgschema.py).
 STATEMENTS: tuple[tuple[str, ...], ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11,
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13
 )  # fmt: skip
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     *(_steps(v) for v in STATEMENTS[: DESCRIPTION_ADDED - 1]),
