@@ -13,6 +13,7 @@ from ._failures import UsageError
 from ._options import add_teamspace, positive, scope_text
 from ._output import print_items, utc_time
 from ._parser import AddCommand, add_command
+from ._retention import add_retention
 from ._session import client_for
 
 __all__ = ["COMMANDS", "parse_when"]
@@ -100,7 +101,9 @@ def _add_audit(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         usage="%(prog)s [--credential NAME] [--since WHEN] [--limit N] [--json] "
         "[global options]\n"
         "       %(prog)s --credential NAME --summary [--teamspace T] [--since WHEN] [--json]\n"
-        "       [global options]",
+        "       [global options]\n"
+        "       %(prog)s export [--before WHEN] FILE | prune --before WHEN --export FILE |\n"
+        "       verify-export FILE",
         description="Print the newest audit records (default 1000), oldest first: who used, "
         "was refused, created, updated, deleted or verified which credential, and when. "
         "An aligned table (" + ", ".join(AUDIT_COLUMNS) + "; times in UTC), or JSON Lines "
@@ -108,13 +111,15 @@ def _add_audit(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "before you rotate or delete it: one row per actor (" + ", ".join(SUMMARY_COLUMNS)
         + "), the most recent first, counted over every use of the credential (a renamed "
         "one's too) by the store or the server; --json prints UsageSummary fields. Never a "
-        "secret. On `tilecred serve` it needs a management token.",
+        "secret. On `tilecred serve` it needs a management token. `export`, `prune` and "
+        "`verify-export` keep the local store's log from growing forever (docs/lifecycle.md).",
         examples="""
             tilecred audit
             tilecred audit --credential lake --since 7d
             tilecred audit --since 2026-12-01T09:00 --json | jq -r .actor
             tilecred audit --credential lake --summary
             tilecred audit --credential lake --summary --since 30d --json | jq -r .actor
+            tilecred audit prune --before 90d --export audit-until-90-days-ago.jsonl
         """,
     )  # fmt: skip
     p.add_argument("--credential", metavar="NAME", help="only records about this credential")
@@ -133,6 +138,9 @@ def _add_audit(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON Lines, one record per line")
     p.set_defaults(handler=run_audit)
+    # Retention: optional actions; without one, `audit` reads the log.
+    actions = p.add_subparsers(dest="audit_action", metavar="ACTION", prog="tilecred audit")
+    add_retention(actions, parents, parse_when)
 
 
 COMMANDS: dict[str, AddCommand] = {"audit": _add_audit}

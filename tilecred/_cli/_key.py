@@ -6,10 +6,9 @@ import argparse
 import os
 from typing import Any
 
-import tilecred
-
 from ._inputs import SecretSource, read_secret
 from ._parser import ON_THIS_MACHINE, AddCommand, add_command
+from ._session import local_store
 
 __all__ = ["COMMANDS"]
 
@@ -18,16 +17,11 @@ def run_key_rotate(args: argparse.Namespace) -> int:
     """Re-encrypt every secret in the local store, in one transaction."""
     # Imported here: the store loads SQLite and cryptography, which no other
     # command that talks HTTP needs.
-    from tilecred._config import DATABASE_ENV
     from tilecred._local import rotate_key
     from tilecred._local._keys import decode_key
     from tilecred._local._postgres import redact_url
 
-    given = getattr(args, "home", None)
-    home = tilecred.Client(local=True, home=given).settings.home
-    assert home is not None
-    # A PostgreSQL store (TILECRED_DATABASE_URL) unless --home names a directory.
-    database = None if given else os.environ.get(DATABASE_ENV) or None
+    home, database = local_store(args)
     new_key = None
     if args.new_key_env is not None or args.new_key_file is not None:
         source = (

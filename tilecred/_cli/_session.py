@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 import tilecred
 
 from ._failures import UsageError
 from ._inputs import SecretSource, read_secret
 
-__all__ = ["client_for", "close_clients", "token_source"]
+__all__ = ["client_for", "close_clients", "local_store", "token_source"]
 
 # The clients this run made, closed when the command ends (main may run
 # several times in one process: tests, and programs that embed it).
@@ -63,3 +65,15 @@ def close_clients() -> None:
     """Close every client :func:`client_for` made."""
     while _clients:
         _clients.pop().close()
+
+
+def local_store(args: argparse.Namespace) -> tuple[Path, str | None]:
+    """The local store a store command works on: its directory, and the
+    PostgreSQL URL (``TILECRED_DATABASE_URL``) that takes its place unless
+    ``--home`` names a directory."""
+    from tilecred._config import DATABASE_ENV
+
+    given = getattr(args, "home", None)
+    home = tilecred.Client(local=True, home=given).settings.home
+    assert home is not None
+    return home, None if given else os.environ.get(DATABASE_ENV) or None

@@ -8,7 +8,9 @@ record inside the store's own transaction (``entry`` passed to the store), so
 a change and its record commit together; a failure or refusal is appended
 after the rollback, in a transaction of its own.
 
-SQLite triggers refuse UPDATE and DELETE on the table (schema version 3).
+The database's triggers refuse UPDATE and DELETE on the table (schema
+version 3); since version 10 they let a delete through only under a prune's
+permit, for records it exported first (``_retention.py``).
 """
 
 from __future__ import annotations
