@@ -55,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_docs:
         update_docs(ROOT / "docs" / "benchmarks.md", report)
         _log("updated docs/benchmarks.md")
-    failed = any("error" in report[key] for key in ("local_store", "server", "postgres"))
+    failed = any(
+        "error" in report[key]
+        for key in ("local_store", "server", "postgres", "scale", "local_listing")
+    )
     return 1 if failed else 0
 
 

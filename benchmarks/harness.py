@@ -57,6 +57,7 @@ class Sizes:
     rss_total: int
     local_n: int
     server_seconds: float
+    scale_credentials: int  # benchmarks.scale: the store's size (100,000 on its own)
 
 
 FULL = Sizes(
@@ -71,6 +72,7 @@ FULL = Sizes(
     rss_total=1_000_000,
     local_n=1000,
     server_seconds=5.0,
+    scale_credentials=10_000,
 )
 SMOKE = Sizes(
     rounds=2,
@@ -84,6 +86,7 @@ SMOKE = Sizes(
     rss_total=2000,
     local_n=20,
     server_seconds=0.5,
+    scale_credentials=500,
 )
 
 
@@ -288,4 +291,6 @@ def run(sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
         "local_store": _extra("local_store", sizes.local_n, log),
         "server": _extra("server_load", sizes.server_seconds, log),
         "postgres": _extra("pg_load", sizes.server_seconds, log),
+        "scale": _extra("scale", sizes.scale_credentials, log),
+        "local_listing": _extra("local_listing", sizes.rounds, log),
     }

@@ -50,6 +50,8 @@ def table(report: dict[str, Any]) -> str:
         ("local_store", "local store", "ops/s"),
         ("server", "server", "req/s"),
         ("postgres", "serve on SQLite and PostgreSQL", "req/s"),
+        ("scale", "a large store", "ms; s; ratio"),
+        ("local_listing", "local listing against HTTP", "µs per item; ratio"),
     ):
         extra = report.get(key, {"skipped": "not measured"})
         if "figures" in extra:
