@@ -9,7 +9,7 @@ a change and its record commit together; a failure or refusal is appended
 after the rollback, in a transaction of its own.
 
 The database's triggers refuse UPDATE and DELETE on the table (schema
-version 3); since version 12 they let a delete through only under a prune's
+version 3); since version 13 they let a delete through only under a prune's
 permit, for records it exported first (``_retention.py``).
 """
 

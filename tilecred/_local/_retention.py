@@ -12,7 +12,7 @@ only a prune could remove it.
 
 A prune exports first, then, in one write transaction, reads the file
 back, checks its chain and that it holds exactly the records it is about to
-delete, opens a permit for them (``audit_prunes``, schema version 12),
+delete, opens a permit for them (``audit_prunes``, schema version 13),
 deletes them, closes the permit and records the prune: the database's
 triggers refuse every other delete.
 """

@@ -227,8 +227,8 @@ _V11 = (
 #
 # A listing's totals: one row per workspace, scope, provider and kind of
 # secret (kind, member), how many credentials it has (n) and how many times
-# one entered, left or was renamed in it (changes, which only grows). Kept by triggers in the
-# writer's transaction, whoever writes.
+# one entered, left or was renamed in it (changes, which only grows). Kept
+# by triggers in the writer's transaction, whoever writes.
 _ENTER = (
     "INSERT INTO credential_counts (workspace_id, scope, provider, kind, member, n, changes)"
     " VALUES (NEW.workspace_id, NEW.scope, NEW.provider, NEW.kind, NEW.member, 1, 1)"
