@@ -164,6 +164,31 @@ def test_message_is_one_line_and_bounded() -> None:
     assert error.message.endswith("…")
 
 
+def test_long_paths_are_cut_in_the_middle_and_the_remedy_kept() -> None:
+    deep = "/tmp/pytest-of-someone/" + "nested-directory/" * 12 + "home"
+    error = tilecred.ConfigurationError(
+        f"the key file {deep}/key is missing and the local store {deep}/tilecred.db was "
+        "encrypted with it: restore it from a backup or set TILECRED_MASTER_KEY"
+    )
+
+    assert error.message == (
+        "the key file /tmp/…/nested-directory/nested-directory/home/key "
+        "is missing and the local store /tmp/…/nested-directory/nested-directory/home/"
+        "tilecred.db was encrypted with it: restore it from a backup or set TILECRED_MASTER_KEY"
+    )
+
+
+def test_paths_are_kept_whole_in_a_message_that_fits() -> None:
+    path = "/tmp/" + "d" * 70 + "/key"
+    assert tilecred.CredentialsError(f"no {path} here").message == f"no {path} here"
+
+
+def test_a_long_url_keeps_its_host() -> None:
+    url = "https://tilecred.example/" + "segment/" * 40 + "end"
+    error = tilecred.CredentialsError(f"{url} " + "x" * 10)
+    assert error.message == "https://tilecred.example/…/segment/segment/segment/end " + "x" * 10
+
+
 # -- scrubbing ----------------------------------------------------------------------------
 
 

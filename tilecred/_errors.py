@@ -58,11 +58,44 @@ _CUT_MARKS = (_ELLIPSIS, "...")
 MASK = "***"
 
 
+# A path longer than this in a message too long is cut in its middle.
+_MAX_PATH = 60
+
+
 def _one_line(text: str) -> str:
     text = _WHITESPACE.sub(" ", text).strip()
     if len(text) > _MAX_MESSAGE:
+        # Our long messages are long for their paths (a deep temporary
+        # directory): cutting those in the middle keeps the remedy at the end.
+        words = text.split(" ")
+        text = " ".join(_short_path(word) if "/" in word else word for word in words)
+    if len(text) > _MAX_MESSAGE:
         text = text[: _MAX_MESSAGE - 1] + _ELLIPSIS
     return text
+
+
+def _short_path(path: str) -> str:
+    """``path`` with whole directories from its middle replaced by ``…``.
+
+    Its first part and as much of its end as fit are kept, and no part is cut
+    in two: a secret in a path is then either shown whole, and scrubbed, or
+    not at all.
+    """
+    parts = path.split("/")
+    # An absolute path keeps its first directory too ("/tmp"), a URL its host.
+    first = 2 if parts[0] == "" else 1
+    if parts[0].endswith(":") and parts[1:2] == [""]:
+        first = 3
+    if len(path) <= _MAX_PATH or len(parts) < first + 2:
+        return path
+    head, tail = "/".join(parts[:first]), [parts[-1]]
+    for part in reversed(parts[first:-1]):
+        if len(head) + len("/…/") + len("/".join([part, *tail])) > _MAX_PATH:
+            break
+        tail.insert(0, part)
+    if len(tail) == len(parts) - first:
+        return path
+    return f"{head}/{_ELLIPSIS}/{'/'.join(tail)}"
 
 
 def secret_forms(secret: str) -> Iterator[str]:
