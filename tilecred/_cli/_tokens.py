@@ -25,8 +25,9 @@ from ._failures import CommandError, UsageError
 from ._output import Style, Table
 
 if TYPE_CHECKING:
-    from tilecred._server._app import ServerApp
-    from tilecred._server._tokens import TokenRecord
+    from tilecred._local import Store
+    from tilecred._local._token_records import TokenRecord
+    from tilecred._local._token_service import TokenService
 
 __all__ = [
     "TOKEN_COLUMNS",
@@ -84,16 +85,29 @@ def _database(args: argparse.Namespace) -> str | None:
     return url
 
 
+class _Tokens:
+    """The store the command line names and its audited token service."""
+
+    def __init__(self, store: Store) -> None:
+        from tilecred._local._token_service import TokenService
+
+        self.store = store
+        fallback = store.find_workspace(DEFAULT_WORKSPACE)
+        self.tokens: TokenService = TokenService(store, fallback_workspace=(
+            fallback.id if fallback is not None else ""))  # fmt: skip
+
+
 @contextlib.contextmanager
-def _opened(args: argparse.Namespace) -> Iterator[ServerApp]:
-    from tilecred._server._app import create_app
+def _opened(args: argparse.Namespace) -> Iterator[_Tokens]:
+    """The store itself, opened as ``tilecred serve`` opens it (no server is built)."""
+    from tilecred._local import open_store
 
     database = _database(args)
-    app = create_app(database=database) if database else create_app(data_directory(args))
+    store = open_store(database or data_directory(args))
     try:
-        yield app
+        yield _Tokens(store)
     finally:
-        app.close()
+        store.close()
 
 
 def _workspace_name(args: argparse.Namespace) -> str:
@@ -160,7 +174,7 @@ def _created(record: TokenRecord, workspace: str, teamspace: str | None) -> str:
 def run_token_create(args: argparse.Namespace) -> int:
     """Issue a token and print it, once: alone on stdout (the description on stderr)."""
     from tilecred._arguments import check_workspace
-    from tilecred._server._tokens import check_token_name
+    from tilecred._local._tokens import check_token_name
 
     # Checked before anything is opened: a refused name must not leave a new
     # workspace behind.
@@ -180,8 +194,7 @@ def run_token_create(args: argparse.Namespace) -> int:
         record, text = app.tokens.create(
             workspace.id, args.name, read_only=args.read_only,
             kind="task" if args.task else "admin" if args.admin else "management",
-            teamspace_id=args.teamspace,
-            credentials=args.credential, expires_at=args.expires,
+            teamspace=args.teamspace, credentials=args.credential, expires=args.expires,
             allow_missing=args.allow_missing,
         )  # fmt: skip
         # The text alone on stdout, so TOKEN=$(tilecred token create …) captures it.
@@ -190,7 +203,7 @@ def run_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workspace_id(app: ServerApp, args: argparse.Namespace) -> str | None:
+def _workspace_id(app: _Tokens, args: argparse.Namespace) -> str | None:
     """The id of the workspace ``--workspace`` names, or ``None`` when none is named."""
     wanted = getattr(args, "workspace", None)
     if wanted is None:
@@ -219,42 +232,18 @@ def run_token_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _teamspace_name(app: ServerApp, token: TokenRecord) -> str | None:
+def _teamspace_name(app: _Tokens, token: TokenRecord) -> str | None:
     if token.teamspace_id is None:
         return None
     found = app.store.find_teamspace(token.workspace_id, token.teamspace_id)
     return found.name if found is not None else token.teamspace_id
 
 
-@contextlib.contextmanager
-def _audited(app: ServerApp, args: argparse.Namespace, action: str) -> Iterator[str | None]:
-    """Record a refused or failed change in the audit log, as the API does.
-
-    A change that succeeds records itself, in its own transaction; one that
-    is refused (the lockout rule, an unknown token) changed nothing, but the
-    attempt is the operator's lifecycle action all the same. The record goes
-    to the token's workspace, else to the one named, else to the default.
-    Yields the workspace id ``--workspace`` names (``None``: any).
-    """
-    from tilecred._local._audit import AuditEntry, audited, local_actor
-
-    named = _workspace_id(app, args)
-    owner = next((t.workspace_id for t in app.tokens.list(named) if t.id == args.token_id), None)
-    fallback = app.store.find_workspace(DEFAULT_WORKSPACE)
-    workspace = owner or named or (fallback.id if fallback is not None else "")
-    entry = AuditEntry(local_actor(), workspace, action, detail=f"token {args.token_id}")
-    with audited(app.store, entry):
-        yield named
-        entry.recorded = True  # the change wrote its own record
-
-
-def _lockout_allowed(app: ServerApp, args: argparse.Namespace, action: str) -> TokenRecord:
+def _lockout_allowed(app: _Tokens, args: argparse.Namespace, action: str) -> TokenRecord:
     """Deactivate or revoke: the lockout rule, which ``--force`` overrides here."""
-    act = getattr(app.tokens, action)
     try:
-        with _audited(app, args, f"token.{action}") as workspace_id:
-            record: TokenRecord = act(args.token_id, workspace_id=workspace_id,
-                                      allow_lockout=args.force)  # fmt: skip
+        record = app.tokens.switch(action, args.token_id, _workspace_id(app, args),
+                                   allow_lockout=args.force)  # fmt: skip
     except ConflictError as exc:
         raise ConflictError(
             f"{exc.message} (or give --force: on this machine `tilecred token create` "
@@ -291,20 +280,18 @@ def run_token_deactivate(args: argparse.Namespace) -> int:
 def run_token_activate(args: argparse.Namespace) -> int:
     """A deactivated token works again."""
     with _opened(args) as app:
-        with _audited(app, args, "token.activate") as workspace_id:
-            record = app.tokens.activate(args.token_id, workspace_id=workspace_id)
+        record = app.tokens.switch("activate", args.token_id, _workspace_id(app, args))
         print(f"activated token {record.id} ({record.name!r}): {record.state}")
     return 0
 
 
 def run_token_rename(args: argparse.Namespace) -> int:
     """A new name; the token's text and limits stay."""
-    from tilecred._server._tokens import check_token_name
+    from tilecred._local._tokens import check_token_name
 
     check_token_name(args.new_name)
     with _opened(args) as app:
-        with _audited(app, args, "token.rename") as workspace_id:
-            record = app.tokens.rename(args.token_id, args.new_name, workspace_id=workspace_id)
+        record = app.tokens.rename(args.token_id, args.new_name, _workspace_id(app, args))
         print(f"renamed token {record.id} to {record.name!r}")
     return 0
 
@@ -312,8 +299,7 @@ def run_token_rename(args: argparse.Namespace) -> int:
 def run_token_regenerate(args: argparse.Namespace) -> int:
     """A new text for the token, printed once: alone on stdout, so it can be captured."""
     with _opened(args) as app:
-        with _audited(app, args, "token.regenerate") as workspace_id:
-            record, text = app.tokens.regenerate(args.token_id, workspace_id=workspace_id)
+        record, text = app.tokens.regenerate(args.token_id, _workspace_id(app, args))
         print(
             f"regenerated token {record.id} ({record.name!r}): the old text no longer works; "
             "the new one is shown only this once:",

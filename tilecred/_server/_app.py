@@ -20,13 +20,13 @@ from urllib.parse import parse_qs, quote, unquote_to_bytes
 import msgspec
 
 from .._errors import CredentialsError
+from .._local._token_records import digest
 from ._console import Console, load_console
 from ._handlers import Handlers, store_error
 from ._kinds import KINDS_ENVIRON, knows_every_kind
 from ._openapi import openapi_document, takes_body
 from ._request import HttpError, Request, Response, status_line
 from ._routes import Route, match
-from ._token_records import digest
 from ._tokens import TokenRecord, TokenStore
 from ._wire import error_body
 

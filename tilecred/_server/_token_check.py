@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from .._errors import AuthenticationError, PermissionDeniedError
 from .._local._engine import Connection
+from .._local._token_records import SELECT, from_row
 from ._routes import ROUTES
-from ._token_records import SELECT, from_row
 from ._tokens import TokenRecord, refusal
 
 __all__ = ["token_still_valid"]

@@ -22,13 +22,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConflictError, NotFoundError
-from .._local._audit import AuditEntry, insert_audit, local_actor
-from .._local._engine import retrying
-from .._local._records import to_micros
+from ._audit import AuditEntry, insert_audit, local_actor
+from ._engine import retrying
+from ._records import to_micros
 from ._token_records import SELECT, TASK, TokenRecord, digest, from_row, new_text
 
 if TYPE_CHECKING:
-    from .._local import Store
+    from ._store import Store
 
 __all__ = ["TokenLifecycle"]
 
@@ -36,7 +36,7 @@ _VERBS = {"token.deactivate": "deactivating", "token.revoke": "revoking"}
 
 
 class TokenLifecycle:
-    """The lifecycle methods of :class:`~tilecred._server._tokens.TokenStore`.
+    """The lifecycle methods of :class:`~tilecred._local._tokens.TokenStore`.
 
     Each takes the token's id and, from the API, the caller's workspace
     (``workspace_id``): a token of another workspace is reported exactly

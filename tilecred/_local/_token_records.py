@@ -14,8 +14,8 @@ from typing import Any
 
 import msgspec
 
-from .._local._records import from_micros
-from .._local._token_scope import decode_ids
+from ._records import from_micros
+from ._token_scope import decode_ids
 
 __all__ = [
     "ADMIN",
