@@ -28,6 +28,18 @@ from ._api import (
     use_credential,
     verify_credential,
 )
+from ._api_tokens import (
+    activate_token,
+    create_teamspace,
+    create_token,
+    deactivate_token,
+    get_token,
+    list_teamspaces,
+    list_tokens,
+    regenerate_token,
+    rename_token,
+    revoke_token,
+)
 from ._backend import Page
 from ._client import Client
 from ._config import Settings
@@ -84,6 +96,7 @@ from ._models import (
     WorkspaceUser,
 )
 from ._pager import Pager
+from ._token_models import ApiToken, IssuedToken
 from ._version import __version__
 
 __all__ = [
@@ -91,6 +104,7 @@ __all__ = [
     "AWSRole",
     "AccessCredential",
     "AccessCredentialRole",
+    "ApiToken",
     "Association",
     "AuditRecord",
     "AuthenticationError",
@@ -119,6 +133,7 @@ __all__ = [
     "GCPInteroperabilityCredential",
     "GCPServiceAccountKey",
     "InvalidArgumentError",
+    "IssuedToken",
     "NotFoundError",
     "OAuthClientCredential",
     "Page",
@@ -141,19 +156,29 @@ __all__ = [
     "WorkspaceUser",
     "__version__",
     "activate_credential",
+    "activate_token",
     "associate_credential",
     "audit_summary",
     "configure",
     "create_credential",
+    "create_teamspace",
+    "create_token",
     "deactivate_credential",
+    "deactivate_token",
     "delete_credential",
     "dissociate_credential",
     "get_client",
     "get_credential",
+    "get_token",
     "list_associations",
     "list_credentials",
+    "list_teamspaces",
+    "list_tokens",
     "mask",
     "read_audit",
+    "regenerate_token",
+    "rename_token",
+    "revoke_token",
     "update_credential",
     "use_credential",
     "verify_credential",

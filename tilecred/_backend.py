@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from ._models import (
     AccessCredential,
@@ -21,12 +21,16 @@ from ._models import (
     CredentialsVerifyRequest,
     CredentialType,
     CredentialUpdateRequest,
+    Teamspace,
+    TeamspaceCreateRequest,
     UsageSummary,
 )
+from ._token_models import ApiToken, IssuedToken, TokenCreateRequest
 
-__all__ = ["AuditQuery", "Backend", "ListQuery", "Page"]
+__all__ = ["AuditQuery", "Backend", "ListQuery", "Page", "TokenSwitch"]
 
 T = TypeVar("T")
+TokenSwitch = Literal["deactivate", "activate"]
 
 # How many audit records one read returns when no limit is given, and at most.
 DEFAULT_AUDIT_LIMIT = 1000
@@ -135,5 +139,35 @@ class Backend(Protocol):
     ) -> list[UsageSummary]:
         """Who used the credential, per actor, from the audit log."""
         ...
+
+    # -- teamspaces ---------------------------------------------------------------
+
+    def create_teamspace(self, request: TeamspaceCreateRequest) -> Teamspace:
+        """Create a teamspace in the workspace; the teamspace as made."""
+        ...
+
+    def list_teamspaces(self) -> list[Teamspace]:
+        """The workspace's teamspaces."""
+        ...
+
+    # -- API tokens (tilecred's extension; audited) --------------------------------
+
+    def create_token(self, request: TokenCreateRequest) -> IssuedToken:
+        """Issue a token in the workspace; its text is in the answer, this once."""
+        ...
+
+    def list_tokens(self) -> list[ApiToken]:
+        """The workspace's tokens, revoked ones included, oldest first."""
+        ...
+
+    def rename_token(self, token_id: str, name: str) -> ApiToken: ...
+
+    def switch_token(self, token_id: str, action: TokenSwitch) -> ApiToken:
+        """Deactivate or activate a token; the token as it is now."""
+        ...
+
+    def regenerate_token(self, token_id: str) -> IssuedToken: ...
+
+    def revoke_token(self, token_id: str) -> None: ...
 
     def close(self) -> None: ...

@@ -6,7 +6,6 @@ import logging
 import threading
 import warnings
 from collections.abc import Iterable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -33,6 +32,7 @@ from ._backend import (
     ListQuery,
     Page,
 )
+from ._client_tokens import TokenMethods
 from ._config import Settings, resolve_settings
 from ._errors import (
     CredentialsError,
@@ -40,6 +40,7 @@ from ._errors import (
     SecretExpiryWarning,
     VerificationFailedError,
 )
+from ._failure import _Failure
 from ._models import (
     AccessCredential,
     AccessCredentialRole,
@@ -53,7 +54,6 @@ from ._models import (
     CredentialUpdateRequest,
     Token,
     UsageSummary,
-    iter_secrets,
 )
 from ._pager import Pager
 from ._targets import check_target, check_use_choice
@@ -63,7 +63,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ._access import CredentialAccess
-    from ._models import _Model
 
 __all__ = ["Client"]
 
@@ -72,54 +71,6 @@ logger = logging.getLogger("tilecred")
 ProviderArg = CloudProvider | str
 ProvidersArg = ProviderArg | Iterable[ProviderArg] | None
 SecretArg = Any  # a Struct or a JSON-like dict; checked at run time
-
-
-class _Failure:
-    """Adds what was being done to a CredentialsError; wraps anything else.
-
-    A class rather than ``contextlib.contextmanager``: it is on every call's
-    path, and this is several times cheaper.
-    """
-
-    __slots__ = ("action", "client", "name", "request", "teamspace")
-
-    def __init__(
-        self,
-        client: Client,
-        action: str,
-        name: str | None,
-        teamspace: str | None,
-        request: _Model | None = None,
-    ) -> None:
-        self.client = client
-        self.action = action
-        self.name = name
-        self.teamspace = teamspace
-        self.request = request
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is None or not isinstance(exc, Exception):
-            return
-        secrets = [*iter_secrets(self.request), *self.client._secrets()]
-        if isinstance(exc, CredentialsError):
-            exc.add_context(
-                action=self.action, name=self.name, teamspace=self.teamspace, secrets=secrets
-            )
-            return
-        # Nothing but CredentialsError leaves tilecred; the cause stays chained.
-        error = CredentialsError(f"unexpected {type(exc).__name__}: {exc}")
-        error.add_context(
-            action=self.action, name=self.name, teamspace=self.teamspace, secrets=secrets
-        )
-        raise error from exc
 
 
 def _warn_if_expiring(what: str, token: Token | None) -> None:
@@ -136,7 +87,7 @@ def _warn_if_expiring(what: str, token: Token | None) -> None:
         warnings.warn(message, SecretExpiryWarning, stacklevel=3)
 
 
-class Client:
+class Client(TokenMethods):
     """One configuration and one connection pool (or local store).
 
     The module functions use a default client; make your own to talk to two

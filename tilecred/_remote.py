@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 import msgspec
 
 from ._arguments import is_teamspace_id
-from ._backend import AuditQuery, ListQuery, Page
+from ._backend import AuditQuery, ListQuery, Page, TokenSwitch
 from ._config import Settings
 from ._errors import ConfigurationError, CredentialsError, InvalidArgumentError, NotFoundError
 from ._http import Query, Transport
@@ -28,10 +28,22 @@ from ._models import (
     CredentialsListResponse,
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
+    Teamspace,
+    TeamspaceCreateRequest,
+    TeamspaceListResponse,
     TeamspaceResponse,
     UsageSummary,
     UsageSummaryResponse,
     WorkspaceResponse,
+)
+from ._token_models import (
+    ApiToken,
+    IssuedToken,
+    IssuedTokenResponse,
+    TokenCreateRequest,
+    TokenListResponse,
+    TokenRenameRequest,
+    TokenResponse,
 )
 
 __all__ = ["HttpBackend"]
@@ -47,18 +59,23 @@ _AUDIT_DECODER = msgspec.json.Decoder(AuditListResponse)
 _SUMMARY_DECODER = msgspec.json.Decoder(UsageSummaryResponse)
 _ASSOCIATION_DECODER = msgspec.json.Decoder(AssociationResponse)
 _ASSOCIATIONS_DECODER = msgspec.json.Decoder(AssociationListResponse)
+_TEAMSPACES_DECODER = msgspec.json.Decoder(TeamspaceListResponse)
+_TOKEN_DECODER = msgspec.json.Decoder(TokenResponse)
+_TOKENS_DECODER = msgspec.json.Decoder(TokenListResponse)
+_ISSUED_DECODER = msgspec.json.Decoder(IssuedTokenResponse)
 
 # tilecred's own extensions to the API live outside TileDB's /v4 paths.
 EXTENSION_ROOT = "/tilecred/v1"
 # TileDB's hosted service: it applies credentials on its side (a task's
 # access_credentials_name) and has no way to hand their secrets out.
 _TILEDB_HOSTS = ("tiledb.com",)
-# What `tilecred serve` says when a credential, teamspace or workspace is
-# missing. Any other 404 from an extension route means the server does not
+# What `tilecred serve` says when a credential, teamspace, workspace or token
+# is missing. Any other 404 from an extension route means the server does not
 # have the route: TileDB's service, or a tilecred older than the extension.
 _OUR_NOT_FOUND = re.compile(
     r"credential not found|workspace '.*' not found|teamspace '.*' not found"
     r"|credential '.*' is not associated with .*|no .*credential is (associated|the provider).*"
+    r"|no live token with id '.*'"
 )
 
 
@@ -343,3 +360,51 @@ class HttpBackend:
         path = f"/audit/{segment(self.workspace_id())}/summary"
         data = self._extension(what, "GET", path, params)
         return _decode(_SUMMARY_DECODER, data, None).data
+
+    # -- teamspaces: TileDB's calls -------------------------------------------------
+
+    def create_teamspace(self, request: TeamspaceCreateRequest) -> Teamspace:
+        body = _encode(request)
+        path = f"/v4/teamspaces/{segment(self.workspace_id())}"
+        resp = self.transport.request("POST", path, body=body, sent=request)
+        return _decode(_TEAMSPACE_DECODER, resp.data, resp.request_id).data
+
+    def list_teamspaces(self) -> list[Teamspace]:
+        resp = self.transport.request("GET", f"/v4/teamspaces/{segment(self.workspace_id())}")
+        return _decode(_TEAMSPACES_DECODER, resp.data, resp.request_id).data
+
+    # -- API tokens: tilecred's extension, /tilecred/v1/tokens/{workspace} ----------
+
+    def _token_call(
+        self, what: str, method: str, suffix: str = "", body: msgspec.Struct | None = None
+    ) -> bytes:
+        self._check_extensions(what, lifecycle=True)
+        path = f"/tokens/{segment(self.workspace_id())}{suffix}"
+        data = None if body is None else _encode(body)
+        return self._extension(what, method, path, lifecycle=True, body=data)
+
+    def create_token(self, request: TokenCreateRequest) -> IssuedToken:
+        data = self._token_call("issue API tokens", "POST", body=request)
+        return _decode(_ISSUED_DECODER, data, None).data
+
+    def list_tokens(self) -> list[ApiToken]:
+        return _decode(_TOKENS_DECODER, self._token_call("list API tokens", "GET"), None).data
+
+    def rename_token(self, token_id: str, name: str) -> ApiToken:
+        data = self._token_call(
+            "rename an API token", "PATCH", f"/{segment(token_id)}", TokenRenameRequest(name=name)
+        )
+        return _decode(_TOKEN_DECODER, data, None).data
+
+    def switch_token(self, token_id: str, action: TokenSwitch) -> ApiToken:
+        data = self._token_call(f"{action} an API token", "POST", f"/{segment(token_id)}/{action}")
+        return _decode(_TOKEN_DECODER, data, None).data
+
+    def regenerate_token(self, token_id: str) -> IssuedToken:
+        data = self._token_call(
+            "regenerate an API token", "POST", f"/{segment(token_id)}/regenerate"
+        )
+        return _decode(_ISSUED_DECODER, data, None).data
+
+    def revoke_token(self, token_id: str) -> None:
+        self._token_call("revoke an API token", "DELETE", f"/{segment(token_id)}")

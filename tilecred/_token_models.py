@@ -2,8 +2,6 @@
 but once, when one is issued or regenerated.
 """
 
-from __future__ import annotations
-
 import datetime
 from typing import Literal
 

@@ -1,9 +1,8 @@
 """``tilecred teamspace create/list``: where every other command goes.
 
-Over HTTP these are TileDB's teamspace create and list calls (``shared/WIRE.md``);
-on the embedded default, the local store. The library has no public teamspace
-functions (TileDB's credentials API has none either), so this module reaches
-the client's backend directly.
+Over HTTP these are TileDB's teamspace create and list calls; on the embedded
+default, the local store: the client's ``create_teamspace`` and
+``list_teamspaces`` either way.
 """
 
 from __future__ import annotations
@@ -13,17 +12,14 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from tilecred import Client, CredentialsError
+from tilecred import Client
 
 from ._output import print_items
 from ._parser import AddCommand, add_command
 from ._session import client_for
 
 if TYPE_CHECKING:
-    from tilecred._local import LocalBackend
-    from tilecred._remote import HttpBackend
+    from tilecred import Teamspace
 
 __all__ = ["COMMANDS", "TeamspaceRow", "create_teamspace", "list_teamspaces"]
 
@@ -40,19 +36,8 @@ class TeamspaceRow:
     description: str | None
 
 
-def _remote(client: Client) -> HttpBackend | None:
-    from tilecred._remote import HttpBackend
-
-    backend = client._get_backend() if client.settings.backend == "http" else None
-    return backend if isinstance(backend, HttpBackend) else None
-
-
-def _local(client: Client) -> LocalBackend:
-    from tilecred._local import LocalBackend
-
-    backend = client._get_backend()
-    assert isinstance(backend, LocalBackend)
-    return backend
+def _row(made: Teamspace) -> TeamspaceRow:
+    return TeamspaceRow(made.teamspace_id, made.name, made.visibility, made.description)
 
 
 def create_teamspace(
@@ -64,34 +49,7 @@ def create_teamspace(
         InvalidArgumentError: a bad name (before any I/O).
         CredentialsError: the server or the store refused (409 when the name is taken).
     """
-    from tilecred._arguments import check_teamspace_name
-
-    name = check_teamspace_name(name, "teamspace name")
-    try:
-        remote = _remote(client)
-        if remote is not None:
-            from tilecred._models import TeamspaceCreateRequest, TeamspaceResponse
-            from tilecred._remote import segment
-
-            request = TeamspaceCreateRequest(
-                name=name, visibility=visibility, description=description
-            )
-            path = f"/v4/teamspaces/{segment(remote.workspace_id())}"
-            resp = remote.transport.request(
-                "POST", path, body=msgspec.json.encode(request), sent=request
-            )
-            made = msgspec.json.decode(resp.data, type=TeamspaceResponse).data
-            return TeamspaceRow(made.teamspace_id, made.name, made.visibility, made.description)
-        local = _local(client)
-        record = local.service().create_teamspace(
-            name, visibility=visibility, description=description
-        )
-        return TeamspaceRow(record.id, record.name, record.visibility, record.description)
-    except CredentialsError as exc:
-        exc.add_context(action="create teamspace", name=name)
-        raise
-    except msgspec.MsgspecError as exc:
-        raise CredentialsError(f"could not create teamspace {name!r}: {exc}") from exc
+    return _row(client.create_teamspace(name, visibility=visibility, description=description))
 
 
 def list_teamspaces(client: Client) -> list[TeamspaceRow]:
@@ -100,17 +58,7 @@ def list_teamspaces(client: Client) -> list[TeamspaceRow]:
     Raises:
         CredentialsError: the server or the store failed.
     """
-    try:
-        remote = _remote(client)
-        if remote is not None:
-            from tilecred._models import TeamspaceListResponse
-            from tilecred._remote import segment
-
-            path = f"/v4/teamspaces/{segment(remote.workspace_id())}"
-            resp = remote.transport.request("GET", path)
-            found = msgspec.json.decode(resp.data, type=TeamspaceListResponse).data
-            return [TeamspaceRow(t.teamspace_id, t.name, t.visibility, t.description)
-                    for t in found]  # fmt: skip
+    if client.settings.backend != "http":
         from tilecred._config import DATABASE_ENV
         from tilecred._local._store import DATABASE_NAME
 
@@ -120,14 +68,7 @@ def list_teamspaces(client: Client) -> list[TeamspaceRow]:
         )
         if not in_database and (home is None or not (home / DATABASE_NAME).is_file()):
             return []  # listing makes no store
-        local = _local(client)
-        records = local.service().list_teamspaces()
-        return [TeamspaceRow(r.id, r.name, r.visibility, r.description) for r in records]
-    except CredentialsError as exc:
-        exc.add_context(action="list teamspaces")
-        raise
-    except msgspec.MsgspecError as exc:
-        raise CredentialsError(f"could not list teamspaces: {exc}") from exc
+    return [_row(found) for found in client.list_teamspaces()]
 
 
 def run_teamspace_create(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 
-from .._backend import AuditQuery, ListQuery, Page
+from .._backend import AuditQuery, ListQuery, Page, TokenSwitch
 from .._config import DATABASE_ENV, Settings, resolve_home
 from .._errors import CredentialsError
 from .._models import (
@@ -15,13 +15,18 @@ from .._models import (
     CredentialCreateRequest,
     CredentialsVerifyRequest,
     CredentialUpdateRequest,
+    Teamspace,
+    TeamspaceCreateRequest,
     UsageSummary,
     iter_secrets,
 )
+from .._token_models import ApiToken, IssuedToken, TokenCreateRequest
 from ._associations import use_detail
 from ._audit import ACTIVATION, audited, describe_create, describe_update, local_actor
 from ._open import open_store
 from ._service import StoreBackend
+from ._token_service import TokenService, api_token, issued_token
+from ._views import teamspace_view
 
 __all__ = ["LocalBackend"]
 
@@ -66,6 +71,7 @@ class LocalBackend:
         self._workspace = settings.workspace or "default"
         self._actor = local_actor()
         self._service: StoreBackend | None = None
+        self._tokens: TokenService | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -195,3 +201,57 @@ class LocalBackend:
         with _AS_SERVED:
             service = self.service()
             return service.usage(name, service.scope(teamspace), since)
+
+    # -- teamspaces -----------------------------------------------------------------
+
+    def create_teamspace(self, request: TeamspaceCreateRequest) -> Teamspace:
+        with _AS_SERVED:
+            record = self.service().create_teamspace(
+                request.name, visibility=request.visibility, description=request.description
+            )
+        return teamspace_view(record)
+
+    def list_teamspaces(self) -> list[Teamspace]:
+        return [teamspace_view(record) for record in self.service().list_teamspaces()]
+
+    # -- API tokens: the store's, in this client's workspace -------------------------
+
+    def _token_service(self) -> tuple[TokenService, str]:
+        workspace_id = self.workspace_id()
+        if self._tokens is None:
+            self._tokens = TokenService(self.store, self._actor, workspace_id)
+        return self._tokens, workspace_id
+
+    def create_token(self, request: TokenCreateRequest) -> IssuedToken:
+        with _AS_SERVED:
+            tokens, workspace_id = self._token_service()
+            record, text = tokens.create(
+                workspace_id, request.name, kind=request.kind, read_only=request.read_only,
+                teamspace=request.teamspace_id, credentials=request.credentials,
+                expires=request.expires_at, allow_missing=request.allow_missing,
+            )  # fmt: skip
+        return issued_token(record, text)
+
+    def list_tokens(self) -> list[ApiToken]:
+        tokens, workspace_id = self._token_service()
+        return [api_token(record) for record in tokens.list(workspace_id)]
+
+    def rename_token(self, token_id: str, name: str) -> ApiToken:
+        with _AS_SERVED:
+            tokens, workspace_id = self._token_service()
+            return api_token(tokens.rename(token_id, name, workspace_id))
+
+    def switch_token(self, token_id: str, action: TokenSwitch) -> ApiToken:
+        with _AS_SERVED:
+            tokens, workspace_id = self._token_service()
+            return api_token(tokens.switch(action, token_id, workspace_id))
+
+    def regenerate_token(self, token_id: str) -> IssuedToken:
+        with _AS_SERVED:
+            tokens, workspace_id = self._token_service()
+            return issued_token(*tokens.regenerate(token_id, workspace_id))
+
+    def revoke_token(self, token_id: str) -> None:
+        with _AS_SERVED:
+            tokens, workspace_id = self._token_service()
+            tokens.switch("revoke", token_id, workspace_id)

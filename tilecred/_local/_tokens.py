@@ -37,9 +37,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from .._arguments import check_name
 from .._errors import CredentialsError, InvalidArgumentError, NotFoundError
-from .._limits import MAX_TOKEN_NAME
+from .._token_arguments import check_token_credentials, check_token_expiry, check_token_name
 from ._audit import AuditEntry, insert_audit, local_actor
 from ._engine import Connection, retrying
 from ._records import to_micros
@@ -79,46 +78,6 @@ _BOOTSTRAPPED = "tokens_bootstrapped"
 # How stale a token's last use may get before authenticating writes it again:
 # a write per request would queue every request behind the store's write lock.
 LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
-
-
-def check_token_name(name: str) -> None:
-    """A token's name: non-empty printable text of at most ``MAX_TOKEN_NAME`` characters."""
-    if len(name) > MAX_TOKEN_NAME:
-        raise InvalidArgumentError(
-            f"token name is {len(name)} characters long; the limit is {MAX_TOKEN_NAME}"
-        )
-    if not name or any(ord(ch) < 0x20 for ch in name):
-        raise InvalidArgumentError(f"token name {name!r} must be non-empty printable text")
-
-
-def _check_credentials(value: Iterable[str] | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str | bytes):
-        raise InvalidArgumentError("credentials must be a list of credential names, not a str")
-    names = tuple(dict.fromkeys(check_name(name, "credential name") for name in value))
-    if not names:
-        raise InvalidArgumentError("credentials must name at least one credential, or be None")
-    return names
-
-
-def _check_expiry(
-    value: datetime.datetime | datetime.timedelta | None, now: datetime.datetime
-) -> datetime.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime.timedelta):
-        try:
-            value = now + value
-        except OverflowError:
-            raise InvalidArgumentError(
-                f"expires_at reaches past the year 9999: {value} from now is no time"
-            ) from None
-    if not isinstance(value, datetime.datetime) or value.utcoffset() is None:
-        raise InvalidArgumentError("expires_at must be an aware datetime or a timedelta from now")
-    if value <= now:
-        raise InvalidArgumentError(f"expires_at {value.isoformat()} is not in the future")
-    return value
 
 
 class TokenStore(TokenLifecycle):
@@ -188,12 +147,12 @@ class TokenStore(TokenLifecycle):
             raise InvalidArgumentError(
                 "read_only is for management tokens: an admin token is one that may change more"
             )
-        names = _check_credentials(credentials)
+        names = check_token_credentials(credentials)
         if kind != TASK and (teamspace_id is not None or names is not None):
             raise InvalidArgumentError(
                 "only a task token is held to a teamspace or to named credentials"
             )
-        expiry = _check_expiry(expires_at, now)
+        expiry = check_token_expiry(expires_at, now)
         record, text = self._new_token(workspace_id, name, read_only, now)
         record = dataclasses.replace(record, kind=kind, credentials=names, expires_at=expiry)
         with self.store.transaction(write=True) as conn:

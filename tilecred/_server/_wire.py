@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from .._backend import Page
+from .._local._views import SERVER_USERNAME, aware, server_user, teamspace_view
 from .._models import (
     CONTAINERS,
     AccessCredential,
     AuditRecord,
     ErrorResponse,
-    Teamspace,
-    TeamspaceUser,
     UsageSummary,
     ValidationError,
     ValidationField,
@@ -45,22 +44,11 @@ __all__ = [
     "workspace_body",
 ]
 
-# The server is the one user every workspace has: it creates teamspaces on
-# behalf of whoever holds an admin token, and has no accounts of its own.
-SERVER_USER_ID = "usr_tilecred"
-SERVER_USERNAME = "tilecred"
-
-
 _ENCODER = msgspec.json.Encoder()
 
 
-def _aware(value: datetime.datetime) -> datetime.datetime:
-    # A zone-less time from the store is UTC; the wire always carries a zone.
-    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
-
-
 def _stamp(value: datetime.datetime) -> str:
-    return _aware(value).isoformat().replace("+00:00", "Z")
+    return aware(value).isoformat().replace("+00:00", "Z")
 
 
 def _credential_dict(cred: AccessCredential) -> dict[str, Any]:
@@ -125,35 +113,6 @@ def credentials_page_body(page: Page[AccessCredential], per_page: int) -> bytes:
     )
 
 
-_User = TypeVar("_User", TeamspaceUser, WorkspaceUser)
-
-
-def _server_user(kind: type[_User], created_at: datetime.datetime) -> _User:
-    return kind(
-        user_id=SERVER_USER_ID,
-        username=SERVER_USERNAME,
-        display_name=SERVER_USERNAME,
-        email="",
-        role="owner",
-        added_by=SERVER_USERNAME,
-        created_at=created_at,
-    )
-
-
-def teamspace_view(record: TeamspaceRecord) -> Teamspace:
-    """The full Teamspace model TileDB's client requires, ``created_by`` included."""
-    created_at = _aware(record.created_at)
-    return Teamspace(
-        teamspace_id=record.id,
-        name=record.name,
-        space_type="teamspace",
-        created_at=created_at,
-        created_by=_server_user(TeamspaceUser, created_at),
-        visibility=record.visibility,
-        description=record.description,
-    )
-
-
 def teamspace_body(record: TeamspaceRecord) -> bytes:
     """``{"data": Teamspace}``."""
     return _ENCODER.encode({"data": teamspace_view(record)})
@@ -173,12 +132,12 @@ def workspace_body(
     caller_since: datetime.datetime,
 ) -> bytes:
     """``{"data": Workspace}``; ``self`` describes the caller's token."""
-    created_at = _aware(record.created_at)
+    created_at = aware(record.created_at)
     workspace = Workspace(
         workspace_id=record.id,
         name=record.name,
         created_at=created_at,
-        created_by=_server_user(WorkspaceUser, created_at),
+        created_by=server_user(WorkspaceUser, created_at),
         self=WorkspaceUser(
             user_id=caller_id,
             username=caller_name,
@@ -186,7 +145,7 @@ def workspace_body(
             email="",
             role=caller_role,
             added_by=SERVER_USERNAME,
-            created_at=_aware(caller_since),
+            created_at=aware(caller_since),
         ),
     )
     return _ENCODER.encode({"data": workspace})
