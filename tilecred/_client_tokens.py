@@ -28,7 +28,6 @@ from ._token_models import ApiToken, IssuedToken, TokenCreateRequest, TokenKind
 
 if TYPE_CHECKING:
     from ._backend import Backend, TokenSwitch
-    from ._client import Client
 
 __all__ = ["TokenMethods"]
 
@@ -38,12 +37,15 @@ _VISIBILITIES = ("private", "public")
 class TokenMethods:
     """API tokens and teamspaces, for :class:`~tilecred.Client`."""
 
+    # Client's own; the methods below reach the backend and the secrets through them.
     def _get_backend(self) -> Backend:
-        raise NotImplementedError  # Client's
+        raise NotImplementedError
+
+    def _secrets(self) -> list[str]:
+        raise NotImplementedError
 
     def _failure(self, action: str, name: str | None = None) -> _Failure:
-        client: Client = self  # type: ignore[assignment]  # only Client has these methods
-        return _Failure(client, action, name, None)
+        return _Failure(self, action, name, None)
 
     # -- teamspaces -----------------------------------------------------------------
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ._errors import CredentialsError
 from ._models import iter_secrets
 
 if TYPE_CHECKING:
-    from ._client import Client
     from ._models import _Model
 
-__all__ = ["_Failure"]
+__all__ = ["HasSecrets", "_Failure"]
+
+
+class HasSecrets(Protocol):
+    """A client, as a failure sees it: the secrets to scrub from its message."""
+
+    def _secrets(self) -> list[str]: ...
 
 
 class _Failure:
@@ -26,7 +31,7 @@ class _Failure:
 
     def __init__(
         self,
-        client: Client,
+        client: HasSecrets,
         action: str,
         name: str | None,
         teamspace: str | None,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConflictError, NotFoundError
+from .._token_arguments import check_token_name
 from ._audit import AuditEntry, insert_audit, local_actor
 from ._engine import retrying
 from ._records import to_micros
@@ -56,8 +57,6 @@ class TokenLifecycle:
             InvalidArgumentError: the name is unusable; nothing was written.
             NotFoundError: no live token has this id (in this workspace).
         """
-        from ._tokens import check_token_name
-
         check_token_name(name)
         return self._change(
             token_id, workspace_id, AuditEntry(actor or local_actor(), "", "token.rename",
