@@ -20,8 +20,12 @@ AWS_ROLE = {"aws": {"role_arn": "arn:aws:iam::123456789012:role/demo"}}
 
 def _never_shown(issued: tilecred.IssuedToken, *texts: str) -> None:
     """The issued text appears in none of what is shown of the token."""
-    for shown in (repr(issued), str(issued), *texts):
+    pretty: list[str] = []
+    printer = type("Printer", (), {"text": lambda self, text: pretty.append(text)})()
+    issued._repr_pretty_(printer, False)
+    for shown in (repr(issued), str(issued), *pretty, repr(issued.__rich_repr__()), *texts):
         assert issued.token not in shown
+    assert pretty == [repr(issued)]
 
 
 def test_the_local_store_issues_lists_and_changes_tokens(

@@ -3,7 +3,7 @@ but once, when one is issued or regenerated.
 """
 
 import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -63,6 +63,10 @@ class IssuedToken(ApiToken, kw_only=True):
     def __rich_repr__(self) -> list[tuple[str, str]]:
         # msgspec's own would yield every field, the text included.
         return [("token_id", self.token_id), ("name", self.name), ("token", "***")]
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython's pretty printer looks here before __repr__.
+        printer.text(repr(self))
 
 
 class TokenListResponse(msgspec.Struct, kw_only=True):
