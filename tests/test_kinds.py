@@ -361,7 +361,7 @@ def test_verify_checks_the_new_kinds_structure(
 @pytest.mark.parametrize("name", sorted(NEW_KINDS))
 def test_verify_passes_each_good_new_kind(name: str) -> None:
     provider, container, secret = NEW_KINDS[name]
-    tilecred.verify_credential(name, provider, **{container: secret})  # type: ignore[arg-type]
+    tilecred.verify_credential(name, provider, **{container: secret})  # type: ignore[call-overload]
 
 
 def test_a_member_that_does_not_fit_the_provider_is_refused() -> None:

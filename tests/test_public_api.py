@@ -45,7 +45,10 @@ SIGNATURES: dict[str, list[tuple[str, Any, Any]]] = {
         ("description", KW, None), ("verify_first", KW, False),
     ],
     "delete_credential": [("name", POS, _), ("teamspace", KW, None)],
-    "verify_credential": [("name", POS, _), ("provider", POS, _), *SECRET_PARAMETERS],
+    # provider: optional only for live=True, tilecred's addition after TileDB's (issue #20).
+    "verify_credential": [
+        ("name", POS, _), ("provider", POS, None), *SECRET_PARAMETERS, ("live", KW, False),
+    ],
 }  # fmt: skip
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from tilecred._config import DATABASE_ENV
 from tilecred._server import ServerApp, create_app
+from tilecred._server._outbound import Outbound
 from tilecred._server._serve import Limits, Server, make_server
 from tilecred._server._tokens import ADMIN
 
@@ -115,9 +116,14 @@ def running_server() -> Iterator[Any]:
     started: list[tuple[Server, threading.Thread, ServerApp]] = []
 
     def start(
-        home: Path, *, workspace: str = "team", threads: int = 8, limits: Limits | None = None
+        home: Path,
+        *,
+        workspace: str = "team",
+        threads: int = 8,
+        limits: Limits | None = None,
+        outbound: Outbound | None = None,
     ) -> Running:
-        app = create_app(home, database=os.environ.get(DATABASE_ENV))
+        app = create_app(home, database=os.environ.get(DATABASE_ENV), outbound=outbound)
         record = app.store.find_workspace(workspace) or app.store.create_workspace(workspace)
         _token, text = app.tokens.create(record.id, "test-admin", kind=ADMIN)
         server = make_server(app, "127.0.0.1", 0, threads, limits=limits)

@@ -58,6 +58,7 @@ from ._errors import (
     TransportError,
     VerificationFailedError,
 )
+from ._live import LiveVerification
 from ._masking import mask
 from ._models import (
     AccessCredential,
@@ -134,6 +135,7 @@ __all__ = [
     "GCPServiceAccountKey",
     "InvalidArgumentError",
     "IssuedToken",
+    "LiveVerification",
     "NotFoundError",
     "OAuthClientCredential",
     "Page",

@@ -7,7 +7,7 @@ Names, parameters and their order are those of TileDB's
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from ._client import Client, ProviderArg, ProvidersArg, SecretArg
 from ._models import (
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ._access import CredentialAccess
+    from ._live import LiveVerification
 
 __all__ = [
     "activate_credential",
@@ -398,9 +399,10 @@ def activate_credential(name: str, *, teamspace: object = None) -> AccessCredent
     return get_client().activate_credential(name, teamspace=teamspace)
 
 
+@overload
 def verify_credential(
     name: str,
-    provider: ProviderArg,
+    provider: ProviderArg | None = None,
     *,
     teamspace: object = None,
     provider_default: bool | None = None,
@@ -408,15 +410,64 @@ def verify_credential(
     credential: Credential | SecretArg = None,
     role: AccessCredentialRole | SecretArg = None,
     token: Token | SecretArg = None,
-) -> None:
-    """Check a credential without storing it. Returns quietly when it is good.
+    live: Literal[False] = False,
+) -> None: ...
 
-    Parameters are those of ``create_credential``.
+
+@overload
+def verify_credential(
+    name: str,
+    provider: ProviderArg | None = None,
+    *,
+    teamspace: object = None,
+    live: Literal[True],
+) -> LiveVerification: ...
+
+
+def verify_credential(
+    name: str,
+    provider: ProviderArg | None = None,
+    *,
+    teamspace: object = None,
+    provider_default: bool | None = None,
+    allowed_in_tasks: bool | None = None,
+    credential: Credential | SecretArg = None,
+    role: AccessCredentialRole | SecretArg = None,
+    token: Token | SecretArg = None,
+    live: bool = False,
+) -> LiveVerification | None:
+    """Check a credential without storing it, or a stored one against its service.
+
+    Without ``live``, TileDB's check: the credential given (parameters are
+    those of ``create_credential``; ``provider`` is required) is checked
+    without storing it, and the call returns ``None`` when it is good.
+
+    With ``live=True`` (tilecred's addition), the *stored* credential
+    ``name`` is verified against the real service it is for, with the
+    smallest call it allows: AWS keys ask STS ``GetCallerIdentity`` (at the
+    stored endpoint), an AWS role is assumed (with the caller's own AWS
+    credentials), an Azure account key or SAS lists one container, an
+    OAuth client asks its ``token_url`` for a token, a
+    bearer token GETs its ``url``, a ``postgresql`` login connects and runs
+    ``SELECT 1``. ``provider``, when given, must be the stored one; the
+    secret arguments do not apply. It returns a ``LiveVerification``: the
+    ``identity`` the service says the credential is (an ARN, a database
+    user, an OAuth client id; ``None`` when the service does not say) and
+    the seconds it took (``elapsed``). Locally the library makes the call;
+    through ``tilecred serve`` the server does, only when it was started
+    with ``--outbound``. The secret goes only to its own service, and every
+    call is audited.
 
     Raises:
         InvalidArgumentError: an argument is wrong; nothing was sent.
         CredentialsError: the credential failed verification; the message
             names the field at fault.
+        VerificationFailedError: ``live``: the service refused; ``code`` and
+            the message are the service's own.
+        ConfigurationError: ``live``: the kind has no live verification, or
+            the library its call needs is not installed.
+        PermissionDeniedError: ``live`` through a server that may not call
+            out (no ``--outbound``), or not to that host.
 
     Examples:
         >>> verify_credential("check", "AWS", role={"aws": {"role_arn": "not-an-arn"}})
@@ -424,7 +475,7 @@ def verify_credential(
         ...
         tilecred.CredentialsError: could not verify credential 'check': ...role_arn...
     """
-    get_client().verify_credential(
+    return get_client().verify_credential(
         name,
         provider,
         teamspace=teamspace,
@@ -433,6 +484,7 @@ def verify_credential(
         credential=credential,
         role=role,
         token=token,
+        live=live,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from ._models import (
     AccessCredential,
@@ -26,6 +26,9 @@ from ._models import (
     UsageSummary,
 )
 from ._token_models import ApiToken, IssuedToken, TokenCreateRequest
+
+if TYPE_CHECKING:
+    from ._live import LiveVerification
 
 __all__ = ["AuditQuery", "Backend", "ListQuery", "Page", "TokenSwitch"]
 
@@ -96,6 +99,10 @@ class Backend(Protocol):
     def delete(self, name: str, teamspace: str | None) -> None: ...
 
     def verify(self, request: CredentialsVerifyRequest, teamspace: str | None) -> None: ...
+
+    def verify_live(self, name: str, teamspace: str | None) -> LiveVerification:
+        """Verify the stored credential against its own service (audited)."""
+        ...
 
     def use(self, name: str, teamspace: str | None, purpose: str | None) -> AccessCredential:
         """The credential with its secrets, if it is allowed in tasks (audited, with

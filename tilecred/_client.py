@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ._access import CredentialAccess
+    from ._live import LiveVerification
 
 __all__ = ["Client"]
 
@@ -395,7 +396,7 @@ class Client(TokenMethods):
     def verify_credential(
         self,
         name: str,
-        provider: ProviderArg,
+        provider: ProviderArg | None = None,
         *,
         teamspace: object = None,
         provider_default: bool | None = None,
@@ -403,10 +404,21 @@ class Client(TokenMethods):
         credential: Credential | SecretArg = None,
         role: AccessCredentialRole | SecretArg = None,
         token: Token | SecretArg = None,
-    ) -> None:
-        """Check a credential before storing it; see ``tilecred.verify_credential``."""
+        live: bool = False,
+    ) -> LiveVerification | None:
+        """Check a credential before storing it, or a stored one against its
+        service (``live``); see ``tilecred.verify_credential``."""
         name = check_name(name)
         ts = self._teamspace(teamspace)
+        if check_bool(live, "live"):
+            return self._verify_live(
+                name, provider, ts, provider_default, allowed_in_tasks, credential, role, token
+            )
+        if provider is None:
+            raise InvalidArgumentError(
+                "provider is required to verify a credential that is not stored; "
+                "live=True verifies a stored one by name"
+            )
         cloud = check_provider(provider)
         cred, rol, tok = check_secret(cloud, credential, role, token, required=True)
         request = CredentialsVerifyRequest(
@@ -421,6 +433,28 @@ class Client(TokenMethods):
         with _Failure(self, "verify credential", name, ts, request):
             self._get_backend().verify(request, ts)
         _warn_if_expiring(f"the secret of credential {name!r}", request.token)
+        return None
+
+    def _verify_live(
+        self, name: str, provider: object, teamspace: str | None, *given: object
+    ) -> LiveVerification:
+        """The stored credential ``name`` verified against its own service."""
+        if any(value is not None for value in given):
+            raise InvalidArgumentError(
+                "live=True verifies the stored credential by name: provider_default, "
+                "allowed_in_tasks, credential, role and token do not apply"
+            )
+        cloud = None if provider is None else check_provider(provider)
+        with _Failure(self, "verify credential live", name, teamspace):
+            backend = self._get_backend()
+            if cloud is not None:
+                stored = backend.get(name, teamspace)
+                if stored.provider != cloud:
+                    raise InvalidArgumentError(
+                        f"credential {name!r} is a {stored.provider.value} credential, "
+                        f"not {cloud.value}"
+                    )
+            return backend.verify_live(name, teamspace)
 
     # -- the lifecycle ------------------------------------------------------------------
 

@@ -281,7 +281,9 @@ class SecretExpiryWarning(UserWarning):
 class VerificationFailedError(CredentialsError):
     """``update_credential(..., verify_first=True)``: the new secret failed
     verification, so the credential was not changed (its status is the
-    verification's, usually 422)."""
+    verification's, usually 422). ``verify_credential(name, live=True)``: the
+    credential's service refused it; ``code`` is the service's own code and
+    the message quotes its words."""
 
 
 class ConfigurationError(CredentialsError):

@@ -13,8 +13,15 @@ import msgspec
 from ._arguments import is_teamspace_id
 from ._backend import AuditQuery, ListQuery, Page, TokenSwitch
 from ._config import Settings
-from ._errors import ConfigurationError, CredentialsError, InvalidArgumentError, NotFoundError
+from ._errors import (
+    ConfigurationError,
+    CredentialsError,
+    InvalidArgumentError,
+    NotFoundError,
+    VerificationFailedError,
+)
 from ._http import Query, Transport
+from ._live import LiveVerification, LiveVerificationResponse
 from ._models import (
     AccessCredential,
     Association,
@@ -63,6 +70,7 @@ _TEAMSPACES_DECODER = msgspec.json.Decoder(TeamspaceListResponse)
 _TOKEN_DECODER = msgspec.json.Decoder(TokenResponse)
 _TOKENS_DECODER = msgspec.json.Decoder(TokenListResponse)
 _ISSUED_DECODER = msgspec.json.Decoder(IssuedTokenResponse)
+_LIVE_DECODER = msgspec.json.Decoder(LiveVerificationResponse)
 
 # tilecred's own extensions to the API live outside TileDB's /v4 paths.
 EXTENSION_ROOT = "/tilecred/v1"
@@ -326,6 +334,22 @@ class HttpBackend:
             query = (*query, ("target", target))
         data = self._extension(what, "GET", path, query, lifecycle=True)
         return _decode(_ASSOCIATIONS_DECODER, data, None).data
+
+    def verify_live(self, name: str, teamspace: str | None) -> LiveVerification:
+        what = "verify a credential against its service"
+        self._check_extensions(what)
+        base, query = self._scope(teamspace)
+        path = f"{base.removeprefix('/v4')}/{segment(name)}/verify"
+        try:
+            data = self._extension(what, "POST", path, query)
+        except CredentialsError as exc:
+            if exc.status != 422:
+                raise
+            # The service refused: the body's code is the service's own.
+            raise VerificationFailedError(
+                exc.message, status=422, code=exc.code, request_id=exc.request_id
+            ) from None
+        return _decode(_LIVE_DECODER, data, None).data
 
     def set_active(self, name: str, teamspace: str | None, active: bool) -> AccessCredential:
         action = "activate" if active else "deactivate"

@@ -127,7 +127,7 @@ def request_token(
         message = _refusal(
             answer, response.status, where, [client.client_secret, client.refresh_token or ""]
         )
-        raise CredentialsError(message, status=response.status)
+        raise CredentialsError(message, status=response.status, code=answer.error)
     expires_at = None
     if answer.expires_in is not None:
         expires_at = started + datetime.timedelta(seconds=float(answer.expires_in))

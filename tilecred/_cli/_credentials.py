@@ -200,8 +200,38 @@ def _verify_stored(args: argparse.Namespace) -> int:
     raise CommandError(f"{what}: the server gave no verification status")
 
 
+def _verify_live(args: argparse.Namespace) -> int:
+    """Verify the stored credential ``NAME`` against its own service (``--live``)."""
+    if args.name is None:
+        raise UsageError("--live verifies a stored credential: give its NAME")
+    given = (
+        ("--default", args.provider_default), ("--allow-in-tasks", args.allowed_in_tasks),
+        ("--from-json", args.from_json),
+    )  # fmt: skip
+    flags = [option for option, value in given if value is not None] + used_kind_options(args)
+    if flags:
+        raise UsageError(f"{flags[0]} does not apply to --live: it verifies the stored secret")
+    result = client_for(args).verify_credential(
+        args.name, args.provider, teamspace=args.teamspace, live=True
+    )
+    assert result is not None  # live=True always answers
+    if args.json:
+        print(to_json(result))
+        return 0
+    who = f" as {result.identity}" if result.identity else ""
+    print(
+        f"credential {args.name!r}{scope_text(args)} verified live{who}: "
+        f"{result.call} {result.endpoint} answered in {result.elapsed:.3f} s"
+    )
+    return 0
+
+
 def run_verify(args: argparse.Namespace) -> int:
     """Check a credential with the server without storing it, or a stored one by name."""
+    if args.live:
+        return _verify_live(args)
+    if args.json:
+        raise UsageError("--json goes with --live")
     stored = args.provider is None and args.from_json is None and not used_kind_options(args)
     if args.name is not None and stored:
         return _verify_stored(args)
@@ -452,15 +482,20 @@ def _add_verify(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
         subparsers, "verify", parents=parents,
         summary="verify a stored credential by name, or check one without storing it",
         usage="%(prog)s NAME [--teamspace T] [global options]\n"
+        "       %(prog)s NAME --live [--json] [--teamspace T] [global options]\n"
         "       %(prog)s NAME --provider P [--kind KIND] [kind and secret options] "
         "[other options]",
         description="With only a NAME, verify the stored credential of that name again "
         "where it is stored (its secret never leaves it) and say whether it passed: exit "
-        "status 0 verified, 1 failed. With --provider and a secret (or --from-json), check "
+        "status 0 verified, 1 failed. With --live, ask the credential's own service (AWS STS, "
+        "the OAuth token endpoint, a bearer token's url, PostgreSQL) and print who it says "
+        "the credential is, or its own refusal (exit status 1). With --provider and a secret "
+        "(or --from-json), check "
         "that credential with the server without storing anything.",
         examples="""
             tilecred verify prod-s3
             tilecred verify blobs --teamspace ml
+            tilecred verify prod-s3 --live
             tilecred verify prod-s3 --provider aws --access-key-id AKIAEXAMPLE \\
                 --secret-env AWS_SECRET_ACCESS_KEY
             tilecred verify prod-role --provider aws --kind role \\
@@ -468,6 +503,12 @@ def _add_verify(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None
         """,
     )  # fmt: skip
     p.add_argument("name", metavar="NAME", nargs="?", help="the credential's name")
+    p.add_argument(
+        "--live", action="store_true",
+        help="verify the stored credential against its own service (the smallest real "
+        "call it allows) and print who the service says it is; exit status 1 if refused",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="with --live: print one JSON object")
     _add_changes(p)
     p.set_defaults(handler=run_verify)
 

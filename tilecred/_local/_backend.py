@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+from typing import TYPE_CHECKING
 
 from .._backend import AuditQuery, ListQuery, Page, TokenSwitch
 from .._config import DATABASE_ENV, Settings, resolve_home
@@ -28,6 +29,9 @@ from ._service import StoreBackend
 from ._token_service import TokenService, api_token, issued_token
 from ._views import teamspace_view
 
+if TYPE_CHECKING:
+    from .._live import LiveVerification
+
 __all__ = ["LocalBackend"]
 
 
@@ -49,6 +53,10 @@ class _AsServed:
 
 
 _AS_SERVED = _AsServed()
+
+
+def _any_host(host: str) -> None:
+    del host
 
 
 class LocalBackend:
@@ -137,6 +145,17 @@ class LocalBackend:
                 # The teamspace is checked before the credential, as a server does.
                 service.scope(teamspace, entry)
                 service.verify(request)
+
+    def verify_live(self, name: str, teamspace: str | None) -> LiveVerification:
+        from ._outbound import verify_stored_live  # loads on first use
+
+        with _AS_SERVED:
+            service = self.service()
+            entry = service.entry("verify.live", name, teamspace)
+            with audited(self.store, entry):
+                scope = service.scope(teamspace, entry)
+                # The store's owner calls out from this process: no host limit.
+                return verify_stored_live(service, name, scope, entry, allow=_any_host)
 
     # -- use and the audit log --------------------------------------------------
 

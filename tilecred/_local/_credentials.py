@@ -370,6 +370,7 @@ class Credentials(CredentialRows):
         only: Collection[str] | None = None,
         refusal: str = "",
         withheld: Mapping[tuple[str, str], str] | None = None,
+        gated: bool = True,
     ) -> AccessCredential:
         """The credential with its secrets, through the gate, its use audited.
 
@@ -383,6 +384,9 @@ class Credentials(CredentialRows):
         Parameters:
             withheld: kinds (container, member) this caller may not be handed,
                 each with the reason the refusal gives.
+            gated: refuse a credential not ``allowed_in_tasks``; ``False`` only
+                where the secret stays with the store's owner (a live verification
+                that tilecred itself makes), never when it is handed out.
 
         Raises:
             NotFoundError: no credential by that name in that scope.
@@ -395,7 +399,7 @@ class Credentials(CredentialRows):
                 raise PermissionDeniedError(refusal, status=403)
             if row is None:
                 raise _not_found()
-            return self._use_row(conn, workspace_id, row, audit, check, withheld)
+            return self._use_row(conn, workspace_id, row, audit, check, withheld, gated)
 
     def _use_row(
         self,
@@ -405,6 +409,7 @@ class Credentials(CredentialRows):
         audit: AuditEntry,
         check: Callable[[Connection], None] | None,
         withheld: Mapping[tuple[str, str], str] | None = None,
+        gated: bool = True,
     ) -> AccessCredential:
         """Open a found row's secret through the gate, in the caller's write
         transaction, and append the use's record there."""
@@ -412,7 +417,7 @@ class Credentials(CredentialRows):
         audit.credential_id = row[0]  # a refusal below is recorded against it too
         if not row[12]:  # active: a deactivated credential is never used
             raise deactivated(name, *self._scope_names(conn, workspace_id, row[1]))
-        if not row[5]:  # allowed_in_tasks: the gate, the same on every backend
+        if gated and not row[5]:  # allowed_in_tasks: the gate, the same on every backend
             raise not_allowed_in_tasks(name)
         if check is not None:
             check(conn)

@@ -227,13 +227,15 @@ class StoreBackend:
         only: Collection[str] | None = None,
         refusal: str = "",
         withheld: Mapping[tuple[str, str], str] | None = None,
+        gated: bool = True,
     ) -> AccessCredential:
         """The credential with its secrets, if it is allowed in tasks (audited);
         ``check``, ``only`` and ``refusal`` work in the transaction that opens
-        them (see the store's); ``withheld`` kinds (kind -> why) are refused."""
+        them (see the store's); ``withheld`` kinds (kind -> why) are refused;
+        ``gated=False`` only for a live verification tilecred makes itself."""
         return self.store.use_credential(
             self.workspace_id, _id(teamspace), name, audit=entry, check=check, only=only,
-            refusal=refusal, withheld=withheld,
+            refusal=refusal, withheld=withheld, gated=gated,
         )  # fmt: skip
 
     def use_by(

@@ -32,6 +32,7 @@ from ._wire import error_body
 
 if TYPE_CHECKING:
     from .._local import Store
+    from ._outbound import Outbound
 
 __all__ = ["MAX_BODY", "ServerApp", "create_app"]
 
@@ -174,12 +175,20 @@ class ServerApp:
         store: the local store (``tilecred._local.Store``).
         tokens: the API tokens.
         console: serve the web console at ``/console/`` (its files need no token).
+        outbound: what the server may call out to (``--outbound``); ``None``: nothing.
     """
 
-    def __init__(self, store: Store, tokens: TokenStore, *, console: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tokens: TokenStore,
+        *,
+        console: bool = True,
+        outbound: Outbound | None = None,
+    ) -> None:
         self.store = store
         self.tokens = tokens
-        self.handlers = Handlers(store, msgspec.json.encode(openapi_document()))
+        self.handlers = Handlers(store, msgspec.json.encode(openapi_document()), outbound=outbound)
         self.console: Console | None = load_console() if console else None
 
     def close(self) -> None:
@@ -322,6 +331,7 @@ def create_app(
     key_file: Path | None = None,
     pool_size: int | None = None,
     console: bool = True,
+    outbound: Outbound | None = None,
 ) -> ServerApp:
     """Build the WSGI application over the store in ``home`` or ``database``.
 
@@ -336,6 +346,7 @@ def create_app(
         key_file: the key file (a PostgreSQL store has none unless given).
         pool_size: the most database connections at once (PostgreSQL).
         console: serve the web console at ``/console/``.
+        outbound: what the server may call out to; ``None`` (the default): nothing.
 
     Returns:
         The application; call ``close()`` when done.
@@ -353,4 +364,4 @@ def create_app(
     store = open_store(
         database or resolve_home(home), key=key, key_file=key_file, pool_size=pool_size
     )
-    return ServerApp(store, TokenStore(store), console=console)
+    return ServerApp(store, TokenStore(store), console=console, outbound=outbound)

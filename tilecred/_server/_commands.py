@@ -23,6 +23,7 @@ from .._config import DATABASE_ENV, MASTER_KEY_ENV, resolve_home
 from .._errors import InvalidArgumentError
 from ._app import ServerApp, create_app
 from ._console import CONSOLE_PATH
+from ._outbound import Outbound
 from ._serve import Limits
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def add_commands(subparsers: Any, parents: list[argparse.ArgumentParser] | None 
             tilecred serve --bind 0.0.0.0 --tls-cert cert.pem --tls-key key.pem
             tilecred serve --home /srv/tilecred --port 0
             tilecred serve --no-console
+            tilecred serve --outbound-hosts sts.amazonaws.com,login.example.com
         """,
     )  # fmt: skip
     # --bind, not --host: the global --host says which server to call.
@@ -78,6 +80,16 @@ def add_commands(subparsers: Any, parents: list[argparse.ArgumentParser] | None 
     serve.add_argument(
         "--no-console", dest="console", action="store_false",
         help="do not serve the web console at /console/ (served by default)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--outbound", action="store_true",
+        help="let the server call credentials' own services: live verification (tilecred "
+        "verify NAME --live) and OAuth exchanges for tasks; off by default",
+    )  # fmt: skip
+    serve.add_argument(
+        "--outbound-hosts", metavar="HOSTS",
+        help="with --outbound (implied): only these hosts, comma-separated "
+        "(sts.amazonaws.com,login.example.com)",
     )  # fmt: skip
     _add_database(serve)
     _add_limits_and_tls(serve)
@@ -142,6 +154,9 @@ def _opened(args: argparse.Namespace) -> Iterator[ServerApp]:
         key_file=None if key_file is None else key_file.expanduser(),
         pool_size=getattr(args, "threads", None),
         console=getattr(args, "console", True),
+        outbound=Outbound.from_options(
+            getattr(args, "outbound", False), getattr(args, "outbound_hosts", None)
+        ),
     )
     try:
         yield app

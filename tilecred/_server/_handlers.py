@@ -38,6 +38,7 @@ from .._models import (
 )
 from ._association_api import AssociationHandlers, refuse_in_clear
 from ._kinds import KINDS_HEADER, extension_kind
+from ._outbound import Outbound, exchange_for_task, verify_live_answer
 from ._parsing import (
     bool_param,
     check_request,
@@ -93,12 +94,15 @@ class Handlers(TokenHandlers, AssociationHandlers):
     Parameters:
         store: the local store.
         openapi: the OpenAPI document, already encoded.
+        outbound: what the server may call out to (``--outbound``); ``None``: nothing.
     """
 
+    # The by-URL use route withholds these even with --outbound (no exchange there yet).
     withheld_kinds = _WITHHELD
 
-    def __init__(self, store: Store, openapi: bytes) -> None:
+    def __init__(self, store: Store, openapi: bytes, *, outbound: Outbound | None = None) -> None:
         self.store = store
+        self.outbound = outbound
         self.openapi_document = openapi
         self._workspaces: dict[str, WorkspaceRecord] = {}
         self._verify = VerifyAllowance()
@@ -329,8 +333,23 @@ class Handlers(TokenHandlers, AssociationHandlers):
             check = token_still_valid(caller, request.token_digest)
             cred = service.use(name, teamspace, entry, check=check, only=caller.bound,
                                refusal=self._limited(caller, name, teamspace),
-                               withheld=_WITHHELD)  # fmt: skip
+                               withheld=_WITHHELD if self.outbound is None else None)  # fmt: skip
+        if self.outbound is not None and cred.credential is not None and cred.credential.oauth:
+            # The server makes the exchange: the task gets the access token only.
+            cred = exchange_for_task(self.outbound, service, teamspace, cred)
         return Response(200, delivered_credential_body(cred))
+
+    def verify_credential_live(
+        self, caller: TokenRecord, request: Request, ws: str, name: str
+    ) -> Response:
+        service = self._service(caller, request)
+
+        def scope(entry: AuditEntry) -> TeamspaceRecord | None:
+            self._workspace(caller, ws)
+            return self._scope(caller, request, service, entry)
+
+        check = token_still_valid(caller, request.token_digest, "verify_credential_live")
+        return verify_live_answer(self.outbound, service, name, scope, check, request.request_id)
 
     def deactivate_credential(
         self, caller: TokenRecord, request: Request, ws: str, name: str
@@ -429,6 +448,9 @@ class Handlers(TokenHandlers, AssociationHandlers):
 def store_error(exc: CredentialsError) -> HttpError:
     """The HTTP error for a store failure: its status, or 400 for a rejected argument."""
     if exc.status is not None and 400 <= exc.status < 500:
+        return HttpError(exc.status, exc.message)
+    if exc.status in (501, 502):
+        # A call out: the library it needs is missing, or its service was not reached.
         return HttpError(exc.status, exc.message)
     if exc.status == 503:
         # The database is unreachable (a restart, a dropped connection) or

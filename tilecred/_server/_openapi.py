@@ -17,6 +17,7 @@ from .._limits import (
     MAX_TOKEN_NAME,
     MAX_WORKSPACE_NAME,
 )
+from .._live import LiveVerificationResponse
 from .._models import (
     AssociationListResponse,
     AssociationRequest,
@@ -93,6 +94,10 @@ _OPERATIONS: dict[str, tuple[str, type | None, int, type | None]] = {
                               CredentialGetResponse),
     "activate_credential": ("Activate a deactivated credential (tilecred extension)", None,
                             200, CredentialGetResponse),
+    "verify_credential_live": ("Verify a stored credential against its own service, with the "
+                               "smallest real call its kind allows (tilecred extension; "
+                               "read-write management tokens; only on a server started with "
+                               "--outbound)", None, 200, LiveVerificationResponse),
     "list_tokens": ("List the workspace's API tokens, never their text (tilecred extension; "
                     "management tokens)", None, 200, TokenListResponse),
     "create_token": ("Issue an API token; its text is in this answer only (tilecred "
@@ -342,9 +347,27 @@ def _responses(route: Route, status: int, model: type | None) -> dict[str, Any]:
         errors[409] = "It is the workspace's last active read-write management token"
     if route.handler in ("create_credential", "update_credential", "verify_credential"):
         errors[422] = "The credential failed verification, or its key costs too much to check"
+    if route.handler == "verify_credential_live":
+        errors[403] += "; or the server may not call out (no --outbound), or not to that host"
+        errors[422] = "A kind with no live verification"
+        errors[501] = "The library the call needs is not installed on the server"
+        errors[502] = "The credential's service could not be reached in time"
     for code in sorted(errors):
         responses[str(code)] = _error(errors[code])
+    if route.handler == "verify_credential_live":
+        responses["422"] = _SERVICE_REFUSED
     return responses
+
+
+# The service's refusal: its own code (a string, e.g. InvalidClientTokenId) and message.
+_SERVICE_REFUSED = {
+    "description": "The service refused the credential (code: the service's own), or a kind "
+    "with no live verification (code: 422)",
+    "content": {"application/json": {"schema": {"type": "object", "required": [
+        "code", "message", "request_id"], "properties": {
+        "code": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+        "message": {"type": "string"}, "request_id": {"type": "string"}}}}},
+}  # fmt: skip
 
 
 def openapi_document() -> dict[str, Any]:

@@ -71,6 +71,10 @@ ROUTES: tuple[Route, ...] = (
           action="association.create"),
     Route("DELETE", (*EXTENSION, "associations", W), "delete_association", writes=True,
           action="association.delete"),
+    # A live verification calls the credential's own service with its secret
+    # (and may store a rotated refresh token): read-write management tokens.
+    Route("POST", (*EXTENSION, "credentials", W, W, "verify"), "verify_credential_live",
+          writes=True, action="verify.live"),
     Route("GET", (*EXTENSION, "audit", W), "read_audit", management=True, action="audit"),
     Route("GET", (*EXTENSION, "audit", W, "summary"), "audit_summary", management=True,
           action="audit"),

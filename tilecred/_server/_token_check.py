@@ -14,20 +14,23 @@ from collections.abc import Callable
 from .._errors import AuthenticationError, PermissionDeniedError
 from .._local._engine import Connection
 from .._local._token_records import SELECT, from_row
-from ._routes import ROUTES
+from ._routes import ROUTES, Route
 from ._tokens import TokenRecord, refusal
 
 __all__ = ["token_still_valid"]
 
-_USE = next(route for route in ROUTES if route.handler == "use_credential")
+_BY_HANDLER = {route.handler: route for route in ROUTES}
 
 
-def token_still_valid(caller: TokenRecord, token_digest: str) -> Callable[[Connection], None]:
-    """A check, run in a store transaction, that the caller's token still works as it did."""
-    return functools.partial(_check, caller, token_digest)
+def token_still_valid(
+    caller: TokenRecord, token_digest: str, handler: str = "use_credential"
+) -> Callable[[Connection], None]:
+    """A check, run in a store transaction, that the caller's token still works as
+    it did, for the route of ``handler`` (the use route; or a live verification)."""
+    return functools.partial(_check, caller, token_digest, _BY_HANDLER[handler])
 
 
-def _check(caller: TokenRecord, token_digest: str, conn: Connection) -> None:
+def _check(caller: TokenRecord, token_digest: str, route: Route, conn: Connection) -> None:
     row = conn.execute(
         SELECT + " WHERE digest = ? AND revoked_at IS NULL", (token_digest,)
     ).fetchone()
@@ -35,7 +38,7 @@ def _check(caller: TokenRecord, token_digest: str, conn: Connection) -> None:
     token = from_row(row) if row is not None else None
     if token is None or token.id != caller.id:
         raise AuthenticationError("unknown or revoked API token", status=401)
-    message = refusal(token, _USE)
+    message = refusal(token, route)
     if message is None:
         return
     if token.active:
