@@ -55,6 +55,7 @@ def test_openapi_document_is_generated_from_the_models(server: Running) -> None:
         "/tilecred/v1/credentials/{workspace}/{name}/activate",
         "/tilecred/v1/credentials/{workspace}/{name}/deactivate",
         "/tilecred/v1/credentials/{workspace}/{name}/use",
+        "/tilecred/v1/credentials/{workspace}/{name}/verify",
         "/tilecred/v1/tokens/{workspace}",
         "/tilecred/v1/tokens/{workspace}/{token_id}",
         "/tilecred/v1/tokens/{workspace}/{token_id}/activate",
