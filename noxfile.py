@@ -33,7 +33,8 @@ def tests(session: nox.Session) -> None:
     """The test suite against real HTTP servers and real SQLite files."""
     session.install("-e", ".[tests]")
     marks = f"not services and not postgres and not browser and not {RUNNERS}"
-    session.run("pytest", "-m", marks, *session.posargs)
+    # One worker a core (pytest-xdist); `nox -s tests -- -n 0` runs them in one process.
+    session.run("pytest", "-n", "auto", "-m", marks, *session.posargs)
 
 
 # What the real-service tests run against, and the clients they use: never
