@@ -75,6 +75,12 @@ class Input:
 
     def readline(self, size: int | None = -1) -> bytes:
         end = self._buffer.find(b"\n")
+        unbounded = size is None or size < 0 or size > len(self._buffer)
+        if end < 0 and unbounded and self._shortfall is not None:
+            # The line runs past what is here: its end is what is missing. A
+            # partial line handed back would read as malformed framing (a 400)
+            # where the truth is the shortfall (the limit's 413, or a 408).
+            raise self._shortfall
         length = len(self._buffer) if end < 0 else end + 1
         if size is not None and size >= 0:
             length = min(length, size)
