@@ -164,7 +164,7 @@ def airflow(session: nox.Session) -> None:
 @nox.session
 def prefect(session: nox.Session) -> None:
     """The Prefect block in a real flow run (tests/test_runner_prefect.py)."""
-    session.install("-e", ".[tests,aws]", "prefect>=3,<4", "moto[server]>=5")
+    session.install("-e", ".[tests,aws]", "prefect>=3,<4", "prefect-aws>=0.5", "moto[server]>=5")
     session.run("pytest", "-m", "prefect", *session.posargs)
 
 

@@ -1,8 +1,9 @@
 """The Prefect block in a real flow run, on Prefect's ephemeral API server.
 
 The flow runs in a child process (tests/_runners.py) with its own
-``PREFECT_HOME``; it saves a ``TilecredCredential`` block, and its task loads
-the block and reads an object from moto through ``get_boto3_session()``.
+``PREFECT_HOME``; it saves a ``TilecredCredential`` block, and its tasks load
+the block and read an object from moto through ``get_boto3_session()`` and
+through prefect-aws' ``AwsCredentials`` (``aws_credentials()``).
 ``nox -s prefect`` runs them.
 """
 
@@ -29,9 +30,15 @@ def read_seed() -> str:
     s3 = TilecredCredential.load("lake-block").get_boto3_session().client("s3")
     return s3.get_object(Bucket="{bucket}", Key="seed.txt")["Body"].read().decode()
 
+@task
+def read_seed_through_prefect_aws() -> str:
+    # prefect-aws' own block, made from the credential: its S3 client at the endpoint.
+    s3 = TilecredCredential.load("lake-block").aws_credentials().get_s3_client()
+    return s3.get_object(Bucket="{bucket}", Key="seed.txt")["Body"].read().decode()
+
 @flow(name="lake-read")
 def lake_read() -> str:
-    return read_seed()
+    return read_seed() + "," + read_seed_through_prefect_aws()
 
 if __name__ == "__main__":
     TilecredCredential(name="lake-key").save("lake-block", overwrite=True)
@@ -53,12 +60,13 @@ def test_a_flow_loads_the_block_and_reads_s3(moto: Moto, tmp_path: Path) -> None
         "TILECRED_HOME": str(home),
     })  # fmt: skip
     output = run_job(script, env)
-    assert "READ=seed" in output, output[-3000:]
+    assert "READ=seed,seed" in output, output[-3000:]
     # The block holds the name and nothing else of the credential.
     assert '"name":"lake-key","teamspace":null' in output
     assert moto.secret not in output
-    (use,) = [r for r in client.audit(credential="lake-key") if r.action == "use"]
-    assert use.outcome == "ok"
-    assert use.detail is not None
-    assert use.detail.startswith("prefect flow=")
-    assert "task=read_seed" in use.detail
+    uses = [r for r in client.audit(credential="lake-key") if r.action == "use"]
+    assert [use.outcome for use in uses] == ["ok", "ok"]
+    details = sorted(use.detail or "" for use in uses)
+    assert all(detail.startswith("prefect flow=") for detail in details)
+    assert "task=read_seed-" in details[0]
+    assert "task=read_seed_through_prefect_aws-" in details[1]
